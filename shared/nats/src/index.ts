@@ -1,0 +1,14 @@
+export { connectNats, natsConfigFromEnv, NatsConfigSchema, type NatsConfig, type NatsConfigInput } from "./connection.js";
+export { ensureTopology, topologyDefaults, type Topology, type TopologyOptions } from "./topology.js";
+export {
+  JobStore,
+  encodeRecord,
+  decodeRecord,
+  isCasConflict,
+  type StoreChange,
+  type WatchHandle,
+} from "./store.js";
+export { Lease, type LeaseOptions, type LeaseHolder, type LeaseValue, type LeaseListener } from "./lease.js";
+export { LockProvider, type LockHandle, type LockValue } from "./lock.js";
+export { serveRequests, request, type RequestHandler, type RequestOptions } from "./rpc.js";
+export { Registry, type JobTypeInfo } from "./registry.js";

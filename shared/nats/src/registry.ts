@@ -1,0 +1,60 @@
+/**
+ * Heartbeats of scheduler replicas and workers, and the job types workers registered, in the `<p>-registry`
+ * bucket (TTL: an entry vanishes when its process stops beating). Keys: `replica.<id>`, `worker.<id>`,
+ * `type.<type>`.
+ */
+import type { KV } from "@nats-io/kv";
+import { decode, encode, type ReplicaInfo, type WorkerInfo } from "@taskjet/protocol";
+
+export interface JobTypeInfo {
+  type: string;
+  description?: string;
+  /** JSON Schema of the handler's args, when the handler was registered with a zod schema */
+  argsSchema?: unknown;
+  nodes: string[];
+  seenAt: string;
+}
+
+export class Registry {
+  constructor(private readonly kv: KV) {}
+
+  async putReplica(info: ReplicaInfo): Promise<void> {
+    await this.kv.put(`replica.${info.replicaId}`, encode(info));
+  }
+
+  async putWorker(info: WorkerInfo): Promise<void> {
+    await this.kv.put(`worker.${info.workerId}`, encode(info));
+  }
+
+  async putType(info: JobTypeInfo): Promise<void> {
+    await this.kv.put(`type.${info.type}`, encode(info));
+  }
+
+  async remove(kind: "replica" | "worker", id: string): Promise<void> {
+    await this.kv.purge(`${kind}.${id}`).catch(() => undefined);
+  }
+
+  replicas(): Promise<ReplicaInfo[]> {
+    return this.all<ReplicaInfo>("replica.*");
+  }
+
+  workers(): Promise<WorkerInfo[]> {
+    return this.all<WorkerInfo>("worker.*");
+  }
+
+  types(): Promise<JobTypeInfo[]> {
+    return this.all<JobTypeInfo>("type.*");
+  }
+
+  private async all<T>(filter: string): Promise<T[]> {
+    const out: T[] = [];
+    const keys = await this.kv.keys(filter);
+    const names: string[] = [];
+    for await (const k of keys) names.push(k);
+    for (const k of names) {
+      const e = await this.kv.get(k);
+      if (e && e.operation === "PUT") out.push(decode(e.value) as T);
+    }
+    return out;
+  }
+}

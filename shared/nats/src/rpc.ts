@@ -1,0 +1,88 @@
+/**
+ * Request/reply with the protocol's codec and envelope. A server decodes by the request's Content-Type,
+ * answers in the same encoding, and turns anything thrown into a typed error envelope: a bad request never
+ * crashes the process and never goes unanswered.
+ */
+import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core";
+import {
+  CONTENT_TYPE_HEADER,
+  contentTypeOf,
+  decode,
+  encode,
+  encodingOf,
+  errorReply,
+  okReply,
+  TimeoutError,
+  UnavailableError,
+  unwrapReply,
+  type Encoding,
+} from "@taskjet/protocol";
+
+export type RequestHandler = (body: unknown, msg: Msg) => Promise<unknown> | unknown;
+
+/** Serves `subject` (wildcards allowed) in a queue group; returns the subscription. */
+export function serveRequests(
+  nc: NatsConnection,
+  subject: string,
+  handler: RequestHandler,
+  opts: { queue?: string; onError?: (err: unknown, msg: Msg) => void } = {},
+): Subscription {
+  return nc.subscribe(subject, {
+    ...(opts.queue ? { queue: opts.queue } : {}),
+    callback: (err, msg) => {
+      if (err) return;
+      void answer(msg, handler, opts.onError);
+    },
+  });
+}
+
+async function answer(msg: Msg, handler: RequestHandler, onError?: (err: unknown, msg: Msg) => void) {
+  let encoding: Encoding = "json";
+  let reply: unknown;
+  try {
+    encoding = encodingOf(msg.headers?.get(CONTENT_TYPE_HEADER));
+    const body = decode(msg.data, encoding);
+    reply = okReply((await handler(body, msg)) ?? null);
+  } catch (err) {
+    onError?.(err, msg);
+    reply = errorReply(err);
+  }
+  if (!msg.reply) return;
+  const h = natsHeaders();
+  h.set(CONTENT_TYPE_HEADER, contentTypeOf(encoding));
+  try {
+    msg.respond(encode(reply, encoding), { headers: h });
+  } catch (err) {
+    onError?.(err, msg);
+  }
+}
+
+export interface RequestOptions {
+  encoding?: Encoding;
+  timeoutMs?: number;
+}
+
+/** Sends a request and unwraps the envelope: the data, or the typed error the server sent. */
+export async function request<T>(
+  nc: NatsConnection,
+  subject: string,
+  body: unknown,
+  opts: RequestOptions = {},
+): Promise<T> {
+  const encoding = opts.encoding ?? "msgpack";
+  const h = natsHeaders();
+  h.set(CONTENT_TYPE_HEADER, contentTypeOf(encoding));
+  let msg: Msg;
+  try {
+    msg = await nc.request(subject, encode(body, encoding), { timeout: opts.timeoutMs ?? 10_000, headers: h });
+  } catch (err) {
+    const text = String((err as Error).message ?? err);
+    if (/no responders|503/i.test(text) || (err as { code?: string }).code === "503") {
+      throw new UnavailableError(`nobody serves ${subject}: is a taskjet scheduler running?`, { cause: err });
+    }
+    if (/timeout/i.test(text)) throw new TimeoutError(`request to ${subject} timed out`, { cause: err });
+    throw err;
+  }
+  const replyEncoding = encodingOf(msg.headers?.get(CONTENT_TYPE_HEADER) ?? contentTypeOf(encoding));
+  return unwrapReply<T>(decode(msg.data, replyEncoding));
+}

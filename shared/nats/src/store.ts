@@ -1,0 +1,165 @@
+/**
+ * The KV job store (the seed's IJobStore): bucket `<p>-jobs`, key `<tenant>.<group>.<id>`, value a msgpack
+ * `{ def, state }`. Every write is compare-and-set on the key's revision, so the scheduler, the workers and
+ * the API never overwrite each other's updates; `mutate` re-reads and re-applies on a lost race.
+ */
+import type { KV, KvEntry } from "@nats-io/kv";
+import {
+  ConflictError,
+  decode,
+  encode,
+  type JobRecord,
+  type Namespace,
+  NotFoundError,
+  type StoredJob,
+} from "@taskjet/protocol";
+
+export function encodeRecord(record: JobRecord): Uint8Array {
+  return encode(record);
+}
+
+export function decodeRecord(bytes: Uint8Array): JobRecord {
+  return decode(bytes) as JobRecord;
+}
+
+/** True when a KV write lost a compare-and-set (JetStream API error 10071, wrong last sequence). */
+export function isCasConflict(err: unknown): boolean {
+  const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string } | undefined;
+  if (!e) return false;
+  if (e.api_error?.err_code === 10071) return true;
+  return /wrong last sequence|key exists/i.test(String(e.message ?? ""));
+}
+
+export type StoreChange =
+  | { kind: "put"; key: string; job: StoredJob }
+  | { kind: "delete"; key: string; revision: number };
+
+export interface WatchHandle {
+  /** resolves once every stored job has been delivered (the cold load) */
+  ready: Promise<void>;
+  stop(): void;
+}
+
+export class JobStore {
+  constructor(
+    readonly kv: KV,
+    readonly ns: Namespace,
+  ) {}
+
+  keyOf(record: JobRecord): string {
+    return this.ns.jobKey(record.def);
+  }
+
+  async get(key: string): Promise<StoredJob | undefined> {
+    const e = await this.kv.get(key);
+    return e ? toStored(e) : undefined;
+  }
+
+  /** Finds a job's key by tenant and id when its group is not known. */
+  async findKey(tenant: string, id: string): Promise<string | undefined> {
+    const keys = await this.kv.keys(this.ns.jobKeyFilter({ tenant, id }));
+    for await (const k of keys) return k;
+    return undefined;
+  }
+
+  /** Stores a new job; `undefined` when the key exists already (the seed's Queue is a no-op then). */
+  async create(record: JobRecord): Promise<number | undefined> {
+    try {
+      return await this.kv.create(this.keyOf(record), encodeRecord(record));
+    } catch (err) {
+      if (isCasConflict(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Compare-and-set write; throws ConflictError when someone else wrote since `revision`. */
+  async update(key: string, record: JobRecord, revision: number): Promise<number> {
+    try {
+      return await this.kv.update(key, encodeRecord(record), revision);
+    } catch (err) {
+      if (isCasConflict(err)) {
+        throw new ConflictError(`job ${key} changed since revision ${revision}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Read-modify-write with retries: `fn` gets the current job and returns the new record, or `undefined`
+   * to leave it unchanged. Returns the job as written (or as found when unchanged).
+   */
+  async mutate(
+    key: string,
+    fn: (job: StoredJob) => JobRecord | undefined,
+    maxAttempts = 20,
+  ): Promise<StoredJob> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(key);
+      if (!current) throw new NotFoundError(`job ${key} does not exist`, { field: "id" });
+      const next = fn(current);
+      if (!next) return current;
+      try {
+        const revision = await this.update(key, next, current.revision);
+        return { ...next, revision };
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= maxAttempts) throw err;
+      }
+    }
+  }
+
+  /** Deletes a job; with `revision`, only if nobody wrote since. */
+  async remove(key: string, revision?: number): Promise<void> {
+    try {
+      await this.kv.delete(key, revision === undefined ? undefined : { previousSeq: revision });
+    } catch (err) {
+      if (isCasConflict(err)) throw new ConflictError(`job ${key} changed since revision ${revision}`);
+      throw err;
+    }
+  }
+
+  /**
+   * Streams every job and then every change. `onChange` is called in store order; `ready` resolves after
+   * the initial snapshot (an empty bucket is ready at once).
+   */
+  async watch(onChange: (c: StoreChange) => void, filter = ">"): Promise<WatchHandle> {
+    const iter = await this.kv.watch({ key: filter });
+    let markReady!: () => void;
+    const ready = new Promise<void>((r) => (markReady = r));
+    // nats.js marks the last entry of the initial snapshot with isUpdate; an empty snapshot has no entry,
+    // so read the watcher's own pending count (cached consumer info from its creation).
+    const initial = await initialPending(iter);
+    if (initial === 0) markReady();
+    void (async () => {
+      for await (const e of iter) {
+        if (e.operation === "PUT") onChange({ kind: "put", key: e.key, job: toStored(e) });
+        else onChange({ kind: "delete", key: e.key, revision: e.revision });
+        if (e.isUpdate) markReady();
+      }
+    })();
+    return { ready, stop: () => iter.stop() };
+  }
+
+  /** Every stored job matching a key filter (a snapshot; use `watch` to follow changes). */
+  async list(filter = ">"): Promise<StoredJob[]> {
+    const out: StoredJob[] = [];
+    const iter = await this.kv.watch({ key: filter });
+    if ((await initialPending(iter)) !== 0) {
+      for await (const e of iter) {
+        if (e.operation === "PUT") out.push(toStored(e));
+        if (e.isUpdate) break;
+      }
+    }
+    iter.stop();
+    return out;
+  }
+}
+
+async function initialPending(iter: object): Promise<number | undefined> {
+  const consumer = (iter as { _data?: { info?: (cached: boolean) => Promise<{ num_pending: number }> } })._data;
+  if (!consumer?.info) return undefined;
+  return (await consumer.info(true)).num_pending;
+}
+
+function toStored(e: KvEntry): StoredJob {
+  return { ...decodeRecord(e.value), revision: e.revision };
+}

@@ -1,0 +1,130 @@
+/**
+ * Streams and buckets, created idempotently by whichever service starts first.
+ *
+ *   <p>-run   stream  subjects <p>.run.>   work queue, file, duplicate window (covers a leader takeover)
+ *   <p>-log   stream  subjects <p>.log.>   limits: max age, max messages (the run log)
+ *   <p>-dlq   stream  subjects <p>.dlq.>   limits: max age (dead letters)
+ *   <p>-jobs  KV      key <tenant>.<group>.<id>  history 1; the job store
+ *   <p>-lease KV      key `scheduler`      TTL = lease time; the leader lease
+ *   <p>-locks KV      key <tenant>.<id>    per-job run locks (expiry inside the value)
+ *   <p>-registry KV   replica.<id>, worker.<id>, type.<type>   heartbeats with TTL
+ *   <p>-sched KV      scheduler bookkeeping (e.g. the fire cursor); no TTL
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import {
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  DiscardPolicy,
+  type StreamConfig,
+  type JetStreamManager,
+} from "@nats-io/jetstream";
+import { Kvm, type KV } from "@nats-io/kv";
+import { nanos } from "@nats-io/nats-core";
+import type { Namespace } from "@taskjet/protocol";
+
+export interface TopologyOptions {
+  /** stream and bucket replicas (1, 3 or 5) */
+  replicas?: number;
+  /** the run stream's duplicate window: a fire re-published inside it is stored once */
+  duplicateWindowMs?: number;
+  logMaxAgeMs?: number;
+  logMaxMessages?: number;
+  dlqMaxAgeMs?: number;
+  leaseTtlMs?: number;
+  registryTtlMs?: number;
+  /** memory storage for benchmarks and tests that need no durability */
+  memory?: boolean;
+}
+
+export const topologyDefaults = {
+  replicas: 1,
+  duplicateWindowMs: 5 * 60_000,
+  logMaxAgeMs: 7 * 86_400_000,
+  logMaxMessages: 1_000_000,
+  dlqMaxAgeMs: 30 * 86_400_000,
+  leaseTtlMs: 2_000,
+  registryTtlMs: 15_000,
+  memory: false,
+} satisfies Required<TopologyOptions>;
+
+export interface Topology {
+  jsm: JetStreamManager;
+  jobs: KV;
+  lease: KV;
+  locks: KV;
+  registry: KV;
+  sched: KV;
+  options: Required<TopologyOptions>;
+}
+
+async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(cfg.name);
+    await jsm.streams.update(cfg.name, cfg);
+  } catch (err) {
+    if (!/stream not found/i.test(String((err as Error).message))) throw err;
+    try {
+      await jsm.streams.add(cfg);
+    } catch (addErr) {
+      // another process created it between our info and add
+      if (!/already in use|already exists/i.test(String((addErr as Error).message))) throw addErr;
+    }
+  }
+}
+
+/** Creates (or updates) every stream and bucket taskjet uses. Safe to call from many processes at once. */
+export async function ensureTopology(
+  nc: NatsConnection,
+  ns: Namespace,
+  opts: TopologyOptions = {},
+): Promise<Topology> {
+  const o = { ...topologyDefaults, ...stripUndefined(opts) };
+  const jsm = await jetstreamManager(nc);
+  const storage = o.memory ? StorageType.Memory : StorageType.File;
+  await ensureStream(jsm, {
+    name: ns.streams.run,
+    subjects: [ns.runAll],
+    retention: RetentionPolicy.Workqueue,
+    storage,
+    num_replicas: o.replicas,
+    duplicate_window: nanos(o.duplicateWindowMs),
+  });
+  await ensureStream(jsm, {
+    name: ns.streams.log,
+    subjects: [ns.logAll],
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    storage,
+    num_replicas: o.replicas,
+    max_age: nanos(o.logMaxAgeMs),
+    max_msgs: o.logMaxMessages,
+  });
+  await ensureStream(jsm, {
+    name: ns.streams.dlq,
+    subjects: [ns.dlqAll],
+    retention: RetentionPolicy.Limits,
+    storage,
+    num_replicas: o.replicas,
+    max_age: nanos(o.dlqMaxAgeMs),
+  });
+  const kvm = new Kvm(nc);
+  const kvStorage = o.memory ? StorageType.Memory : StorageType.File;
+  const [jobs, lease, locks, registry, sched] = await Promise.all([
+    kvm.create(ns.buckets.jobs, { history: 1, replicas: o.replicas, storage: kvStorage }),
+    kvm.create(ns.buckets.lease, { history: 1, replicas: o.replicas, ttl: o.leaseTtlMs, storage: kvStorage }),
+    kvm.create(ns.buckets.locks, { history: 1, replicas: o.replicas, ttl: 86_400_000, storage: kvStorage }),
+    kvm.create(ns.buckets.registry, {
+      history: 1,
+      replicas: o.replicas,
+      ttl: o.registryTtlMs,
+      storage: kvStorage,
+    }),
+    kvm.create(ns.buckets.sched, { history: 1, replicas: o.replicas, storage: kvStorage }),
+  ]);
+  return { jsm, jobs, lease, locks, registry, sched, options: o };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,88 @@
+/**
+ * Job events (the seed's IJobEventTrigger), published on `<p>.evt.<tenant>.<group>.<type>.<jobId>.<phase>`
+ * in the CloudEvents NATS binding (binary mode): attributes in `ce-*` headers, data as JSON.
+ * Run log entries go to the run-log stream, dead letters to the dead-letter stream.
+ */
+import { z } from "zod";
+import type { EventPhase } from "./subjects.js";
+
+export const CE_SPECVERSION = "1.0";
+export const eventType = (phase: EventPhase) => `io.taskjet.job.${phase}`;
+
+/** CloudEvents attributes as NATS headers (CloudEvents NATS protocol binding). */
+export interface CloudEventHeaders {
+  "ce-specversion": string;
+  "ce-id": string;
+  "ce-type": string;
+  "ce-source": string;
+  "ce-subject": string;
+  "ce-time": string;
+  "Content-Type": string;
+}
+
+/** The seed's event data, one shape for every phase. */
+export const JobEventDataSchema = z.object({
+  key: z.string(),
+  fireId: z.string(),
+  type: z.string(),
+  name: z.string(),
+  group: z.string(),
+  tenantId: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  status: z.string(),
+  phase: z.string(),
+  nominalTime: z.string(),
+  attempt: z.number(),
+  /** the seed's Triggered: how many times the job has fired */
+  triggered: z.number(),
+  /** the seed's RepeatCount (maxCount; 0 = unlimited) */
+  repeatCount: z.number(),
+  runTime: z.string().optional(),
+  durationMs: z.number().optional(),
+  lastRunTime: z.string().optional(),
+  nextRunTime: z.string().optional(),
+  result: z.unknown().optional(),
+  error: z.string().optional(),
+  node: z.string().optional(),
+  worker: z.string().optional(),
+  /** for `skipped`: which policy skipped the fire */
+  reason: z.string().optional(),
+});
+export type JobEventData = z.output<typeof JobEventDataSchema>;
+
+export const runOutcomes = ["succeeded", "failed", "aborted", "timedOut", "skipped", "deadLettered"] as const;
+export type RunOutcome = (typeof runOutcomes)[number];
+
+/** One run attempt in the run log (the seed's BackgroundJobLog). Subject `<p>.log.<tenant>.<jobId>`. */
+export interface RunLogEntry {
+  fireId: string;
+  jobId: string;
+  tenantId: string;
+  group: string;
+  type: string;
+  name: string;
+  attempt: number;
+  nominalTime: string;
+  outcome: RunOutcome;
+  startedAt?: string;
+  finishedAt: string;
+  durationMs?: number;
+  result?: unknown;
+  error?: string;
+  /** for skipped fires: the policy that skipped it */
+  reason?: string;
+  worker?: string;
+  node?: string;
+}
+
+/** A dead letter: a fire given up on, or a message that could not be decoded. Subject `<p>.dlq.<tenant>.<jobId>`. */
+export interface DeadLetter {
+  reason: "poison" | "abandoned";
+  error: string;
+  /** the dispatch subject the message arrived on */
+  subject: string;
+  at: string;
+  fire?: unknown;
+  /** the raw payload, base64, when it could not be decoded */
+  rawBase64?: string;
+}

@@ -1,0 +1,121 @@
+/**
+ * The subject, bucket and stream namespace, all under one prefix (default `taskjet`).
+ *
+ *   <p>.api.<tenant>.<op>                       control API, request/reply (ops: see api.ts)
+ *   <p>.sys.scheduler.<op>                      scheduler admin: status, standby, activate, shutdown
+ *   <p>.run.<tenant>.<node>.<pN>                dispatch (JetStream, work queue); node `_any` = any node;
+ *                                               pN = p1 (low) .. p5 (high)
+ *   <p>.ctl.<node>                              interrupts to the workers of a node (core NATS);
+ *                                               node `_all` reaches every worker
+ *   <p>.evt.<tenant>.<group>.<type>.<jobId>.<phase>   events, phase = before | after | skipped | deadletter
+ *   <p>.log.<tenant>.<jobId>                    run log (JetStream, limits)
+ *   <p>.dlq.<tenant>.<jobId>                    dead letters (JetStream, limits)
+ *
+ * Role permissions by subject alone: a client of tenant T needs pub `<p>.api.T.>` and sub `_INBOX.>`;
+ * a worker of node N needs the run stream's consumer API and sub `<p>.ctl.N`, pub `<p>.evt.>`, `<p>.log.>`;
+ * the scheduler needs `<p>.api.*.>` (queue group), pub `<p>.run.>`. Tenants separate on the second token.
+ */
+import type { JobDefinition, JobRecord } from "./job.js";
+import { priorityLevel } from "./job.js";
+
+export const DEFAULT_PREFIX = "taskjet";
+export const ANY_NODE = "_any";
+export const ALL_NODES = "_all";
+export const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+
+export const apiOps = [
+  "queue",
+  "queueMany",
+  "exists",
+  "get",
+  "list",
+  "update",
+  "trigger",
+  "pause",
+  "resume",
+  "remove",
+  "start",
+  "stop",
+  "logs",
+] as const;
+export type ApiOp = (typeof apiOps)[number];
+
+export const sysOps = ["status", "standby", "activate", "shutdown"] as const;
+export type SysOp = (typeof sysOps)[number];
+
+export const eventPhases = ["before", "after", "skipped", "deadletter"] as const;
+export type EventPhase = (typeof eventPhases)[number];
+
+/** Header names carried by taskjet messages. */
+export const Headers = {
+  MsgId: "Nats-Msg-Id",
+  Epoch: "Taskjet-Epoch",
+  Nominal: "Taskjet-Nominal-Time",
+  FireId: "Taskjet-Fire-Id",
+  ContentType: "Content-Type",
+} as const;
+
+/** All names derived from one prefix. Build once with `namespace(prefix)`. */
+export interface Namespace {
+  prefix: string;
+  api(tenant: string, op: ApiOp): string;
+  /** wildcard that a scheduler subscribes to (all tenants, all ops) */
+  apiAll: string;
+  sys(op: SysOp): string;
+  run(tenant: string, node: string | undefined, priority: number): string;
+  runFilter(node: string, priority: number): string;
+  runAll: string;
+  ctl(node: string): string;
+  event(def: Pick<JobDefinition, "tenantId" | "group" | "type" | "id">, phase: EventPhase): string;
+  eventFilter(f: { tenant?: string; group?: string; type?: string; jobId?: string; phase?: EventPhase }): string;
+  log(tenant: string, jobId: string): string;
+  logAll: string;
+  dlq(tenant: string, jobId: string): string;
+  dlqAll: string;
+  /** KV key of a job: `<tenant>.<group>.<id>` so watches and lists can filter by tenant and group. */
+  jobKey(def: Pick<JobDefinition, "tenantId" | "group" | "id">): string;
+  jobKeyFilter(f: { tenant?: string; group?: string; id?: string }): string;
+  buckets: { jobs: string; lease: string; locks: string; registry: string; sched: string };
+  streams: { run: string; log: string; dlq: string };
+}
+
+export function namespace(prefix: string = DEFAULT_PREFIX): Namespace {
+  if (!PREFIX_PATTERN.test(prefix)) {
+    throw new Error(`subject prefix "${prefix}" must be 1-32 letters, digits, "_" or "-"`);
+  }
+  const p = prefix;
+  const w = (s: string | undefined) => s ?? "*";
+  return {
+    prefix: p,
+    api: (tenant, op) => `${p}.api.${tenant}.${op}`,
+    apiAll: `${p}.api.*.*`,
+    sys: (op) => `${p}.sys.scheduler.${op}`,
+    run: (tenant, node, priority) => `${p}.run.${tenant}.${node ?? ANY_NODE}.p${priority}`,
+    runFilter: (node, priority) => `${p}.run.*.${node}.p${priority}`,
+    runAll: `${p}.run.>`,
+    ctl: (node) => `${p}.ctl.${node}`,
+    event: (d, phase) => `${p}.evt.${d.tenantId}.${d.group}.${d.type}.${d.id}.${phase}`,
+    eventFilter: (f) => `${p}.evt.${w(f.tenant)}.${w(f.group)}.${w(f.type)}.${w(f.jobId)}.${w(f.phase)}`,
+    log: (tenant, jobId) => `${p}.log.${tenant}.${jobId}`,
+    logAll: `${p}.log.>`,
+    dlq: (tenant, jobId) => `${p}.dlq.${tenant}.${jobId}`,
+    dlqAll: `${p}.dlq.>`,
+    jobKey: (d) => `${d.tenantId}.${d.group}.${d.id}`,
+    jobKeyFilter: (f) => `${w(f.tenant)}.${w(f.group)}.${w(f.id)}`,
+    buckets: { jobs: `${p}-jobs`, lease: `${p}-lease`, locks: `${p}-locks`, registry: `${p}-registry`, sched: `${p}-sched` },
+    streams: { run: `${p}-run`, log: `${p}-log`, dlq: `${p}-dlq` },
+  };
+}
+
+/** The dispatch subject of a job: its node (the seed's dispatcher) or any node (the seed's publisher). */
+export function runSubjectOf(ns: Namespace, def: JobRecord["def"]): string {
+  return ns.run(def.tenantId, def.nodeName, priorityLevel(def.priority));
+}
+
+/** Splits a job key back into its parts. */
+export function parseJobKey(key: string): { tenant: string; group: string; id: string } | undefined {
+  const parts = key.split(".");
+  if (parts.length !== 3) return undefined;
+  const [tenant, group, id] = parts as [string, string, string];
+  return { tenant, group, id };
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import {
+  decode,
+  DecodeError,
+  encode,
+  encodingOf,
+  errorFromBody,
+  errorReply,
+  namespace,
+  NotFoundError,
+  okReply,
+  unwrapReply,
+  ValidationError,
+} from "@taskjet/protocol";
+
+describe("codec", () => {
+  const value = { a: 1, b: "x", c: [true, null], d: { e: 1.5 } };
+  it("round-trips msgpack and JSON", () => {
+    expect(decode(encode(value))).toEqual(value);
+    expect(decode(encode(value, "json"), "json")).toEqual(value);
+    expect(new TextDecoder().decode(encode(value, "json"))).toBe(JSON.stringify(value));
+  });
+  it("picks the encoding from Content-Type, msgpack by default", () => {
+    expect(encodingOf(undefined)).toBe("msgpack");
+    expect(encodingOf("application/json; charset=utf-8")).toBe("json");
+    expect(encodingOf("application/msgpack")).toBe("msgpack");
+    expect(() => encodingOf("text/xml")).toThrow(DecodeError);
+  });
+  it("bad bytes give a DecodeError, never another exception", () => {
+    expect(() => decode(new TextEncoder().encode("{nope"), "json")).toThrow(DecodeError);
+    expect(() => decode(new Uint8Array([0x82, 0xa1]), "msgpack")).toThrow(DecodeError);
+    expect(() => decode(new Uint8Array([0xc1]), "msgpack")).toThrow(DecodeError);
+  });
+});
+
+describe("reply envelope", () => {
+  it("carries data or a typed error that survives the wire", () => {
+    expect(unwrapReply(decode(encode(okReply({ id: "a" }))))).toEqual({ id: "a" });
+    const wire = decode(encode(errorReply(new ValidationError("cron: bad", { field: "cron" })), "json"), "json");
+    expect(() => unwrapReply(wire)).toThrow(ValidationError);
+    try {
+      unwrapReply(wire);
+    } catch (err) {
+      expect(err).toMatchObject({ code: "INVALID_ARGUMENT", field: "cron", message: "cron: bad" });
+    }
+    expect(errorFromBody(new NotFoundError("gone").toBody())).toBeInstanceOf(NotFoundError);
+  });
+  it("wraps unknown errors as INTERNAL", () => {
+    expect(errorReply(new Error("boom"))).toEqual({
+      ok: false,
+      error: { code: "INTERNAL", message: "boom", retryable: false },
+    });
+  });
+});
+
+describe("namespace", () => {
+  const ns = namespace("tj");
+  it("builds filterable subjects", () => {
+    expect(ns.api("acme", "queue")).toBe("tj.api.acme.queue");
+    expect(ns.run("acme", undefined, 5)).toBe("tj.run.acme._any.p5");
+    expect(ns.run("acme", "node-a", 1)).toBe("tj.run.acme.node-a.p1");
+    expect(ns.event({ tenantId: "acme", group: "g", type: "http", id: "j1" }, "after")).toBe(
+      "tj.evt.acme.g.http.j1.after",
+    );
+    expect(ns.eventFilter({ type: "http" })).toBe("tj.evt.*.*.http.*.*");
+    expect(ns.jobKey({ tenantId: "acme", group: "g", id: "j1" })).toBe("acme.g.j1");
+    expect(ns.buckets.jobs).toBe("tj-jobs");
+  });
+  it("rejects a prefix that would break subjects or bucket names", () => {
+    expect(() => namespace("a.b")).toThrow(/prefix/);
+  });
+});
