@@ -1,0 +1,58 @@
+// Lint rules that keep the architecture honest: no import cycles, no deep imports across packages,
+// arrows point down (protocol has no I/O; shared libraries never import services), no floating promises.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+import importX from "eslint-plugin-import-x";
+import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
+
+const deepImports = {
+  group: ["@taskjet/*/*", "**/shared/*/src/**", "**/services/*/src/**", "../../*/**"],
+  message: "Import another package through its public entry (@taskjet/<name>), never its internals.",
+};
+const restrict = (...extra) => ["error", { patterns: [deepImports, ...extra] }];
+
+export default tseslint.config(
+  { ignores: ["**/dist/**", "**/node_modules/**", "**/.turbo/**", "**/.taskjet/**", "bench/out/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.ts"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { "import-x": importX },
+    settings: {
+      "import-x/resolver-next": [createTypeScriptImportResolver({ project: "tsconfig.json" })],
+      "import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
+      "import-x/extensions": [".ts", ".js"],
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "import-x/no-cycle": "error",
+      "no-restricted-imports": restrict(),
+    },
+  },
+  {
+    files: ["shared/protocol/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": restrict({
+        group: ["@taskjet/*", "@nats-io/*", "node:*", "pino"],
+        message: "shared/protocol is pure: schemas, subjects, codec and errors, no I/O and no other package.",
+      }),
+    },
+  },
+  {
+    files: ["shared/*/src/**/*.ts"],
+    ignores: ["shared/protocol/src/**"],
+    rules: {
+      "no-restricted-imports": restrict({
+        group: ["@taskjet/scheduler", "@taskjet/worker", "@taskjet/gateway", "taskjet"],
+        message: "shared/ libraries never import services (arrows point down).",
+      }),
+    },
+  },
+  {
+    files: ["**/*.js", "**/*.mjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
+  },
+);

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { initialState, namespace, parseJobInput, ConflictError, type JobRecord } from "@taskjet/protocol";
+import { ensureTopology, JobStore, type StoreChange } from "@taskjet/nats";
+import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
+
+let server: NatsServerFixture;
+let nc: NatsConnection;
+beforeAll(async () => {
+  server = await startNats();
+  nc = await connectTo(server.url);
+});
+afterAll(async () => {
+  await nc?.close();
+  await server?.stop();
+});
+
+function record(id: string, group = "g1", tenantId = "t1"): JobRecord {
+  const def = { ...parseJobInput({ id, name: id, type: "console", group, tenantId }), id };
+  return { def, state: initialState(new Date().toISOString()) };
+}
+
+async function openStore() {
+  const ns = namespace(uniqueName("st"));
+  const topo = await ensureTopology(nc, ns);
+  return new JobStore(topo.jobs, ns);
+}
+
+describe("JobStore", () => {
+  it("creates once: a second create of the same key is a no-op", async () => {
+    const store = await openStore();
+    expect(await store.create(record("a"))).toBeGreaterThan(0);
+    expect(await store.create(record("a"))).toBeUndefined();
+    expect((await store.get("t1.g1.a"))?.def.name).toBe("a");
+  });
+
+  it("update is compare-and-set: a stale revision is a ConflictError and changes nothing", async () => {
+    const store = await openStore();
+    const rev = (await store.create(record("a")))!;
+    const r = record("a");
+    r.state.triggerCount = 1;
+    await store.update("t1.g1.a", r, rev);
+    r.state.triggerCount = 99;
+    await expect(store.update("t1.g1.a", r, rev)).rejects.toBeInstanceOf(ConflictError);
+    expect((await store.get("t1.g1.a"))?.state.triggerCount).toBe(1);
+  });
+
+  it("mutate never loses a concurrent update", async () => {
+    const store = await openStore();
+    await store.create(record("a"));
+    const writers = 20;
+    await Promise.all(
+      Array.from({ length: writers }, () =>
+        store.mutate("t1.g1.a", (j) => ({ ...j, state: { ...j.state, triggerCount: j.state.triggerCount + 1 } }), 100),
+      ),
+    );
+    expect((await store.get("t1.g1.a"))?.state.triggerCount).toBe(writers);
+  });
+
+  it("finds a key by tenant and id, and lists by tenant and group", async () => {
+    const store = await openStore();
+    await store.create(record("a", "g1", "t1"));
+    await store.create(record("b", "g2", "t1"));
+    await store.create(record("c", "g1", "t2"));
+    expect(await store.findKey("t1", "b")).toBe("t1.g2.b");
+    expect(await store.findKey("t1", "c")).toBeUndefined();
+    expect((await store.list("t1.>")).map((j) => j.def.id).sort()).toEqual(["a", "b"]);
+    expect((await store.list("*.g1.*")).map((j) => j.def.id).sort()).toEqual(["a", "c"]);
+    expect(await store.list("t9.>")).toEqual([]);
+  });
+
+  it("watch delivers the snapshot, is ready after it, then follows changes and deletes", async () => {
+    const store = await openStore();
+    await store.create(record("a"));
+    await store.create(record("b"));
+    const changes: StoreChange[] = [];
+    const w = await store.watch((c) => changes.push(c));
+    await w.ready;
+    expect(changes.map((c) => c.key).sort()).toEqual(["t1.g1.a", "t1.g1.b"]);
+    await store.remove("t1.g1.a");
+    await store.create(record("c"));
+    await waitFor(() => changes.length >= 4, { message: "watch saw the delete and the create" });
+    expect(changes.slice(2).map((c) => `${c.kind}:${c.key}`)).toEqual(["delete:t1.g1.a", "put:t1.g1.c"]);
+    w.stop();
+  });
+
+  it("watch on an empty bucket is ready at once", async () => {
+    const store = await openStore();
+    const w = await store.watch(() => undefined);
+    await w.ready;
+    w.stop();
+  });
+
+  it("remove with a stale revision is refused", async () => {
+    const store = await openStore();
+    const rev = (await store.create(record("a")))!;
+    await store.mutate("t1.g1.a", (j) => ({ ...j, state: { ...j.state, triggerCount: 1 } }));
+    await expect(store.remove("t1.g1.a", rev)).rejects.toBeInstanceOf(ConflictError);
+    expect(await store.get("t1.g1.a")).toBeDefined();
+  });
+});
