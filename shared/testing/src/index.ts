@@ -1,0 +1,13 @@
+/**
+ * @taskjet/testing: vitest helpers that start REAL nats-server processes (single server or
+ * JetStream cluster) for integration tests, plus small polling/collection helpers.
+ */
+export type { NatsServerFixture, StartNatsOptions } from "./NatsServerFixture.js";
+export { startNats } from "./startNats.js";
+export { startCluster, type NatsClusterFixture, type StartClusterOptions } from "./startCluster.js";
+export { NatsServerStartError } from "./spawnNatsServer.js";
+export { waitFor, withDeadline, type Truthy, type WaitForOptions } from "./waitFor.js";
+export { collect } from "./collect.js";
+export { uniqueName } from "./uniqueName.js";
+export { connectTo } from "./connectTo.js";
+export { isAlive, registrySnapshot } from "./cleanupRegistry.js";
