@@ -1,3 +1,4 @@
+import type * as Testcontainers from "testcontainers";
 import type { NatsServerFixture } from "./NatsServerFixture.js";
 import { withDeadline } from "./waitFor.js";
 
@@ -16,7 +17,7 @@ export async function startContainerNatsServer(opts: {
   jetstream: boolean;
   args: string[];
 }): Promise<NatsServerFixture | undefined> {
-  let tc: typeof import("testcontainers");
+  let tc: typeof Testcontainers;
   try {
     tc = await import("testcontainers");
     await withDeadline(tc.getContainerRuntimeClient(), 15_000, "probing the Docker engine");
