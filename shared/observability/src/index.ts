@@ -1,0 +1,3 @@
+export { startOpsServer, type OpsServer, type OpsServerOptions, type ReadinessCheck } from "./opsServer.js";
+export { natsReadiness } from "./checks.js";
+export { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from "prom-client";
