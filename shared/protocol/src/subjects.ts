@@ -43,7 +43,7 @@ export type ApiOp = (typeof apiOps)[number];
 export const sysOps = ["status", "standby", "activate", "shutdown"] as const;
 export type SysOp = (typeof sysOps)[number];
 
-export const eventPhases = ["before", "after", "skipped", "deadletter"] as const;
+export const eventPhases = ["before", "after", "progress", "skipped", "deadletter"] as const;
 export type EventPhase = (typeof eventPhases)[number];
 
 /** Header names carried by taskjet messages. */

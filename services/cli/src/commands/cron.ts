@@ -1,0 +1,68 @@
+/** `taskjet cron "<expr>"`: the next fire times of a cron expression, marking DST shifts. Pure: no NATS. */
+import type { Command } from "commander";
+import { cronDialects, nextFireTimes, ValidationError, type CronDialect } from "@taskjet/protocol";
+import type { CommandContext } from "../context.js";
+import { intFlag } from "../config.js";
+import { printJson, table } from "../output.js";
+
+export function cronCommand(program: Command, ctx: CommandContext): void {
+  program
+    .command("cron")
+    .description("show the next fire times of a cron expression (marks DST shifts)")
+    .argument("<expr>", 'cron expression, e.g. "0 30 2 * * ?" (quartz) or "30 2 * * *" (standard)')
+    .option("--tz <zone>", "IANA time zone", "UTC")
+    .option("--dialect <dialect>", `cron dialect: ${cronDialects.join(" | ")}`, "quartz")
+    .option("--count <n>", "how many fire times (1-1000)", "10")
+    .option("--after <time>", "start after this ISO 8601 time (default now)")
+    .action((expr: string, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{
+        tz: string;
+        dialect: string;
+        count: string;
+        after?: string;
+        json?: boolean;
+      }>();
+      if (!(cronDialects as readonly string[]).includes(o.dialect)) {
+        throw new ValidationError(`--dialect must be one of ${cronDialects.join(", ")}, got "${o.dialect}"`, {
+          field: "dialect",
+        });
+      }
+      const count = intFlag(o.count, "count", 1, 1000) ?? 10;
+      const after = o.after === undefined ? Date.now() : Date.parse(o.after);
+      if (Number.isNaN(after)) {
+        throw new ValidationError(`--after must be an ISO 8601 time, got "${o.after}"`, { field: "after" });
+      }
+      const fires = nextFireTimes(
+        { expression: expr, dialect: o.dialect as CronDialect, timeZone: o.tz, dstRule: "single-value" },
+        count,
+        after,
+      );
+      if (o.json) return printJson(ctx.io, fires);
+      ctx.out(
+        table(
+          ["#", "UTC", `LOCAL (${o.tz})`, "OFFSET", "DST"],
+          fires.map((f, i) => [
+            i + 1,
+            f.iso,
+            localTime(f.at, o.tz),
+            f.offset,
+            f.dstShift ? `DST shift ${f.dstShift.fromOffset} -> ${f.dstShift.toOffset}` : "",
+          ]),
+        ),
+      );
+      if (fires.length < count) ctx.io.stderr.write(`the expression fires only ${fires.length} more times\n`);
+    });
+}
+
+function localTime(ms: number, zone: string): string {
+  return new Intl.DateTimeFormat("sv-SE", {
+    timeZone: zone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  }).format(new Date(ms));
+}

@@ -1,0 +1,47 @@
+import { mkdtempSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { waitFor, withDeadline } from "@taskjet/testing";
+import { assertBuilt, cleanEnv, LiveCli } from "./cliHarness.js";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("taskjet dev", () => {
+  it("starts nats-server, the services and the demo job in a clean directory, and stops cleanly on SIGINT", async () => {
+    assertBuilt();
+    const cwd = mkdtempSync(join(tmpdir(), "taskjet-dev-"));
+    const dev = new LiveCli(["dev", "--port", "0"], { env: cleanEnv({ LOG_LEVEL: "warn" }), cwd });
+    try {
+      const pid = await waitFor(() => /nats-server \S+ \(pid (\d+)/.exec(dev.stderr)?.[1], {
+        timeoutMs: 20_000,
+        message: `nats-server started (stderr: ${dev.stderr})`,
+      }).then(Number);
+      expect(existsSync(join(cwd, ".taskjet", "nats"))).toBe(true);
+      await waitFor(() => dev.stderr.includes("taskjet dev is running"), {
+        timeoutMs: 30_000,
+        message: "dev banner",
+      });
+      expect(dev.stderr).toMatch(/gateway\s+http:\/\/127\.0\.0\.1:\d+/);
+      // the demo job fires every 5 s: its run shows in the output
+      await waitFor(() => /\[event\] after dev-demo \(console\)/.test(dev.stdout), {
+        timeoutMs: 25_000,
+        message: "the demo job ran",
+      });
+      dev.child.kill("SIGINT");
+      const { code } = await withDeadline(dev.exited, 30_000, "dev exits after SIGINT");
+      expect(code).toBe(0);
+      expect(dev.stderr).toMatch(/stopped/);
+      await waitFor(() => !alive(pid), { timeoutMs: 5_000, message: "nats-server child is gone" });
+    } finally {
+      if (dev.child.exitCode === null) dev.child.kill("SIGKILL");
+    }
+  }, 90_000);
+});

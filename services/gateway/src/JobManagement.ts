@@ -1,0 +1,167 @@
+/**
+ * The seed's TaskManagement rules on top of the client, independent of HTTP:
+ * - name + group are unique within a tenant (create and rename are refused with ALREADY_EXISTS);
+ * - only jobs whose schedule has ended (stopped, or completed) may be deleted (else FAILED_PRECONDITION);
+ * - job actions are edited as the job's `actions` array (read, change, `update`).
+ *
+ * The name check and the read-change-write of actions are not atomic across gateways: the control API has
+ * no compare-and-set on `update` yet, so two concurrent edits can race (see docs/rest.md).
+ */
+import { randomBytes } from "node:crypto";
+import type { BulkResult, JobAction, JobInput, JobPatch, JobView, ListFilter } from "@taskjet/protocol";
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  FINAL_STATUSES,
+  JobActionSchema,
+  NotFoundError,
+  parseJobInput,
+  parseOrThrow,
+  JobPatchSchema,
+  toTaskjetError,
+  ValidationError,
+} from "@taskjet/protocol";
+import type { JobScheduler } from "@taskjet/client";
+
+export class JobManagement {
+  constructor(private readonly scheduler: JobScheduler) {}
+
+  async create(body: unknown): Promise<JobView> {
+    const def = parseJobInput(body);
+    const input = body as JobInput;
+    if (input.tenantId !== undefined && input.tenantId !== this.scheduler.tenant) {
+      throw new ValidationError(
+        `tenantId must be "${this.scheduler.tenant}" (the gateway's tenant) or absent`,
+        {
+          field: "tenantId",
+        },
+      );
+    }
+    await this.assertNameFree(def.name, def.group);
+    const r = await this.scheduler.queue(input);
+    if (!r.created) throw new AlreadyExistsError(`job ${r.id} exists already`, { field: "id" });
+    return r.job;
+  }
+
+  async update(id: string, body: unknown): Promise<JobView> {
+    const patch = parseOrThrow(JobPatchSchema, body) as JobPatch;
+    if (patch.name !== undefined) {
+      const job = await this.scheduler.get(id);
+      if (job.name !== patch.name) await this.assertNameFree(patch.name, job.group, id);
+    }
+    return this.scheduler.update(id, body as JobPatch);
+  }
+
+  /** Deletes a job whose schedule has ended; FAILED_PRECONDITION otherwise. */
+  async remove(id: string): Promise<void> {
+    const job = await this.scheduler.get(id);
+    assertDeletable(job);
+    await this.scheduler.remove(id);
+  }
+
+  /** Deletes every selected job that may be deleted; the others get FAILED_PRECONDITION in the results. */
+  async removeMany(target: readonly string[] | { filter: ListFilter }): Promise<BulkResult> {
+    const jobs: (JobView | { id: string; missing: true })[] = [];
+    if (isIds(target)) {
+      for (const id of target) {
+        jobs.push(await this.scheduler.get(id).catch((err: unknown) => notFoundOr(err, id)));
+      }
+    } else {
+      for await (const j of this.scheduler.iterate(target.filter)) jobs.push(j);
+    }
+    const results: BulkResult["results"] = [];
+    const deletable: string[] = [];
+    for (const j of jobs) {
+      if ("missing" in j) {
+        results.push({
+          id: j.id,
+          ok: false,
+          error: new NotFoundError(`job ${j.id} does not exist`).toBody(),
+        });
+        continue;
+      }
+      try {
+        assertDeletable(j);
+        deletable.push(j.id);
+      } catch (err) {
+        results.push({ id: j.id, ok: false, error: toTaskjetError(err).toBody() });
+      }
+    }
+    if (deletable.length > 0) results.push(...(await this.scheduler.remove(deletable)).results);
+    return { results };
+  }
+
+  async actions(id: string): Promise<JobAction[]> {
+    return (await this.scheduler.get(id)).actions;
+  }
+
+  async addAction(id: string, body: unknown): Promise<{ action: JobAction; job: JobView }> {
+    const action = parseOrThrow(JobActionSchema, body);
+    const job = await this.scheduler.get(id);
+    const withId = { ...action, id: action.id ?? `act-${randomBytes(4).toString("hex")}` };
+    if (job.actions.some((a) => a.id === withId.id)) {
+      throw new AlreadyExistsError(`job ${id} has an action ${withId.id} already`, { field: "id" });
+    }
+    const updated = await this.scheduler.update(id, { actions: [...job.actions, withId] });
+    return { action: withId, job: updated };
+  }
+
+  async replaceAction(
+    id: string,
+    actionId: string,
+    body: unknown,
+  ): Promise<{ action: JobAction; job: JobView }> {
+    const action = parseOrThrow(JobActionSchema, body);
+    if (action.id !== undefined && action.id !== actionId) {
+      throw new ValidationError(`id must be "${actionId}" (the action in the path) or absent`, {
+        field: "id",
+      });
+    }
+    const job = await this.scheduler.get(id);
+    const i = job.actions.findIndex((a) => a.id === actionId);
+    if (i < 0) throw new NotFoundError(`job ${id} has no action ${actionId}`, { field: "actionId" });
+    const replaced = { ...action, id: actionId };
+    const actions = job.actions.map((a, k) => (k === i ? replaced : a));
+    return { action: replaced, job: await this.scheduler.update(id, { actions }) };
+  }
+
+  async removeAction(id: string, actionId: string): Promise<JobView> {
+    const job = await this.scheduler.get(id);
+    if (!job.actions.some((a) => a.id === actionId)) {
+      throw new NotFoundError(`job ${id} has no action ${actionId}`, { field: "actionId" });
+    }
+    return this.scheduler.update(id, { actions: job.actions.filter((a) => a.id !== actionId) });
+  }
+
+  private async assertNameFree(name: string, group: string, exceptId?: string): Promise<void> {
+    for await (const j of this.scheduler.iterate({ name, group })) {
+      if (j.name === name && j.group === group && j.id !== exceptId) {
+        throw new AlreadyExistsError(
+          `a job named "${name}" exists in group "${group}" already (id ${j.id})`,
+          {
+            field: "name",
+            details: { id: j.id },
+          },
+        );
+      }
+    }
+  }
+}
+
+function assertDeletable(job: JobView): void {
+  if (!FINAL_STATUSES.has(job.status)) {
+    throw new FailedPreconditionError(
+      `job ${job.id} is ${job.status}: stop it before deleting it (only stopped or completed jobs are deleted)`,
+      { field: "status" },
+    );
+  }
+}
+
+function notFoundOr(err: unknown, id: string): { id: string; missing: true } {
+  if (err instanceof NotFoundError) return { id, missing: true };
+  throw err;
+}
+
+function isIds(t: readonly string[] | { filter: ListFilter }): t is readonly string[] {
+  return Array.isArray(t);
+}

@@ -1,0 +1,72 @@
+/** Builds the fastify app: authentication, routes, metrics hooks and the one error shape. */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { DecodeError, NotFoundError } from "@taskjet/protocol";
+import type { TaskjetClient } from "@taskjet/client";
+import type { GatewaySettings } from "./config.js";
+import { TokenAuth } from "./auth.js";
+import { fromFastifyError, sendError } from "./httpErrors.js";
+import { JobManagement } from "./JobManagement.js";
+import { GatewayMetrics } from "./metrics.js";
+import { jobRoutes } from "./routes/jobs.js";
+import { systemRoutes } from "./routes/system.js";
+
+export interface AppOptions {
+  client: TaskjetClient;
+  settings: Pick<GatewaySettings, "tokens" | "bodyLimitBytes">;
+  logger?: FastifyServerOptions["logger"];
+}
+
+const OPEN_ROUTES = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json"]);
+
+export function buildApp(opts: AppOptions): FastifyInstance {
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.settings.bodyLimitBytes });
+  const auth = new TokenAuth(opts.settings.tokens);
+  const metrics = new GatewayMetrics(opts.client, (source, err) =>
+    app.log.warn({ err, source }, "metrics: could not read a job-level source"),
+  );
+  const started = new WeakMap<object, bigint>();
+
+  // an empty body is "no body" (POST /v1/jobs/x/stop from curl with a JSON content type); bad JSON is DECODE_ERROR
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === "") return done(null, undefined);
+    try {
+      done(null, JSON.parse(text) as unknown);
+    } catch (err) {
+      done(
+        new DecodeError(`the request body is not valid JSON: ${(err as Error).message}`, { field: "(body)" }),
+        undefined,
+      );
+    }
+  });
+
+  app.addHook("onRequest", async (req) => {
+    started.set(req, process.hrtime.bigint());
+    const path = req.url.split("?")[0] ?? "";
+    if (!OPEN_ROUTES.has(path)) auth.check(req.headers.authorization);
+  });
+
+  app.addHook("onResponse", async (req, reply) => {
+    const t0 = started.get(req);
+    const seconds = t0 === undefined ? 0 : Number(process.hrtime.bigint() - t0) / 1e9;
+    metrics.observe(req.method, req.routeOptions.url ?? "unmatched", reply.statusCode, seconds);
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const e = fromFastifyError(err as Error);
+    if (e.code === "INTERNAL") req.log.error({ err }, "request failed");
+    return sendError(reply, e);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    return sendError(
+      reply,
+      new NotFoundError(`no route ${req.method} ${req.url.split("?")[0]}: see /openapi.json`),
+    );
+  });
+
+  jobRoutes(app, opts.client, new JobManagement(opts.client.scheduler));
+  systemRoutes(app, opts.client, metrics);
+  return app;
+}

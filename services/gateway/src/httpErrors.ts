@@ -1,0 +1,67 @@
+/**
+ * One error shape on every route: `{ error: { code, message, field, retryable, details? } }` with the
+ * protocol's stable codes, and the HTTP status that fits each code.
+ */
+import type { FastifyError, FastifyReply } from "fastify";
+import {
+  ErrorCode,
+  InternalError,
+  NotFoundError,
+  toTaskjetError,
+  TaskjetError,
+  ValidationError,
+  DecodeError,
+} from "@taskjet/protocol";
+
+export const httpStatusOf: Record<ErrorCode, number> = {
+  INVALID_ARGUMENT: 400,
+  DECODE_ERROR: 400,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  CONFLICT: 409,
+  FAILED_PRECONDITION: 409,
+  UNAUTHENTICATED: 401,
+  FENCED: 503,
+  UNAVAILABLE: 503,
+  TIMEOUT: 504,
+  INTERNAL: 500,
+};
+
+export interface HttpErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+    field: string | null;
+    retryable: boolean;
+    details?: Record<string, unknown>;
+  };
+}
+
+export function errorBody(err: TaskjetError): HttpErrorBody {
+  const body: HttpErrorBody = {
+    error: { code: err.code, message: err.message, field: err.field ?? null, retryable: err.retryable },
+  };
+  if (err.details !== undefined) body.error.details = err.details;
+  return body;
+}
+
+/** Fastify's own failures (bad JSON, body too large, wrong content type) as typed errors. */
+export function fromFastifyError(err: FastifyError | Error): TaskjetError {
+  if (err instanceof TaskjetError) return err;
+  const fe = err as FastifyError;
+  const status = fe.statusCode ?? 500;
+  if (fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+    return new DecodeError(`unsupported content type: send application/json`, { field: "Content-Type" });
+  }
+  if (status >= 400 && status < 500) {
+    if (status === 404) return new NotFoundError(err.message);
+    return new ValidationError(err.message, { field: "(body)" });
+  }
+  return status >= 500 ? toTaskjetError(err) : new InternalError(err.message, { cause: err });
+}
+
+export function sendError(reply: FastifyReply, err: TaskjetError): FastifyReply {
+  const status = httpStatusOf[err.code] ?? 500;
+  if (err.code === ErrorCode.Unauthenticated) reply.header("www-authenticate", 'Bearer realm="taskjet"');
+  return reply.code(status).type("application/json").send(errorBody(err));
+}

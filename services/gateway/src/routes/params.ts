@@ -1,0 +1,55 @@
+/** Zod schemas of path and query parameters (query values arrive as strings). */
+import { z } from "zod";
+import { jobStatuses, jobTypes, ListFilterSchema, parseOrThrow, token } from "@taskjet/protocol";
+
+export const IdParamsSchema = z.strictObject({ id: token("id", 128) });
+export const ActionParamsSchema = z.strictObject({ id: token("id", 128), actionId: token("actionId") });
+
+const intQuery = (what: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: `${what} must be a number` })
+    .int(`${what} must be a whole number`)
+    .min(min, `${what} must be at least ${min}`)
+    .max(max, `${what} must be at most ${max}`);
+
+export const ListQuerySchema = z.strictObject({
+  status: z.enum(jobStatuses, { error: `status must be one of ${jobStatuses.join(", ")}` }).optional(),
+  group: token("group").optional(),
+  type: token("type").optional(),
+  jobType: z.enum(jobTypes).optional(),
+  node: token("node").optional(),
+  name: z.string().max(200).optional(),
+  limit: intQuery("limit", 1, 1000).default(100),
+  offset: intQuery("offset", 0, Number.MAX_SAFE_INTEGER).default(0),
+});
+
+export const LogsQuerySchema = z.strictObject({ limit: intQuery("limit", 1, 1000).default(50) });
+
+/** `{ ids }` or `{ filter }` (a bulk request names more than one job, or all that match). */
+export const BulkBodySchema = z
+  .strictObject({
+    ids: z.array(token("id", 128)).min(1).max(10_000).optional(),
+    filter: ListFilterSchema.optional(),
+  })
+  .refine((b) => (b.ids === undefined) !== (b.filter === undefined), {
+    message: "give exactly one of ids or filter",
+    path: ["ids"],
+  });
+export type BulkBody = z.output<typeof BulkBodySchema>;
+
+export const bulkRestOps = ["pause", "resume", "trigger", "start", "stop", "delete"] as const;
+export type BulkRestOp = (typeof bulkRestOps)[number];
+export const BulkParamsSchema = z.strictObject({
+  op: z.enum(bulkRestOps, { error: `op must be one of ${bulkRestOps.join(", ")}` }),
+});
+
+export const JobOpParamsSchema = z.strictObject({
+  id: token("id", 128),
+  op: z.enum(["pause", "resume", "trigger", "start", "stop"], {
+    error: "op must be one of pause, resume, trigger, start, stop",
+  }),
+});
+
+export function parseParams<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  return parseOrThrow(schema, value ?? {});
+}

@@ -1,0 +1,172 @@
+/**
+ * The control API (the seed's IJobScheduler), one typed method per operation, over request/reply on
+ * `<p>.api.<tenant>.<op>` and `<p>.sys.scheduler.<op>`. Every failure is the protocol's typed error:
+ * the scheduler's (rebuilt from the reply envelope), UNAVAILABLE when no scheduler answers, TIMEOUT, or
+ * INVALID_ARGUMENT when the input fails the protocol's schema before anything is sent.
+ */
+import type { NatsConnection } from "@nats-io/nats-core";
+import { request } from "@taskjet/nats";
+import {
+  errorFromBody,
+  IdRequestSchema,
+  JobInputSchema,
+  ListRequestSchema,
+  LogsRequestSchema,
+  parseOrThrow,
+  QueueManyRequestSchema,
+  UpdateRequestSchema,
+  type ApiOp,
+  type BulkResult,
+  type JobInput,
+  type JobPatch,
+  type JobView,
+  type ListFilter,
+  type ListRequest,
+  type ListResult,
+  type Namespace,
+  type QueueResult,
+  type RunLogEntry,
+  type SchedulerStatus,
+  type SysOp,
+} from "@taskjet/protocol";
+import type { ClientOptions } from "./options.js";
+import { isSingle, toSelector, type Target } from "./selector.js";
+
+export interface QueueManyResult {
+  results: { id: string; created: boolean }[];
+}
+
+export type BulkOp = "trigger" | "pause" | "resume" | "remove" | "start" | "stop";
+export const bulkOps: readonly BulkOp[] = ["trigger", "pause", "resume", "remove", "start", "stop"];
+
+export class JobScheduler {
+  constructor(
+    private readonly nc: NatsConnection,
+    readonly ns: Namespace,
+    readonly options: ClientOptions,
+  ) {}
+
+  get tenant(): string {
+    return this.options.tenant;
+  }
+
+  /** Queues a job. A no-op when a job with the same id exists (`created: false`, the stored job). */
+  async queue(job: JobInput): Promise<QueueResult> {
+    parseOrThrow(JobInputSchema, job);
+    return this.call("queue", job);
+  }
+
+  /** Queues many jobs, all or nothing: one bad job rejects the batch (field `jobs.<n>.<field>`). */
+  async queueMany(jobs: readonly JobInput[]): Promise<QueueManyResult> {
+    parseOrThrow(QueueManyRequestSchema, { jobs });
+    jobs.forEach((job, i) => parseOrThrow(JobInputSchema, job, `jobs.${i}`));
+    return this.call("queueMany", { jobs });
+  }
+
+  async exists(id: string): Promise<boolean> {
+    const r = await this.call<{ exists: boolean }>("exists", parseOrThrow(IdRequestSchema, { id }));
+    return r.exists;
+  }
+
+  /** The job, or NOT_FOUND. */
+  async get(id: string): Promise<JobView> {
+    const r = await this.call<{ job: JobView }>("get", parseOrThrow(IdRequestSchema, { id }));
+    return r.job;
+  }
+
+  /** One page of jobs matching a filter (`limit` default 100, `offset` default 0). */
+  async list(req: ListRequest = {}): Promise<ListResult> {
+    return this.call("list", parseOrThrow(ListRequestSchema, req));
+  }
+
+  /** Every job matching a filter, page by page. */
+  async *iterate(filter: ListFilter = {}, pageSize = 500): AsyncGenerator<JobView> {
+    let offset: number | undefined = 0;
+    while (offset !== undefined) {
+      const page: ListResult = await this.list({ ...filter, limit: pageSize, offset });
+      yield* page.jobs;
+      offset = page.jobs.length === 0 ? undefined : page.nextOffset;
+    }
+  }
+
+  /** Changes the fields named in `patch`; identity, group and job type stay. */
+  async update(id: string, patch: JobPatch): Promise<JobView> {
+    const r = await this.call<{ job: JobView }>("update", validated(UpdateRequestSchema, { id, patch }));
+    return r.job;
+  }
+
+  /** Fires now, outside the schedule. */
+  async trigger(target: Target): Promise<BulkResult> {
+    return this.bulk("trigger", target);
+  }
+  async pause(target: Target): Promise<BulkResult> {
+    return this.bulk("pause", target);
+  }
+  async resume(target: Target): Promise<BulkResult> {
+    return this.bulk("resume", target);
+  }
+  async remove(target: Target): Promise<BulkResult> {
+    return this.bulk("remove", target);
+  }
+  async start(target: Target): Promise<BulkResult> {
+    return this.bulk("start", target);
+  }
+  async stop(target: Target): Promise<BulkResult> {
+    return this.bulk("stop", target);
+  }
+
+  /**
+   * Runs a bulk operation. For a single id a failed result throws its typed error; for ids and filters
+   * the per-job results come back as they are (check `ok` on each).
+   */
+  async bulk(op: BulkOp, target: Target): Promise<BulkResult> {
+    const result = await this.call<BulkResult>(op, toSelector(target));
+    if (isSingle(target)) {
+      const failed = result.results.find((r) => !r.ok);
+      if (failed?.error) throw errorFromBody(failed.error);
+    }
+    return result;
+  }
+
+  /** The run log of a job, newest last (`limit` default 50). */
+  async logs(id: string, limit?: number): Promise<RunLogEntry[]> {
+    const body = limit === undefined ? { id } : { id, limit };
+    const r = await this.call<{ entries: RunLogEntry[] }>("logs", validated(LogsRequestSchema, body));
+    return r.entries;
+  }
+
+  /** The leader, the replicas, the workers and job counts (`<p>.sys.scheduler.status`). */
+  async status(): Promise<SchedulerStatus> {
+    return this.sys("status");
+  }
+  /** Asks the scheduler replicas to stop leading (maintenance). */
+  async standby(): Promise<unknown> {
+    return this.sys("standby");
+  }
+  /** Undoes `standby`. */
+  async activate(): Promise<unknown> {
+    return this.sys("activate");
+  }
+  /** The seed's Shutdown: asks the scheduler replicas to stop. */
+  async shutdown(): Promise<unknown> {
+    return this.sys("shutdown");
+  }
+
+  private call<T>(op: ApiOp, body: unknown): Promise<T> {
+    return request<T>(this.nc, this.ns.api(this.options.tenant, op), body, this.requestOptions());
+  }
+
+  private sys<T>(op: SysOp): Promise<T> {
+    return request<T>(this.nc, this.ns.sys(op), {}, this.requestOptions());
+  }
+
+  private requestOptions() {
+    return { encoding: this.options.encoding, timeoutMs: this.options.requestTimeoutMs };
+  }
+}
+
+/** Validates but sends the caller's value (the scheduler applies defaults itself). */
+function validated<T>(schema: Parameters<typeof parseOrThrow>[0], body: T): T {
+  parseOrThrow(schema, body);
+  return body;
+}

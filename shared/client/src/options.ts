@@ -1,0 +1,47 @@
+/**
+ * Client options, validated once at connect time. User options (`ClientOptionsInput`) and resolved options
+ * (`ClientOptions`) are different types: everything after `resolveClientOptions` is known to be valid.
+ */
+import { hostname } from "node:os";
+import { z } from "zod";
+import { DEFAULT_PREFIX, parseOrThrow, PREFIX_PATTERN, token, type Encoding } from "@taskjet/protocol";
+
+export const DEFAULT_TENANT = "default";
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+export const ClientOptionsSchema = z.strictObject({
+  prefix: z
+    .string()
+    .regex(PREFIX_PATTERN, 'prefix must be 1-32 letters, digits, "_" or "-"')
+    .default(DEFAULT_PREFIX),
+  tenant: token("tenant").default(DEFAULT_TENANT),
+  /** this process's node: where `JobPublisher` sends jobs (the seed's "current node") */
+  nodeName: token("nodeName").optional(),
+  requestTimeoutMs: z.number().int().positive().max(600_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
+  encoding: z.enum(["msgpack", "json"]).default("msgpack"),
+});
+export type ClientOptionsInput = z.input<typeof ClientOptionsSchema>;
+export interface ClientOptions {
+  prefix: string;
+  tenant: string;
+  nodeName: string;
+  requestTimeoutMs: number;
+  encoding: Encoding;
+}
+
+/** The host name as a subject token: the default node name. */
+export function defaultNodeName(): string {
+  const name = hostname()
+    .replace(/[^A-Za-z0-9_-]/g, "-")
+    .slice(0, 64);
+  return name === "" ? "node" : name;
+}
+
+export function resolveClientOptions(input: ClientOptionsInput = {}): ClientOptions {
+  const o = parseOrThrow(ClientOptionsSchema, stripUndefined(input));
+  return { ...o, nodeName: o.nodeName ?? defaultNodeName() };
+}
+
+export function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

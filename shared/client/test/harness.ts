@@ -1,0 +1,67 @@
+/**
+ * Test stack: a real nats-server, a real scheduler (in-process) and optionally a worker-runtime worker with
+ * test handlers, all under a unique prefix. Shared by the client, gateway and CLI suites.
+ */
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { SchedulerService } from "@taskjet/scheduler";
+import { createWorker, type Worker } from "@taskjet/worker-runtime";
+import { createClient, type TaskjetClient } from "@taskjet/client";
+
+export interface Stack {
+  nats: NatsServerFixture;
+  prefix: string;
+  nc: NatsConnection;
+  client: TaskjetClient;
+  scheduler: SchedulerService;
+  worker: Worker | undefined;
+  /** every job of the tenant (with revisions), sorted by id: compare before/after bad input */
+  snapshot(tenant?: string): Promise<unknown[]>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  nats?: NatsServerFixture;
+  worker?: boolean;
+  node?: string;
+  register?: (w: Worker) => void;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const nats = opts.nats ?? (await startNats());
+  const prefix = uniqueName("tj");
+  const nc = await connectTo(nats.url, { maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  const scheduler = new SchedulerService({ nats: nc, prefix });
+  await scheduler.start();
+  let worker: Worker | undefined;
+  if (opts.worker) {
+    worker = createWorker({ nc, prefix, node: opts.node ?? "n1", idlePollMs: 1000, heartbeatMs: 1000 });
+    opts.register?.(worker);
+    await worker.start();
+  }
+  const client = createClient(nc, { prefix, tenant: "default" });
+  await waitFor(() => client.scheduler.status().then((s) => s.leader !== undefined), {
+    timeoutMs: 20_000,
+    message: "a scheduler leader",
+  });
+  return {
+    nats,
+    prefix,
+    nc,
+    client,
+    scheduler,
+    worker,
+    snapshot: async (tenant = "default") => {
+      const c = tenant === "default" ? client : client.forTenant(tenant);
+      const jobs = [];
+      for await (const j of c.scheduler.iterate()) jobs.push(j);
+      return jobs.sort((a, b) => a.id.localeCompare(b.id));
+    },
+    stop: async () => {
+      await worker?.stop();
+      await scheduler.stop();
+      await nc.drain().catch(() => undefined);
+      if (!opts.nats) await nats.stop();
+    },
+  };
+}
