@@ -1,0 +1,24 @@
+/** The job types every taskjet worker service ships (the seed's built-in jobs). */
+import type { Worker } from "@taskjet/worker-runtime";
+import { ConsoleArgsSchema, consoleHandler } from "./console.js";
+import { HttpArgsSchema, httpHandler } from "./http.js";
+import { SleepArgsSchema, sleepHandler } from "./sleep.js";
+
+export const builtinTypes = ["http", "sleep", "console"] as const;
+
+export function registerBuiltins(worker: Worker): void {
+  worker.register("http", httpHandler, {
+    argsSchema: HttpArgsSchema,
+    description: "HTTP request: url, method (GET), headers, data, contentType; non-2xx fails; result = body",
+  });
+  worker.register("sleep", sleepHandler, {
+    argsSchema: SleepArgsSchema,
+    description: "waits args.ms milliseconds",
+  });
+  worker.register("console", consoleHandler, {
+    argsSchema: ConsoleArgsSchema,
+    description: "logs args.message",
+  });
+}
+
+export { HttpArgsSchema, httpHandler, SleepArgsSchema, sleepHandler, ConsoleArgsSchema, consoleHandler };

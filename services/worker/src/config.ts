@@ -1,0 +1,96 @@
+/**
+ * The worker service's configuration from its command line and environment, validated once.
+ *
+ *   --node <name>          TASKJET_NODE          node served (default: the host name)
+ *   --handlers <module>    TASKJET_HANDLERS      handler modules (flag repeatable; env comma-separated)
+ *   --concurrency <n>      TASKJET_CONCURRENCY   runs at once (default 10)
+ *   --prefetch <n>         TASKJET_PREFETCH      fires pulled ahead (default = concurrency)
+ *   --worker-id <id>       TASKJET_WORKER_ID
+ *                          TASKJET_ACK_WAIT_MS, TASKJET_SHUTDOWN_GRACE_MS, TASKJET_IDLE_POLL_MS,
+ *                          TASKJET_EVENTS=0, TASKJET_RUN_LOG=0, TASKJET_BUILTINS=0
+ *   NATS_URL, NATS_CREDS, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_TLS_*, TASKJET_PREFIX (natsConfigFromEnv)
+ *   LOG_LEVEL (default info)
+ */
+import { parseArgs } from "node:util";
+import { ValidationError } from "@taskjet/protocol";
+import { natsConfigFromEnv } from "@taskjet/nats";
+import type { WorkerServiceOptions } from "./WorkerService.js";
+
+export const usage = `usage: taskjet-worker [--node <name>] [--handlers <module>]... [--concurrency <n>]
+                      [--prefetch <n>] [--worker-id <id>]
+
+Runs a taskjet worker with the built-in job types (http, sleep, console) and the handlers of each module.
+Environment: NATS_URL (default nats://127.0.0.1:4222), TASKJET_PREFIX, TASKJET_NODE, TASKJET_HANDLERS,
+TASKJET_CONCURRENCY, TASKJET_PREFETCH, TASKJET_ACK_WAIT_MS, TASKJET_SHUTDOWN_GRACE_MS, TASKJET_IDLE_POLL_MS,
+TASKJET_EVENTS=0, TASKJET_RUN_LOG=0, TASKJET_BUILTINS=0, LOG_LEVEL. SIGTERM/SIGINT stop gracefully.`;
+
+export type ServiceConfig = Omit<WorkerServiceOptions, "logger"> & { help: boolean };
+
+function int(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n))
+    throw new ValidationError(`${name} must be a whole number, got "${value}"`, { field: name });
+  return n;
+}
+
+function flag(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new ValidationError(`${name} must be 0 or 1, got "${value}"`, { field: name });
+}
+
+export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  let values: Record<string, string | string[] | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        node: { type: "string" },
+        handlers: { type: "string", multiple: true },
+        concurrency: { type: "string" },
+        prefetch: { type: "string" },
+        "worker-id": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new ValidationError(`${(err as Error).message}\n${usage}`, { field: "argv" });
+  }
+  const fromEnv = (env["TASKJET_HANDLERS"] ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const handlerModules = [...fromEnv, ...((values["handlers"] as string[] | undefined) ?? [])];
+  const concurrency = int(
+    "concurrency",
+    (values["concurrency"] as string | undefined) ?? env["TASKJET_CONCURRENCY"],
+  );
+  const prefetch = int("prefetch", (values["prefetch"] as string | undefined) ?? env["TASKJET_PREFETCH"]);
+  const node = (values["node"] as string | undefined) ?? (env["TASKJET_NODE"] || undefined);
+  const workerId = (values["worker-id"] as string | undefined) ?? (env["TASKJET_WORKER_ID"] || undefined);
+  const ackWaitMs = int("TASKJET_ACK_WAIT_MS", env["TASKJET_ACK_WAIT_MS"]);
+  const shutdownGraceMs = int("TASKJET_SHUTDOWN_GRACE_MS", env["TASKJET_SHUTDOWN_GRACE_MS"]);
+  const idlePollMs = int("TASKJET_IDLE_POLL_MS", env["TASKJET_IDLE_POLL_MS"]);
+  const events = flag("TASKJET_EVENTS", env["TASKJET_EVENTS"]);
+  const runLog = flag("TASKJET_RUN_LOG", env["TASKJET_RUN_LOG"]);
+  const builtins = flag("TASKJET_BUILTINS", env["TASKJET_BUILTINS"]);
+  return {
+    help: values["help"] === true,
+    nats: natsConfigFromEnv(env),
+    handlerModules,
+    ...(node !== undefined ? { node } : {}),
+    ...(workerId !== undefined ? { workerId } : {}),
+    ...(concurrency !== undefined ? { concurrency } : {}),
+    ...(prefetch !== undefined ? { prefetch } : {}),
+    ...(ackWaitMs !== undefined ? { ackWaitMs } : {}),
+    ...(shutdownGraceMs !== undefined ? { shutdownGraceMs } : {}),
+    ...(idlePollMs !== undefined ? { idlePollMs } : {}),
+    ...(events !== undefined ? { events } : {}),
+    ...(runLog !== undefined ? { runLog } : {}),
+    ...(builtins !== undefined ? { builtins } : {}),
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * @taskjet/worker: the worker service. `WorkerService` wraps @taskjet/worker-runtime with the built-in
+ * job types (http, sleep, console) and handler modules; `main.js` runs it from the command line.
+ */
+export { WorkerService, type WorkerServiceOptions } from "./WorkerService.js";
+export {
+  loadHandlers,
+  registerMap,
+  specifierOf,
+  type HandlerEntry,
+  type HandlerMap,
+} from "./loadHandlers.js";
+export { configFrom, usage, type ServiceConfig } from "./config.js";
+export {
+  registerBuiltins,
+  builtinTypes,
+  HttpArgsSchema,
+  httpHandler,
+  SleepArgsSchema,
+  sleepHandler,
+  ConsoleArgsSchema,
+  consoleHandler,
+} from "./builtins/index.js";
+export type { HttpArgs } from "./builtins/http.js";
+export type { SleepArgs } from "./builtins/sleep.js";
+export type { ConsoleArgs } from "./builtins/console.js";

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * `node services/worker/dist/main.js --node <name> [--handlers m.js]... [--concurrency N]`
+ * Starts a WorkerService; SIGTERM/SIGINT stop it gracefully (a second signal exits at once).
+ */
+import { pino } from "pino";
+import { configFrom, usage } from "./config.js";
+import { WorkerService } from "./WorkerService.js";
+
+async function main(): Promise<void> {
+  const logger = pino({ name: "taskjet-worker", level: process.env["LOG_LEVEL"] ?? "info" });
+  let config;
+  try {
+    config = configFrom(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  if (config.help) {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  const { help: _help, ...options } = config;
+  const service = new WorkerService({ ...options, logger });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    logger.info({ signal }, "stopping gracefully");
+    service.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, "stop failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  try {
+    await service.start();
+  } catch (err) {
+    logger.error({ err }, "worker failed to start");
+    process.exit(1);
+  }
+  logger.info(
+    { workerId: service.worker.workerId, node: service.worker.node, types: service.worker.types },
+    "ready",
+  );
+}
+
+void main();

@@ -1,0 +1,56 @@
+/**
+ * Coalesces publishes of one event-loop turn into one socket write. nats.js flushes its outbound buffer in
+ * a microtask, so publishes made from many async continuations (acks, store requests of many runs) go out
+ * as many small writes; queued here and published together from one setImmediate they become one.
+ */
+import type { MsgHdrs, NatsConnection } from "@nats-io/nats-core";
+
+interface Queued {
+  subject: string;
+  data: Uint8Array;
+  reply: string | undefined;
+  headers: MsgHdrs | undefined;
+  onError: ((err: Error) => void) | undefined;
+}
+
+export class PublishBatch {
+  private queue: Queued[] = [];
+  private scheduled = false;
+
+  constructor(private readonly nc: NatsConnection) {}
+
+  publish(
+    subject: string,
+    data: Uint8Array,
+    reply?: string,
+    headers?: MsgHdrs,
+    onError?: (err: Error) => void,
+  ): void {
+    this.queue.push({ subject, data, reply, headers, onError });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const q = this.queue;
+    this.queue = [];
+    for (const m of q) {
+      try {
+        if (m.reply !== undefined || m.headers !== undefined) {
+          this.nc.publish(m.subject, m.data, {
+            ...(m.reply !== undefined ? { reply: m.reply } : {}),
+            ...(m.headers !== undefined ? { headers: m.headers } : {}),
+          });
+        } else {
+          this.nc.publish(m.subject, m.data);
+        }
+      } catch (err) {
+        // closed connection: acks are redelivered by the server, requests time out
+        m.onError?.(err as Error);
+      }
+    }
+  }
+}

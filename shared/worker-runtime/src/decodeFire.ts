@@ -1,0 +1,98 @@
+/**
+ * Edge validation of a delivered message: decode by Content-Type (msgpack default), check FireMessageSchema,
+ * and check the fire belongs on the subject it came by (tenant, node), so a mis-addressed fire can never run
+ * on another node. Anything else is poison: the caller terminates and dead-letters it.
+ */
+import {
+  ANY_NODE,
+  CONTENT_TYPE_HEADER,
+  decode,
+  encodingOf,
+  FireMessageSchema,
+  parseOrThrow,
+  TOKEN_PATTERN,
+  ValidationError,
+  type Encoding,
+  type FireMessage,
+} from "@taskjet/protocol";
+import type { RunMessage } from "./runMessage.js";
+
+const UNKNOWN = "_unknown";
+
+export interface PoisonInfo {
+  error: string;
+  field?: string;
+  /** what could be decoded, for the dead letter */
+  value?: unknown;
+  tenant: string;
+  jobId: string;
+}
+
+export type Decoded = { ok: true; fire: FireMessage } | { ok: false; poison: PoisonInfo };
+
+/**
+ * The payload's encoding. A fire is a map: msgpack maps start with 0x80-0x8f/0xde/0xdf, JSON objects with
+ * "{". Looking at the first byte spares parsing the headers on every message; anything else is decided by
+ * Content-Type (which then also rejects unsupported types).
+ */
+function sniff(msg: RunMessage): Encoding {
+  const b = msg.data[0];
+  if (b !== undefined && ((b >= 0x80 && b <= 0x8f) || b === 0xde || b === 0xdf)) return "msgpack";
+  if (b === 0x7b) return "json";
+  return encodingOf(msg.headers?.get(CONTENT_TYPE_HEADER));
+}
+
+export function decodeFire(msg: RunMessage): Decoded {
+  // <p>.run.<tenant>.<node>.<pN>
+  const tokens = msg.subject.split(".");
+  const subjectTenant = tokens[2] ?? "_unknown";
+  const subjectNode = tokens[3];
+  let value: unknown;
+  try {
+    value = decode(msg.data, sniff(msg));
+  } catch (err) {
+    return {
+      ok: false,
+      poison: {
+        error: `undecodable fire: ${(err as Error).message}`,
+        tenant: UNKNOWN,
+        jobId: UNKNOWN,
+      },
+    };
+  }
+  // the dead letter goes to <p>.dlq.<tenant>.<jobId> when the payload names them, else to _unknown
+  const tokenOf = (field: "tenantId" | "jobId") => {
+    const v = (value as Record<string, unknown> | null)?.[field];
+    return typeof v === "string" && TOKEN_PATTERN.test(v) && v.length <= 128 ? v : UNKNOWN;
+  };
+  try {
+    const fire = parseOrThrow(FireMessageSchema, value);
+    if (fire.tenantId !== subjectTenant) {
+      throw new ValidationError(
+        `tenantId: "${fire.tenantId}" does not match the subject's tenant "${subjectTenant}"`,
+        {
+          field: "tenantId",
+        },
+      );
+    }
+    const node = fire.nodeName ?? ANY_NODE;
+    if (subjectNode !== undefined && node !== subjectNode) {
+      throw new ValidationError(`nodeName: "${node}" does not match the subject's node "${subjectNode}"`, {
+        field: "nodeName",
+      });
+    }
+    return { ok: true, fire };
+  } catch (err) {
+    const e = err as ValidationError;
+    return {
+      ok: false,
+      poison: {
+        error: `invalid fire: ${e.message}`,
+        ...(e.field ? { field: e.field } : {}),
+        value,
+        tenant: tokenOf("tenantId"),
+        jobId: tokenOf("jobId"),
+      },
+    };
+  }
+}

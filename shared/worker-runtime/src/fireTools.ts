@@ -1,0 +1,76 @@
+/**
+ * Fires without a scheduler, for tests, benchmarks and tools: build the FireMessage the scheduler would send
+ * for a job definition, and publish it to the job's dispatch subject with the scheduler's headers.
+ */
+import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/nats-core";
+import {
+  encode,
+  fireIdOf,
+  fireMsgId,
+  Headers,
+  MSGPACK,
+  runSubjectOf,
+  type FireMessage,
+  type FireReason,
+  type JobDefinition,
+  type Namespace,
+} from "@taskjet/protocol";
+
+export interface BuildFireOptions {
+  nominalTime?: Date | string;
+  attempt?: number;
+  reason?: FireReason;
+  epoch?: number;
+  nextNominalTime?: Date | string;
+  /** default: true for a once job */
+  last?: boolean;
+  /** default: true when the job has a lock or an overlap policy other than allow */
+  trackRunning?: boolean;
+}
+
+const iso = (t: Date | string) => (typeof t === "string" ? new Date(t).toISOString() : t.toISOString());
+
+export function buildFire(def: JobDefinition, o: BuildFireOptions = {}): FireMessage {
+  const nominal = iso(o.nominalTime ?? new Date());
+  const fire: FireMessage = {
+    fireId: fireIdOf(def.tenantId, def.id, Date.parse(nominal)),
+    jobId: def.id,
+    tenantId: def.tenantId,
+    group: def.group,
+    name: def.name,
+    type: def.type,
+    jobType: def.jobType,
+    args: def.args,
+    priority: def.priority,
+    nominalTime: nominal,
+    firedAt: new Date().toISOString(),
+    attempt: o.attempt ?? 1,
+    reason: o.reason ?? "schedule",
+    epoch: o.epoch ?? 0,
+    maxTryCount: def.maxTryCount,
+    timeoutSeconds: def.timeoutSeconds,
+    lockTimeoutSeconds: def.lockTimeoutSeconds,
+    overlapPolicy: def.overlapPolicy,
+    last: o.last ?? def.jobType === "once",
+    trackRunning: o.trackRunning ?? (def.lockTimeoutSeconds > 0 || def.overlapPolicy !== "allow"),
+  };
+  if (def.nodeName !== undefined) fire.nodeName = def.nodeName;
+  if (o.nextNominalTime !== undefined) fire.nextNominalTime = iso(o.nextNominalTime);
+  return fire;
+}
+
+/** Publishes a fire as the scheduler does: msgpack, `Nats-Msg-Id` (dedup), `Taskjet-Epoch`. */
+export function publishFire(js: JetStreamClient, ns: Namespace, fire: FireMessage): Promise<PubAck> {
+  const h = natsHeaders();
+  h.set(Headers.ContentType, MSGPACK);
+  h.set(Headers.Epoch, String(fire.epoch));
+  h.set(Headers.FireId, fire.fireId);
+  h.set(Headers.Nominal, fire.nominalTime);
+  const subject = runSubjectOf(ns, {
+    tenantId: fire.tenantId,
+    nodeName: fire.nodeName,
+    priority: fire.priority,
+  } as JobDefinition);
+  return js.publish(subject, encode(fire), { headers: h, msgID: fireMsgId(fire.fireId, fire.attempt) });
+}

@@ -1,0 +1,31 @@
+/**
+ * @taskjet/worker-runtime: embed a taskjet worker in any Node service.
+ *
+ *   const worker = createWorker({ node: "eu-1", concurrency: 20 });
+ *   worker.register("email", async (ctx) => send(ctx.args), { argsSchema: EmailArgs });
+ *   await worker.start();   // ... await worker.stop() on SIGTERM
+ *
+ * See docs/worker.md.
+ */
+export { createWorker, Worker, type Interrupt } from "./worker.js";
+export type { WorkerOptions, ResolvedWorkerOptions } from "./options.js";
+export type { HandlerContext, JobHandler, JobHook, JobInfo, RegisterOptions } from "./handler.js";
+export {
+  NonRetryableError,
+  RetryAfterError,
+  RunAbortedError,
+  abortReasons,
+  type AbortReason,
+} from "./errors.js";
+export {
+  WorkerEventEmitter,
+  type WorkerEvents,
+  type WorkerEventName,
+  type WorkerListener,
+  type RunRef,
+} from "./workerEvents.js";
+export type { ActionFn, ActionPayload, ActionContext } from "./actions.js";
+export type { WorkerRunLogEntry, WorkerEventPhase } from "./telemetry.js";
+export { backoffMs, type Backoff } from "./outcome.js";
+export { consumerNames } from "./consumers.js";
+export { buildFire, publishFire, type BuildFireOptions } from "./fireTools.js";

@@ -1,0 +1,85 @@
+/**
+ * The job bucket's `get` and `update` over the lean request multiplexer, with nats.js' KV semantics, so a
+ * JobStore built on it keeps its compare-and-set contract (`update` fails with JetStream error 10071 on a
+ * stale revision; JobStore turns it into ConflictError). Everything else goes to the real KV.
+ *
+ *   get     $JS.API.DIRECT.GET.KV_<bucket>  {"last_by_subj": "$KV.<bucket>.<key>"}   (needs allow_direct)
+ *   update  $KV.<bucket>.<key>  header Nats-Expected-Last-Subject-Sequence: <revision>   -> PubAck
+ */
+import { headers as natsHeaders, type Msg } from "@nats-io/nats-core";
+import type { KV, KvEntry } from "@nats-io/kv";
+import type { RequestMux } from "./requestMux.js";
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+export class KvApiError extends Error {
+  override name = "JetStreamApiError";
+  readonly api_error: { code: number; err_code: number; description: string };
+  constructor(e: { code: number; err_code: number; description: string }) {
+    super(e.description);
+    this.api_error = e;
+  }
+}
+
+/** Wraps `kv` (the job bucket) so get/update use `mux`; call only when the bucket allows direct gets. */
+export function leanKv(kv: KV, bucket: string, mux: RequestMux): KV {
+  const stream = `KV_${bucket}`;
+  const getSubject = `$JS.API.DIRECT.GET.${stream}`;
+  const keySubject = (key: string) => `$KV.${bucket}.${key}`;
+
+  async function get(key: string): Promise<KvEntry | null> {
+    const m = await mux.request(getSubject, te.encode(`{"last_by_subj":${JSON.stringify(keySubject(key))}}`));
+    const code = m.headers?.code ?? 0;
+    if (m.data.length === 0 && code === 404) return null;
+    if (code >= 400 || !m.headers) {
+      throw new KvApiError({
+        code,
+        err_code: 0,
+        description: m.headers?.description || `direct get failed (${code})`,
+      });
+    }
+    return toEntry(bucket, key, m);
+  }
+
+  async function update(key: string, value: Uint8Array, revision: number): Promise<number> {
+    const h = natsHeaders();
+    h.set("Nats-Expected-Last-Subject-Sequence", String(revision));
+    const m = await mux.request(keySubject(key), value, h);
+    const ack = JSON.parse(td.decode(m.data)) as {
+      seq?: number;
+      error?: { code: number; err_code: number; description: string };
+    };
+    if (ack.error) throw new KvApiError(ack.error);
+    return ack.seq!;
+  }
+
+  return new Proxy(kv, {
+    get(target, prop, receiver) {
+      if (prop === "get") return get;
+      if (prop === "update") return update;
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+function toEntry(bucket: string, key: string, m: Msg): KvEntry {
+  const h = m.headers!;
+  const op = h.get("KV-Operation");
+  const operation = op === "DEL" || op === "PURGE" ? op : "PUT";
+  const value = m.data;
+  return {
+    bucket,
+    key,
+    value,
+    created: new Date(h.get("Nats-Time-Stamp")),
+    revision: Number(h.get("Nats-Sequence")),
+    delta: 0,
+    operation,
+    length: value.length,
+    rawKey: key,
+    json: <T>() => JSON.parse(td.decode(value)) as T,
+    string: () => td.decode(value),
+  } as KvEntry;
+}

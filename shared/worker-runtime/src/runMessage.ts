@@ -1,0 +1,85 @@
+/**
+ * One delivered fire and its acknowledgements. The puller reads fires with raw pull requests (see puller.ts),
+ * so acks are the JetStream protocol messages sent to the delivery's `$JS.ACK...` reply subject.
+ */
+import type { Msg, MsgHdrs } from "@nats-io/nats-core";
+import type { PublishBatch } from "./batch.js";
+
+const te = new TextEncoder();
+const ACK = te.encode("+ACK");
+const WORKING = te.encode("+WPI");
+const TERM = te.encode("+TERM");
+const NAK = te.encode("-NAK");
+
+export class RunMessage {
+  private settled = false;
+  /** when it arrived (prefetched messages are handed back before their ack wait runs out) */
+  readonly receivedAt = Date.now();
+
+  /** the dispatch subject, `<p>.run.<tenant>.<node|_any>.p<N>` */
+  readonly subject: string;
+  readonly data: Uint8Array;
+  /** `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` (or the v2 form with domain) */
+  readonly reply: string;
+
+  constructor(
+    private readonly out: PublishBatch,
+    private readonly raw: Msg,
+    /** 1 (low) .. 5 (high), from the consumer it came by */
+    readonly priority: number,
+  ) {
+    this.subject = raw.subject;
+    this.data = raw.data;
+    this.reply = raw.reply ?? "";
+  }
+
+  /** Parsed on first use only (nats.js parses headers lazily; most fires never need them). */
+  get headers(): MsgHdrs | undefined {
+    return this.raw.headers;
+  }
+
+  /** JetStream delivery count: 1 on the first delivery, 2+ after a redelivery (ack wait, nak). */
+  get delivery(): number {
+    const t = this.reply.split(".");
+    // v1: $JS.ACK.<stream>.<consumer>.<delivered>...(9 tokens); v2: $JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>...
+    const n = Number(t.length === 9 ? t[4] : t[6]);
+    return Number.isFinite(n) && n > 0 ? n : 1;
+  }
+
+  get isSettled(): boolean {
+    return this.settled;
+  }
+
+  ack(): void {
+    this.settle(ACK);
+  }
+
+  /** Hands the message back: redelivered at once, or after `delayMs`. */
+  nak(delayMs?: number): void {
+    if (delayMs && delayMs > 0)
+      this.settle(te.encode(`-NAK ${JSON.stringify({ delay: Math.round(delayMs) * 1_000_000 })}`));
+    else this.settle(NAK);
+  }
+
+  /** Never redelivered (poison). */
+  term(): void {
+    this.settle(TERM);
+  }
+
+  /** In-progress ack: resets the ack wait while the run is alive. */
+  working(): void {
+    if (this.settled) return;
+    this.publish(WORKING);
+  }
+
+  private settle(payload: Uint8Array): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.publish(payload);
+  }
+
+  private publish(payload: Uint8Array): void {
+    // a closed connection drops it: the server redelivers after ack wait, nothing is lost
+    this.out.publish(this.reply, payload);
+  }
+}

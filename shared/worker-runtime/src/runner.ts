@@ -1,0 +1,693 @@
+/**
+ * Runs one delivered fire, start to end:
+ *
+ *   decode + validate (poison -> term + dead letter)  ->  read the job (removed/paused/stopped -> skipped, ack)
+ *   -> lock (held -> nak with delay)  ->  state.running += run (trackRunning, CAS)  ->  "started" log entry,
+ *   before event + hooks  ->  handler (signal: interrupts, timeout, shutdown)  ->  one CAS write of the
+ *   outcome (with the revision read before the run; re-read only on a lost race)  ->  ack (or nak on
+ *   shutdown)  ->  final log entry, after event, hooks, actions.
+ *
+ * The one store read before the run is what the final compare-and-set needs anyway, so a once job costs one
+ * read and one write. Store writes ride out a NATS outage (retried until finalizeTimeoutMs; the message is
+ * kept alive by in-progress acks meanwhile); if they cannot be made the fire is handed back, not acked.
+ * This is the hot path: nothing is built that no one will read (events off, no listeners, no hooks).
+ */
+import type { Logger } from "pino";
+import {
+  ConflictError,
+  encode,
+  NotFoundError,
+  parseOrThrow,
+  TaskjetError,
+  type ActionTrigger,
+  type FireMessage,
+  type JobEventData,
+  type JobRecord,
+  type Namespace,
+  type RunInfo,
+  type StoredJob,
+} from "@taskjet/protocol";
+import type { JobStore, LockHandle, LockProvider } from "@taskjet/nats";
+import type { ActionRunner } from "./actions.js";
+import { decodeFire, type PoisonInfo } from "./decodeFire.js";
+import {
+  errorText,
+  NonRetryableError,
+  RetryAfterError,
+  RunAbortedError,
+  type AbortReason,
+} from "./errors.js";
+import type { HandlerContext, JobHook, JobInfo, Registration } from "./handler.js";
+import { applyResult, withoutAbortedRun, withRunning, type Applied, type RunResult } from "./outcome.js";
+import type { ResolvedWorkerOptions } from "./options.js";
+import type { RunMessage } from "./runMessage.js";
+import type { Telemetry, WorkerRunLogEntry } from "./telemetry.js";
+import type { RunRef, WorkerEventEmitter } from "./workerEvents.js";
+
+/** A message between delivery and settlement: holds one of the worker's slots. */
+export class ActiveRun {
+  fire: FireMessage | undefined;
+  /** rejects the handler's race when the run is aborted */
+  onAbort: ((err: RunAbortedError) => void) | undefined;
+  private controller: AbortController | undefined;
+  private reason: AbortReason | undefined;
+
+  constructor(readonly msg: RunMessage) {}
+
+  /** Made on first use: most handlers never look at their signal. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(new RunAbortedError(this.reason));
+    }
+    return this.controller.signal;
+  }
+
+  get abortReason(): AbortReason | undefined {
+    return this.reason;
+  }
+
+  abort(reason: AbortReason): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    const err = new RunAbortedError(reason);
+    this.controller?.abort(err);
+    this.onAbort?.(err);
+  }
+}
+
+export interface RunnerDeps {
+  o: ResolvedWorkerOptions;
+  ns: Namespace;
+  store: JobStore;
+  locks: LockProvider;
+  telemetry: Telemetry;
+  actions: ActionRunner;
+  events: WorkerEventEmitter;
+  handlers: ReadonlyMap<string, Registration>;
+  beforeHooks: JobHook[];
+  afterHooks: JobHook[];
+  logger: Logger;
+  /** true once stop()'s grace is over: retries of store writes give up and hand the fire back */
+  givingUp: () => boolean;
+}
+
+const NO_LOG: Promise<void> = Promise.resolve();
+
+export class Runner {
+  private readonly events: WorkerEventEmitter;
+  private readonly telemetry: Telemetry;
+
+  constructor(private readonly d: RunnerDeps) {
+    this.events = d.events;
+    this.telemetry = d.telemetry;
+  }
+
+  /** Runs the message to settlement. Never throws. */
+  async run(a: ActiveRun): Promise<void> {
+    try {
+      await this.runInner(a);
+    } catch (err) {
+      // a bug or an outage longer than finalizeTimeoutMs: hand the fire back, it is not lost
+      this.d.logger.error(
+        { err, subject: a.msg.subject },
+        "run failed outside its handler; handing the fire back",
+      );
+      this.events.emit("worker:error", { error: err, where: "run" });
+      a.msg.nak(this.d.o.lockRetryMs);
+    }
+  }
+
+  private async runInner(a: ActiveRun): Promise<void> {
+    const { msg } = a;
+    const decoded = decodeFire(msg);
+    if (!decoded.ok) return this.poison(msg, decoded.poison);
+    const fire = decoded.fire;
+    a.fire = fire;
+    const ref: RunRef = { fire, delivery: msg.delivery };
+
+    const reg = this.d.handlers.get(fire.type);
+    let forced: RunResult | undefined;
+    if (!reg) {
+      if (ref.delivery < this.d.o.unknownTypeMaxDeliveries) {
+        this.d.logger.warn(
+          { type: fire.type, fireId: fire.fireId },
+          "no handler for this job type here; handing back",
+        );
+        this.events.emit("run:unhandled", { ...ref, type: fire.type });
+        msg.nak(this.d.o.unknownTypeRetryMs);
+        return;
+      }
+      forced = {
+        kind: "failed",
+        error: `no handler registered for job type "${fire.type}" (after ${ref.delivery} deliveries)`,
+        nonRetryable: true,
+        timedOut: false,
+      };
+    }
+
+    const key = this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId });
+    let stored = await this.durable(() => this.d.store.get(key));
+    const skip = skipReason(stored);
+    if (skip !== undefined || !stored) return this.skip(msg, ref, skip ?? "removed", stored);
+
+    let lock: LockHandle | undefined;
+    if (fire.lockTimeoutSeconds > 0) {
+      const lockKey = `${fire.tenantId}.${fire.jobId}`;
+      lock = await this.durable(() =>
+        this.d.locks.acquire(lockKey, this.d.o.workerId, fire.fireId, fire.lockTimeoutSeconds * 1000),
+      );
+      if (!lock) {
+        const holder = await this.d.locks.holder(lockKey).catch(() => undefined);
+        this.events.emit("run:locked", { ...ref, ...(holder ? { holder: holder.owner } : {}) });
+        msg.nak(this.d.o.lockRetryMs);
+        return;
+      }
+    }
+
+    try {
+      const startedAt = new Date();
+      const startedIso = startedAt.toISOString();
+      if (fire.trackRunning) {
+        const entry: RunInfo = {
+          fireId: fire.fireId,
+          nominalTime: fire.nominalTime,
+          worker: this.d.o.workerId,
+          node: this.d.o.node,
+          startedAt: startedIso,
+          attempt: fire.attempt,
+        };
+        const written = await this.write(key, stored, (rec) =>
+          skipReason(rec) === undefined ? withRunning(rec, entry, startedIso) : undefined,
+        );
+        const late = skipReason(written);
+        if (late !== undefined || !written) return this.skip(msg, ref, late ?? "removed", written);
+        stored = written;
+      }
+      const startLog = forced ? NO_LOG : this.log(fire, ref, "started", startedIso);
+      const result = forced ?? (await this.invoke(a, reg!, ref, stored, key, startedIso));
+      await this.finish(a, ref, key, stored, result, startedAt, startLog);
+    } finally {
+      if (lock) await this.d.locks.release(lock).catch(() => undefined);
+    }
+  }
+
+  /** The job was removed, paused or stopped: the fire is not run, acked and recorded as skipped. */
+  private async skip(
+    msg: RunMessage,
+    ref: RunRef,
+    reason: string,
+    rec: JobRecord | undefined,
+  ): Promise<void> {
+    const { fire } = ref;
+    msg.ack();
+    this.events.emit("run:skipped", { ...ref, reason });
+    if (this.telemetry.eventsOn) {
+      this.telemetry.event(fire, "skipped", this.eventData(fire, "skipped", rec, { reason }));
+    }
+    await this.log(fire, ref, "skipped", undefined, { reason });
+  }
+
+  private async invoke(
+    a: ActiveRun,
+    reg: Registration,
+    ref: RunRef,
+    stored: StoredJob,
+    key: string,
+    startedIso: string,
+  ): Promise<RunResult> {
+    const { fire } = ref;
+    if (this.telemetry.eventsOn || this.d.beforeHooks.length > 0) {
+      const before = this.eventData(fire, "before", stored, { status: "running", runTime: startedIso });
+      this.telemetry.event(fire, "before", before);
+      await this.hooks(this.d.beforeHooks, before);
+    }
+    if (this.events.has("run:start")) this.events.emit("run:start", { ...ref, startedAt: startedIso });
+
+    const timeout =
+      fire.timeoutSeconds > 0 ? setTimeout(() => a.abort("timeout"), fire.timeoutSeconds * 1000) : undefined;
+    try {
+      if (a.abortReason !== undefined) return abortedResult(a, fire);
+      let args: unknown = fire.args;
+      if (reg.argsSchema) {
+        try {
+          args = parseOrThrow(reg.argsSchema, fire.args, "args");
+        } catch (err) {
+          return {
+            kind: "failed",
+            error: `invalid args: ${errorText(err)}`,
+            nonRetryable: true,
+            timedOut: false,
+          };
+        }
+      }
+      const ctx = new Context(this, a, fire, ref.delivery, args, stored, key);
+      // a handler that ignores its signal must not hold the slot: an abort settles the run at once
+      const result = await new Promise<unknown>((resolve, reject) => {
+        a.onAbort = reject;
+        try {
+          Promise.resolve(reg.handler(ctx)).then(resolve, reject);
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+      return { kind: "succeeded", result: storable(result, this.d.logger) };
+    } catch (err) {
+      if (a.abortReason !== undefined) return abortedResult(a, fire);
+      if (err instanceof NonRetryableError) {
+        return { kind: "failed", error: errorText(err), nonRetryable: true, timedOut: false };
+      }
+      if (err instanceof RetryAfterError) {
+        return {
+          kind: "failed",
+          error: errorText(err),
+          nonRetryable: false,
+          retryAfterMs: err.retryAfterMs,
+          timedOut: false,
+        };
+      }
+      return { kind: "failed", error: errorText(err), nonRetryable: false, timedOut: false };
+    } finally {
+      a.onAbort = undefined;
+      if (timeout) clearTimeout(timeout);
+    }
+  }
+
+  private async finish(
+    a: ActiveRun,
+    ref: RunRef,
+    key: string,
+    stored: StoredJob,
+    result: RunResult,
+    startedAt: Date,
+    startLog: Promise<void>,
+  ): Promise<void> {
+    const { fire } = ref;
+    const finishedAt = new Date();
+    const startedIso = startedAt.toISOString();
+    const durationMs = finishedAt.getTime() - startedAt.getTime();
+
+    if (result.kind === "aborted")
+      return this.finishAborted(a, ref, key, stored, result.reason, startedIso, durationMs, startLog);
+
+    const o = this.d.o;
+    const backoff = { baseMs: o.backoffBaseMs, maxMs: o.backoffMaxMs };
+    let applied: Applied | undefined;
+    // a success's log entry does not depend on the write: send both at once
+    const successLog =
+      result.kind === "succeeded"
+        ? this.log(fire, ref, "succeeded", startedIso, { durationMs, result: result.result })
+        : undefined;
+    let written: StoredJob | undefined;
+    try {
+      written = await this.write(key, stored, (rec) => {
+        // a retried write whose first try did land (its reply was lost) must not count the run twice
+        if (applied && rec.state.lastRunTime === startedIso) return undefined;
+        applied = applyResult(rec, fire, result, startedIso, finishedAt, backoff);
+        return applied.record;
+      });
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+    if (written === undefined) applied = undefined; // removed meanwhile: nothing written, nothing to retry
+
+    const abandoned = applied?.abandoned === true;
+    if (abandoned) {
+      await this.durable(() =>
+        this.telemetry.deadLetter(fire.tenantId, fire.jobId, {
+          reason: "abandoned",
+          error: result.kind === "failed" ? result.error : "abandoned",
+          subject: a.msg.subject,
+          at: finishedAt.toISOString(),
+          fire,
+        }),
+      );
+    }
+    a.msg.ack();
+
+    const rec = written ?? stored;
+    const actions = rec.def?.actions;
+    const hasActions = actions !== undefined && actions.length > 0;
+    let after: JobEventData | undefined;
+    if (this.telemetry.eventsOn || this.d.afterHooks.length > 0 || hasActions) {
+      after = this.eventData(fire, "after", rec, {
+        runTime: startedIso,
+        durationMs,
+        status: written ? written.state.status : "removed",
+        ...(result.kind === "succeeded" ? { result: result.result } : { error: result.error }),
+      });
+      this.telemetry.event(fire, "after", after);
+    }
+    const state = written?.state;
+    const triggers: ActionTrigger[] = [];
+    if (result.kind === "succeeded") {
+      if (this.events.has("run:success")) {
+        this.events.emit("run:success", {
+          ...ref,
+          result: result.result,
+          durationMs,
+          ...(state ? { state } : {}),
+        });
+      }
+      triggers.push("succeeded");
+    } else {
+      this.events.emit("run:failure", {
+        ...ref,
+        error: result.error,
+        durationMs,
+        timedOut: result.timedOut,
+        willRetry: written !== undefined && !abandoned,
+        ...(applied?.retryAt ? { retryAt: applied.retryAt } : {}),
+        ...(state ? { state } : {}),
+      });
+      triggers.push("failed");
+      if (abandoned) {
+        if (after) this.telemetry.event(fire, "deadletter", { ...after, phase: "deadletter" });
+        this.events.emit("run:abandoned", { ...ref, error: result.error, ...(state ? { state } : {}) });
+      }
+    }
+    if (applied?.completed) triggers.push("completed");
+    const finalLog =
+      successLog ??
+      this.log(
+        fire,
+        ref,
+        abandoned ? "deadLettered" : result.kind === "failed" && result.timedOut ? "timedOut" : "failed",
+        startedIso,
+        {
+          durationMs,
+          ...(result.kind === "failed" ? { error: result.error } : {}),
+        },
+      );
+    await Promise.all([startLog, finalLog]);
+    if (after) {
+      if (this.d.afterHooks.length > 0) await this.hooks(this.d.afterHooks, after);
+      if (hasActions) this.d.actions.run(actions as unknown as Record<string, unknown>[], triggers, after);
+    }
+  }
+
+  private async finishAborted(
+    a: ActiveRun,
+    ref: RunRef,
+    key: string,
+    stored: StoredJob,
+    reason: AbortReason,
+    startedIso: string,
+    durationMs: number,
+    startLog: Promise<void>,
+  ): Promise<void> {
+    const { fire } = ref;
+    const handedBack = reason === "shutdown";
+    if (fire.trackRunning) {
+      const nowIso = new Date().toISOString();
+      await this.write(key, stored, (rec) => withoutAbortedRun(rec, fire.fireId, nowIso)).catch(
+        (err: unknown) =>
+          this.d.logger.warn({ err, key }, "could not clear the aborted run from state.running"),
+      );
+    }
+    if (handedBack) a.msg.nak();
+    else a.msg.ack();
+    this.events.emit("run:aborted", { ...ref, reason, handedBack });
+    await Promise.all([startLog, this.log(fire, ref, "aborted", startedIso, { durationMs, reason })]);
+  }
+
+  /** CAS write from a record read earlier; re-reads and re-applies only if someone wrote meanwhile. */
+  private write(
+    key: string,
+    seed: StoredJob,
+    fn: (rec: StoredJob) => JobRecord | undefined,
+  ): Promise<StoredJob | undefined> {
+    return this.durable(async () => {
+      const first = fn(seed);
+      if (!first) return seed;
+      try {
+        const revision = await this.d.store.update(key, first, seed.revision);
+        return { def: first.def, state: first.state, revision };
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+      try {
+        // JobStore.mutate hands a deleted key's entry (no def/state) to fn: treat it as removed
+        return await this.d.store.mutate(key, (rec) => {
+          if (!rec.def || !rec.state) throw new NotFoundError(`job ${key} was removed`);
+          return fn(rec);
+        });
+      } catch (err) {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      }
+    });
+  }
+
+  /** Runs `fn`; through transient NATS failures (restart, no responders, timeouts) retries until the deadline. */
+  private durable<T>(fn: () => Promise<T>): Promise<T> {
+    return fn().catch((err: unknown) => this.retryDurable(fn, err));
+  }
+
+  private async retryDurable<T>(fn: () => Promise<T>, first: unknown): Promise<T> {
+    const deadline = Date.now() + this.d.o.finalizeTimeoutMs;
+    let err = first;
+    let delay = 100;
+    for (;;) {
+      if (!isTransient(err) || Date.now() + delay > deadline || this.d.givingUp()) throw err;
+      this.d.logger.debug({ err: errorText(err) }, "store or stream unavailable; retrying");
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 2000);
+      try {
+        return await fn();
+      } catch (e) {
+        err = e;
+      }
+    }
+  }
+
+  private async poison(msg: RunMessage, p: PoisonInfo): Promise<void> {
+    this.d.logger.warn(
+      { subject: msg.subject, error: p.error },
+      "poison message: terminated and dead-lettered",
+    );
+    try {
+      await this.durable(() =>
+        this.telemetry.deadLetter(p.tenant, p.jobId, {
+          reason: "poison",
+          error: p.error,
+          subject: msg.subject,
+          at: new Date().toISOString(),
+          rawBase64: Buffer.from(msg.data).toString("base64"),
+          ...(p.value !== undefined ? { fire: p.value } : {}),
+        }),
+      );
+      msg.term();
+    } catch (err) {
+      // the dead letter could not be stored: keep the message rather than lose it
+      this.d.logger.error({ err }, "could not dead-letter a poison message; it comes back later");
+      msg.nak(this.d.o.unknownTypeRetryMs);
+    }
+    this.events.emit("message:poison", {
+      subject: msg.subject,
+      error: p.error,
+      ...(p.field ? { field: p.field } : {}),
+    });
+  }
+
+  private log(
+    fire: FireMessage,
+    ref: RunRef,
+    outcome: WorkerRunLogEntry["outcome"],
+    startedAt: string | undefined,
+    extra?: Partial<WorkerRunLogEntry>,
+  ): Promise<void> {
+    if (!this.telemetry.runLogOn) return NO_LOG;
+    const entry: WorkerRunLogEntry = {
+      fireId: fire.fireId,
+      jobId: fire.jobId,
+      tenantId: fire.tenantId,
+      group: fire.group,
+      type: fire.type,
+      name: fire.name,
+      attempt: fire.attempt,
+      delivery: ref.delivery,
+      nominalTime: fire.nominalTime,
+      outcome,
+      ...(startedAt !== undefined ? { startedAt } : {}),
+      finishedAt: new Date().toISOString(),
+      worker: this.d.o.workerId,
+      node: this.d.o.node,
+      ...extra,
+    };
+    // retried through an outage like the state write: an attempt missing from the log would hide a redelivery
+    return this.durable(() => this.telemetry.log(entry)).catch((err: unknown) => {
+      this.d.logger.warn({ err: errorText(err), fireId: fire.fireId, outcome }, "run-log entry not stored");
+    });
+  }
+
+  private async hooks(hooks: JobHook[], event: JobEventData): Promise<void> {
+    for (const h of hooks) {
+      try {
+        await h(event);
+      } catch (err) {
+        this.d.logger.warn({ err: errorText(err), phase: event.phase }, "job hook failed (ignored)");
+      }
+    }
+  }
+
+  eventData(
+    fire: FireMessage,
+    phase: string,
+    rec: JobRecord | undefined,
+    extra: Partial<JobEventData> = {},
+  ): JobEventData {
+    const s = rec?.state;
+    const data: JobEventData = {
+      key: this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId }),
+      fireId: fire.fireId,
+      type: fire.type,
+      name: fire.name,
+      group: fire.group,
+      tenantId: fire.tenantId,
+      args: fire.args,
+      status: s?.status ?? "removed",
+      phase,
+      nominalTime: fire.nominalTime,
+      attempt: fire.attempt,
+      triggered: s?.triggerCount ?? 0,
+      repeatCount: rec?.def?.maxCount ?? 0,
+      node: this.d.o.node,
+      worker: this.d.o.workerId,
+      ...extra,
+    };
+    if (s?.lastRunTime !== undefined && data.lastRunTime === undefined) data.lastRunTime = s.lastRunTime;
+    if (data.nextRunTime === undefined) {
+      const next = s?.nextRunTime ?? fire.nextNominalTime;
+      if (next !== undefined) data.nextRunTime = next;
+    }
+    return data;
+  }
+
+  progress(fire: FireMessage, delivery: number, rec: JobRecord, p: number | Record<string, unknown>): void {
+    if (this.telemetry.eventsOn) {
+      this.telemetry.event(fire, "progress", { ...this.eventData(fire, "progress", rec), progress: p });
+    }
+    this.events.emit("run:progress", { fire, delivery, progress: p });
+  }
+
+  readJob(key: string): Promise<StoredJob | undefined> {
+    return this.d.store.get(key).then((j) => (skipReason(j) === "removed" ? undefined : j));
+  }
+
+  get logger(): Logger {
+    return this.d.logger;
+  }
+}
+
+/** Why a stored job's fire must not run; JobStore.get of a deleted key yields an entry without def/state. */
+function skipReason(rec: JobRecord | undefined): string | undefined {
+  if (!rec?.def || !rec.state) return "removed";
+  const s = rec.state.status;
+  return s === "paused" || s === "stopped" ? s : undefined;
+}
+
+function abortedResult(a: ActiveRun, fire: FireMessage): RunResult {
+  const reason = a.abortReason ?? "interrupted";
+  if (reason === "timeout") {
+    return {
+      kind: "failed",
+      error: `timed out after ${fire.timeoutSeconds} s`,
+      nonRetryable: false,
+      timedOut: true,
+    };
+  }
+  return { kind: "aborted", reason };
+}
+
+const transientNames = new Set([
+  "TimeoutError",
+  "NoRespondersError",
+  "RequestError",
+  "ConnectionError",
+  "JetStreamNotEnabled",
+  "JetStreamStatusError",
+]);
+
+/** Errors a NATS outage or a busy store causes: worth retrying. Anything else is a bug or bad data. */
+export function isTransient(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 3) return false;
+  if (err instanceof TaskjetError) return err.retryable;
+  if (transientNames.has(err.name)) return true;
+  if (/no responders|timeout|timed out|disconnect|unavailable|connection|503/i.test(err.message)) return true;
+  return isTransient(err.cause, depth + 1);
+}
+
+/** A handler's result as the store can hold it (msgpack); otherwise its string form. */
+function storable(result: unknown, logger: Logger): unknown {
+  if (result === undefined || result === null || typeof result !== "object") {
+    return typeof result === "function" || typeof result === "symbol" ? String(result) : result;
+  }
+  try {
+    encode(result);
+    return result;
+  } catch (err) {
+    logger.warn(
+      { err: errorText(err) },
+      "handler result cannot be stored as msgpack; storing its string form",
+    );
+    return String(result);
+  }
+}
+
+/** The handler's view of a run. The logger child and the AbortSignal are made on first use. */
+class Context implements HandlerContext<unknown> {
+  readonly job: JobInfo;
+  readonly fireId: string;
+  readonly nominalTime: string;
+  readonly attempt: number;
+  readonly reason: FireMessage["reason"];
+  private child: Logger | undefined;
+
+  constructor(
+    private readonly runner: Runner,
+    private readonly a: ActiveRun,
+    private readonly fire: FireMessage,
+    readonly delivery: number,
+    readonly args: unknown,
+    record: StoredJob,
+    key: string,
+  ) {
+    this.fireId = fire.fireId;
+    this.nominalTime = fire.nominalTime;
+    this.attempt = fire.attempt;
+    this.reason = fire.reason;
+    this.job = {
+      id: fire.jobId,
+      tenantId: fire.tenantId,
+      group: fire.group,
+      name: fire.name,
+      type: fire.type,
+      jobType: fire.jobType,
+      priority: fire.priority,
+      nodeName: fire.nodeName,
+      maxTryCount: fire.maxTryCount,
+      timeoutSeconds: fire.timeoutSeconds,
+      lockTimeoutSeconds: fire.lockTimeoutSeconds,
+      record,
+      read: () => runner.readJob(key),
+    };
+  }
+
+  get signal(): AbortSignal {
+    return this.a.signal;
+  }
+
+  progress(p: number | Record<string, unknown>): void {
+    this.runner.progress(this.fire, this.delivery, this.job.record, p);
+  }
+
+  get logger(): Logger {
+    this.child ??= this.runner.logger.child({
+      jobId: this.fire.jobId,
+      type: this.fire.type,
+      fireId: this.fireId,
+    });
+    return this.child;
+  }
+}

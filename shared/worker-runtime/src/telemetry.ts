@@ -1,0 +1,119 @@
+/**
+ * What a run tells the world: events on `<p>.evt.<tenant>.<group>.<type>.<jobId>.<phase>` (core NATS,
+ * fire-and-forget, CloudEvents NATS binding: `ce-*` headers, JSON data), run-log entries on
+ * `<p>.log.<tenant>.<jobId>` (JetStream, msgpack) and dead letters on `<p>.dlq.<tenant>.<jobId>` (JetStream,
+ * msgpack).
+ *
+ * Run log: every delivery that starts a handler appends `outcome: "started"` first, then one final entry
+ * (succeeded, failed, timedOut, aborted, deadLettered); fires not run append `skipped`. A worker killed
+ * mid-run leaves its `started` entry, and the redelivery adds its own pair: every attempt is visible.
+ */
+import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
+import { headers as natsHeaders, nuid, type NatsConnection } from "@nats-io/nats-core";
+import {
+  CE_SPECVERSION,
+  encode,
+  eventType,
+  JSON_TYPE,
+  MSGPACK,
+  type DeadLetter,
+  type EventPhase,
+  type FireMessage,
+  type JobEventData,
+  type Namespace,
+  type RunLogEntry,
+  type RunOutcome,
+} from "@taskjet/protocol";
+import type { RequestMux } from "./requestMux.js";
+
+/** A run-log entry as the worker writes it: also `started`, and the JetStream delivery count. */
+export type WorkerRunLogEntry = Omit<RunLogEntry, "outcome"> & {
+  outcome: RunOutcome | "started";
+  /** JetStream delivery count of the message (2+ after a crash or hand-back) */
+  delivery?: number;
+};
+
+/** Event phases the worker publishes; `progress` is an addition to the protocol's phases. */
+export type WorkerEventPhase = EventPhase | "progress";
+
+const td = new TextDecoder();
+
+export class Telemetry {
+  private readonly source: string;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly mux: RequestMux,
+    private readonly ns: Namespace,
+    workerId: string,
+    readonly eventsOn: boolean,
+    readonly runLogOn: boolean,
+  ) {
+    this.source = `taskjet/worker/${workerId}`;
+  }
+
+  eventSubject(fire: FireMessage, phase: WorkerEventPhase): string {
+    const def = { tenantId: fire.tenantId, group: fire.group, type: fire.type, id: fire.jobId };
+    if (phase === "progress") return this.ns.event(def, "after").replace(/\.after$/, ".progress");
+    return this.ns.event(def, phase);
+  }
+
+  /** Publishes an event (core NATS). Never throws. */
+  event(
+    fire: FireMessage,
+    phase: WorkerEventPhase,
+    data: JobEventData | (JobEventData & Record<string, unknown>),
+  ): void {
+    if (!this.eventsOn) return;
+    try {
+      const h = natsHeaders();
+      h.set("ce-specversion", CE_SPECVERSION);
+      h.set("ce-id", nuid.next());
+      h.set("ce-type", phase === "progress" ? "io.taskjet.job.progress" : eventType(phase));
+      h.set("ce-source", this.source);
+      h.set("ce-subject", fire.jobId);
+      h.set("ce-time", new Date().toISOString());
+      h.set("Content-Type", JSON_TYPE);
+      this.nc.publish(this.eventSubject(fire, phase), Buffer.from(safeJson(data)), { headers: h });
+    } catch {
+      // closed connection: events are best effort
+    }
+  }
+
+  /** Appends a run-log entry; resolves when stored (or at once when the run log is off). */
+  async log(entry: WorkerRunLogEntry): Promise<void> {
+    if (!this.runLogOn) return;
+    const h = natsHeaders();
+    h.set("Content-Type", MSGPACK);
+    const m = await this.mux.request(
+      this.ns.log(entry.tenantId, entry.jobId),
+      encode(stripUndefined(entry)),
+      h,
+    );
+    const ack = JSON.parse(td.decode(m.data)) as { error?: { description?: string } };
+    if (ack.error) throw new Error(`run log: ${ack.error.description ?? "publish failed"}`);
+  }
+
+  /** Copies a dead letter to `<p>.dlq.<tenant>.<jobId>` (always on: it is the record of a given-up fire). */
+  deadLetter(tenant: string, jobId: string, letter: DeadLetter): Promise<PubAck> {
+    const h = natsHeaders();
+    h.set("Content-Type", MSGPACK);
+    return this.js.publish(this.ns.dlq(tenant, jobId), encode(stripUndefined(letter)), { headers: h });
+  }
+}
+
+/** JSON that never throws: values JSON cannot hold become strings. */
+export function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  } catch {
+    const v = value as Record<string, unknown>;
+    return JSON.stringify({ ...v, result: String(v["result"]) });
+  }
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}

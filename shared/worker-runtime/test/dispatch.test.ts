@@ -1,0 +1,101 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { priorities, priorityLevel, type JobDefinition } from "@taskjet/protocol";
+import { startNats, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { consumerNames } from "@taskjet/worker-runtime";
+import { TestEnv } from "./helpers.js";
+
+let server: NatsServerFixture;
+let env: TestEnv;
+beforeAll(async () => {
+  server = await startNats();
+  env = await new TestEnv(server).init();
+});
+afterEach(() => env.stopWorkers());
+afterAll(async () => {
+  await env?.close();
+  await server?.stop();
+});
+
+describe("dispatch", () => {
+  it("with a backlog, higher priorities start first (node and any-node subjects)", async () => {
+    // a mixed backlog, queued before any worker runs: lowest priorities first, so FIFO would be wrong
+    const defs: JobDefinition[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const priority of priorities) {
+        const def = await env.job({ type: "prio", priority, ...(round === 1 ? { nodeName: "pa" } : {}) });
+        defs.push(def);
+        await env.fire(def);
+      }
+    }
+    const w = env.worker({ node: "pa", concurrency: 1 });
+    const order: number[] = [];
+    w.register("prio", async (ctx) => {
+      order.push(priorityLevel(ctx.job.priority));
+    });
+    await w.start();
+    await waitFor(() => order.length === defs.length, { message: "all 15 ran", timeoutMs: 15_000 });
+    expect(order).toEqual([...order].sort((a, b) => b - a));
+    expect(order.slice(0, 3)).toEqual([5, 5, 5]);
+  });
+
+  it("creates one durable consumer per priority for the node and for any node", async () => {
+    const w = env.worker({ node: "pb" });
+    w.register("x", async () => 1);
+    await w.start();
+    const names = (await env.topo.jsm.consumers.list(env.ns.streams.run).next()).map((c) => c.name);
+    for (const c of consumerNames(env.ns, "pb")) expect(names).toContain(c.name);
+    const info = await env.topo.jsm.consumers.info(env.ns.streams.run, `${env.ns.prefix}-node-pb-p5`);
+    expect(info.config).toMatchObject({
+      filter_subject: `${env.ns.prefix}.run.*.pb.p5`,
+      ack_policy: "explicit",
+      ack_wait: 5e9,
+    });
+    expect(consumerNames(env.ns, "pb").map((c) => c.priority)).toEqual([5, 5, 4, 4, 3, 3, 2, 2, 1, 1]);
+  });
+
+  it("a job addressed to node A never runs on a worker of node B", async () => {
+    const a = env.worker({ node: "na" });
+    const b = env.worker({ node: "nb" });
+    const ranOn: Record<string, string[]> = {};
+    for (const w of [a, b]) {
+      w.register("addr", async (ctx) => {
+        (ranOn[ctx.job.nodeName ?? "_any"] ??= []).push(w.node);
+      });
+    }
+    await b.start();
+    const forA: JobDefinition[] = [];
+    for (let i = 0; i < 5; i++) {
+      const def = await env.job({ type: "addr", nodeName: "na" });
+      forA.push(def);
+      await env.fire(def);
+    }
+    const anyDefs: JobDefinition[] = [];
+    for (let i = 0; i < 4; i++) {
+      const def = await env.job({ type: "addr" });
+      anyDefs.push(def);
+      await env.fire(def);
+    }
+    // only B runs: the any-node jobs complete, the node-A jobs wait
+    await waitFor(() => ranOn["_any"]?.length === 4, { message: "any-node jobs ran on B" });
+    expect(ranOn["na"]).toBeUndefined();
+    for (const def of forA) expect((await env.record(def))!.state.status).toBe("queuing");
+    await a.start();
+    await waitFor(() => ranOn["na"]?.length === 5, { message: "node-A jobs ran on A" });
+    expect(new Set(ranOn["na"])).toEqual(new Set(["na"]));
+  });
+
+  it("keeps in-progress acks going: a run longer than ackWait is not redelivered", async () => {
+    const w = env.worker({ node: "pc", ackWaitMs: 1000 });
+    let runs = 0;
+    w.register("long", async () => {
+      runs++;
+      await new Promise((r) => setTimeout(r, 2500));
+      return "slow";
+    });
+    await w.start();
+    const def = await env.job({ type: "long" });
+    await env.fire(def);
+    await env.waitRecord(def, (j) => j.state.status === "completed", "long run completed");
+    expect(runs).toBe(1);
+  });
+});

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { headers } from "@nats-io/nats-core";
+import { encode } from "@taskjet/protocol";
+import { startNats, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { buildFire, type Worker, type WorkerEvents } from "@taskjet/worker-runtime";
+import { TestEnv } from "./helpers.js";
+
+let server: NatsServerFixture;
+let env: TestEnv;
+let w: Worker;
+const poison: WorkerEvents["message:poison"][] = [];
+beforeAll(async () => {
+  server = await startNats();
+  env = await new TestEnv(server).init();
+  w = env.worker({ node: "po" });
+  w.register("good", async () => "fine");
+  w.events.on("message:poison", (e) => poison.push(e));
+  await w.start();
+});
+afterAll(async () => {
+  await env?.close();
+  await server?.stop();
+});
+
+describe("poison messages", () => {
+  it("garbage bytes, schema-invalid msgpack and a mis-addressed fire are terminated and dead-lettered; the worker runs the next good fire", async () => {
+    const subject = env.ns.run("default", "po", 3);
+    const garbage = new Uint8Array([0xc1, 0xff, 0x00, 0x13, 0x37]);
+    await env.js.publish(subject, garbage);
+
+    const def = await env.job({ type: "good", nodeName: "po" });
+    const invalid = { ...buildFire(def), attempt: 0, priority: "urgent" };
+    await env.js.publish(subject, encode(invalid));
+
+    const json = headers();
+    json.set("Content-Type", "application/json");
+    await env.js.publish(subject, new TextEncoder().encode('{"fireId": 12'), { headers: json });
+
+    const elsewhere = await env.job({ type: "good", nodeName: "other" });
+    await env.js.publish(subject, encode(buildFire(elsewhere)));
+
+    await waitFor(() => poison.length === 4, { message: "four poison events" });
+    expect(poison.every((p) => p.subject === subject)).toBe(true);
+    expect(poison[1]!.field).toBe("priority");
+    expect(poison[3]!.field).toBe("nodeName");
+
+    const unknown = await env.deadLetters("_unknown", "_unknown");
+    expect(unknown).toHaveLength(2);
+    expect(unknown[0]).toMatchObject({
+      reason: "poison",
+      subject,
+      rawBase64: Buffer.from(garbage).toString("base64"),
+    });
+    expect(unknown[0]!.error).toMatch(/undecodable fire/);
+    expect(unknown[1]!.error).toMatch(/not valid json/);
+
+    const named = await env.deadLetters(def.tenantId, def.id);
+    expect(named).toHaveLength(1);
+    expect(named[0]!.reason).toBe("poison");
+    // names the first offending field (in schema order) and counts the rest
+    expect(named[0]!.error).toMatch(/^invalid fire: priority: .*\(and 1 more\)$/);
+    expect(named[0]!.fire).toMatchObject({ jobId: def.id, priority: "urgent" });
+
+    const misaddressed = await env.deadLetters(elsewhere.tenantId, elsewhere.id);
+    expect(misaddressed[0]!.error).toMatch(/nodeName: "other" does not match the subject's node "po"/);
+    expect((await env.record(elsewhere))!.state.triggerCount).toBe(0);
+
+    // terminated, not redelivered: the stream is empty, and the worker still works
+    await env.fire(def);
+    await env.waitRecord(def, (j) => j.state.status === "completed", "good fire ran");
+    await waitFor(async () => (await env.topo.jsm.streams.info(env.ns.streams.run)).state.messages === 0, {
+      message: "nothing left on the run stream",
+    });
+    expect(poison).toHaveLength(4);
+  });
+});
