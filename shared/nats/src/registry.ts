@@ -5,6 +5,7 @@
  */
 import type { KV } from "@nats-io/kv";
 import { decode, encode, type ReplicaInfo, type WorkerInfo } from "@taskjet/protocol";
+import { listEntries } from "./store.js";
 
 export interface JobTypeInfo {
   type: string;
@@ -47,14 +48,6 @@ export class Registry {
   }
 
   private async all<T>(filter: string): Promise<T[]> {
-    const out: T[] = [];
-    const keys = await this.kv.keys(filter);
-    const names: string[] = [];
-    for await (const k of keys) names.push(k);
-    for (const k of names) {
-      const e = await this.kv.get(k);
-      if (e && e.operation === "PUT") out.push(decode(e.value) as T);
-    }
-    return out;
+    return (await listEntries(this.kv, filter)).map((e) => decode(e.value) as T);
   }
 }

@@ -52,7 +52,8 @@ export class JobStore {
 
   async get(key: string): Promise<StoredJob | undefined> {
     const e = await this.kv.get(key);
-    return e ? toStored(e) : undefined;
+    // a deleted key answers with its delete marker: that is "no job", not an empty one
+    return e && e.operation === "PUT" ? toStored(e) : undefined;
   }
 
   /** Finds a job's key by tenant and id when its group is not known. */
@@ -141,17 +142,23 @@ export class JobStore {
 
   /** Every stored job matching a key filter (a snapshot; use `watch` to follow changes). */
   async list(filter = ">"): Promise<StoredJob[]> {
-    const out: StoredJob[] = [];
-    const iter = await this.kv.watch({ key: filter });
-    if ((await initialPending(iter)) !== 0) {
-      for await (const e of iter) {
-        if (e.operation === "PUT") out.push(toStored(e));
-        if (e.isUpdate) break;
-      }
-    }
-    iter.stop();
-    return out;
+    return (await listEntries(this.kv, filter)).map(toStored);
   }
+}
+
+/** A snapshot of the live entries under a key filter, each key once (empty filter results end at once). */
+export async function listEntries(kv: KV, filter = ">"): Promise<KvEntry[]> {
+  const latest = new Map<string, KvEntry>();
+  const iter = await kv.watch({ key: filter });
+  if ((await initialPending(iter)) !== 0) {
+    for await (const e of iter) {
+      if (e.operation === "PUT") latest.set(e.key, e);
+      else latest.delete(e.key);
+      if (e.isUpdate) break;
+    }
+  }
+  iter.stop();
+  return [...latest.values()];
 }
 
 async function initialPending(iter: object): Promise<number | undefined> {

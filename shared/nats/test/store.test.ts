@@ -91,6 +91,16 @@ describe("JobStore", () => {
     w.stop();
   });
 
+  it("a removed job reads as absent, and mutate says NOT_FOUND", async () => {
+    const store = await openStore();
+    await store.create(record("a"));
+    await store.remove("t1.g1.a");
+    expect(await store.get("t1.g1.a")).toBeUndefined();
+    await expect(store.mutate("t1.g1.a", (j) => j)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    // and it can be queued again
+    expect(await store.create(record("a"))).toBeGreaterThan(0);
+  });
+
   it("remove with a stale revision is refused", async () => {
     const store = await openStore();
     const rev = (await store.create(record("a")))!;
