@@ -18,11 +18,15 @@ for (let i = 0; i < schedules; i += 500) {
   const batch = [];
   for (let j = i; j < Math.min(schedules, i + 500); j++) {
     batch.push(
-      queue.upsertJobScheduler(`s${j}`, { pattern: "* * * * * *" }, {
-        name: "tick",
-        data: { i: j },
-        opts: { removeOnComplete: true, removeOnFail: true },
-      }),
+      queue.upsertJobScheduler(
+        `s${j}`,
+        { pattern: "* * * * * *" },
+        {
+          name: "tick",
+          data: { i: j },
+          opts: { removeOnComplete: true, removeOnFail: true },
+        },
+      ),
     );
   }
   await Promise.all(batch);

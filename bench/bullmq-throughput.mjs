@@ -29,7 +29,15 @@ for (let i = 0; i < jobs; i += 1000) {
 const t1 = await finished;
 const seconds = (t1 - t0) / 1000;
 console.log(
-  JSON.stringify({ system: "bullmq", jobs, concurrency, seconds, jobsPerSecond: jobs / seconds, rssStartMb: rssStart / 2 ** 20, rssEndMb: process.memoryUsage().rss / 2 ** 20 }),
+  JSON.stringify({
+    system: "bullmq",
+    jobs,
+    concurrency,
+    seconds,
+    jobsPerSecond: jobs / seconds,
+    rssStartMb: rssStart / 2 ** 20,
+    rssEndMb: process.memoryUsage().rss / 2 ** 20,
+  }),
 );
 await worker.close();
 await queue.obliterate({ force: true });

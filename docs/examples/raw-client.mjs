@@ -10,21 +10,32 @@ const nc = await connect({ servers });
 const json = headers();
 json.set("Content-Type", "application/json");
 const call = async (op, body) => {
-  const reply = await nc.request(`${prefix}.api.default.${op}`, JSON.stringify(body), { headers: json, timeout: 5000 });
+  const reply = await nc.request(`${prefix}.api.default.${op}`, JSON.stringify(body), {
+    headers: json,
+    timeout: 5000,
+  });
   const envelope = JSON.parse(reply.string());
-  if (!envelope.ok) throw new Error(`${envelope.error.code} (${envelope.error.field ?? "-"}): ${envelope.error.message}`);
+  if (!envelope.ok)
+    throw new Error(`${envelope.error.code} (${envelope.error.field ?? "-"}): ${envelope.error.message}`);
   return envelope.data;
 };
 
 // Subscribe first, so no event is missed: <prefix>.evt.<tenant>.<group>.<type>.<jobId>.<phase>
 const events = nc.subscribe(`${prefix}.evt.default.*.*.${id}.*`);
-const queued = await call("queue", { id, name: "hello", type: "console", args: { message: "hello from JSON" } });
+const queued = await call("queue", {
+  id,
+  name: "hello",
+  type: "console",
+  args: { message: "hello from JSON" },
+});
 console.log(`queued ${queued.id} (created: ${queued.created})`);
 
 const timer = setTimeout(() => events.unsubscribe(), 15_000);
 for await (const m of events) {
   const data = JSON.parse(m.string());
-  console.log(`${m.headers?.get("ce-type")}: status=${data.status} result=${JSON.stringify(data.result ?? null)}`);
+  console.log(
+    `${m.headers?.get("ce-type")}: status=${data.status} result=${JSON.stringify(data.result ?? null)}`,
+  );
   if (data.phase === "after") break;
 }
 clearTimeout(timer);

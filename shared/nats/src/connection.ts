@@ -64,7 +64,10 @@ export function natsConfigFromEnv(
     tls,
     prefix: env["TASKJET_PREFIX"] || undefined,
   };
-  const merged = { ...fromEnv, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  const merged = {
+    ...fromEnv,
+    ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
+  };
   for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
   return parseOrThrow(NatsConfigSchema, merged);
 }

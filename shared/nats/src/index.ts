@@ -1,4 +1,10 @@
-export { connectNats, natsConfigFromEnv, NatsConfigSchema, type NatsConfig, type NatsConfigInput } from "./connection.js";
+export {
+  connectNats,
+  natsConfigFromEnv,
+  NatsConfigSchema,
+  type NatsConfig,
+  type NatsConfigInput,
+} from "./connection.js";
 export { ensureTopology, topologyDefaults, type Topology, type TopologyOptions } from "./topology.js";
 export {
   JobStore,

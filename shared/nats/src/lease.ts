@@ -74,7 +74,9 @@ export class Lease {
       acquiredAt: "",
     };
     if (this.renewIntervalMs >= this.ttlMs - this.marginMs) {
-      throw new Error(`lease renew interval ${this.renewIntervalMs} ms must be well below the TTL ${this.ttlMs} ms`);
+      throw new Error(
+        `lease renew interval ${this.renewIntervalMs} ms must be well below the TTL ${this.ttlMs} ms`,
+      );
     }
   }
 

@@ -26,7 +26,12 @@ export class LockProvider {
   ) {}
 
   /** Takes the lock, or returns undefined while another holder's lock is alive. */
-  async acquire(key: string, owner: string, fireId: string, timeoutMs: number): Promise<LockHandle | undefined> {
+  async acquire(
+    key: string,
+    owner: string,
+    fireId: string,
+    timeoutMs: number,
+  ): Promise<LockHandle | undefined> {
     const value: LockValue = { owner, fireId, expiresAt: this.now() + timeoutMs };
     try {
       const revision = await this.kv.create(key, encode(value));

@@ -74,7 +74,10 @@ export async function request<T>(
   h.set(CONTENT_TYPE_HEADER, contentTypeOf(encoding));
   let msg: Msg;
   try {
-    msg = await nc.request(subject, encode(body, encoding), { timeout: opts.timeoutMs ?? 10_000, headers: h });
+    msg = await nc.request(subject, encode(body, encoding), {
+      timeout: opts.timeoutMs ?? 10_000,
+      headers: h,
+    });
   } catch (err) {
     const text = String((err as Error).message ?? err);
     if (/no responders|503/i.test(text) || (err as { code?: string }).code === "503") {

@@ -31,8 +31,7 @@ export function isCasConflict(err: unknown): boolean {
 }
 
 export type StoreChange =
-  | { kind: "put"; key: string; job: StoredJob }
-  | { kind: "delete"; key: string; revision: number };
+  { kind: "put"; key: string; job: StoredJob } | { kind: "delete"; key: string; revision: number };
 
 export interface WatchHandle {
   /** resolves once every stored job has been delivered (the cold load) */
@@ -162,7 +161,8 @@ export async function listEntries(kv: KV, filter = ">"): Promise<KvEntry[]> {
 }
 
 async function initialPending(iter: object): Promise<number | undefined> {
-  const consumer = (iter as { _data?: { info?: (cached: boolean) => Promise<{ num_pending: number }> } })._data;
+  const consumer = (iter as { _data?: { info?: (cached: boolean) => Promise<{ num_pending: number }> } })
+    ._data;
   if (!consumer?.info) return undefined;
   return (await consumer.info(true)).num_pending;
 }

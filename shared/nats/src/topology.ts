@@ -58,7 +58,10 @@ export interface Topology {
   options: Required<TopologyOptions>;
 }
 
-async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
+async function ensureStream(
+  jsm: JetStreamManager,
+  cfg: Partial<StreamConfig> & { name: string },
+): Promise<void> {
   try {
     await jsm.streams.info(cfg.name);
     await jsm.streams.update(cfg.name, cfg);

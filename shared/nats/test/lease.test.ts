@@ -38,7 +38,7 @@ describe("Lease", () => {
     await a.stop();
     await waitFor(() => b.isLeader(), { message: "b takes over after release" });
     expect(b.epoch).toBeGreaterThan(epochA);
-    expect((await a.holder())).toMatchObject({ replicaId: "b", epoch: b.epoch });
+    expect(await a.holder()).toMatchObject({ replicaId: "b", epoch: b.epoch });
     await b.stop();
   });
 

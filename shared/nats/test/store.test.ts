@@ -51,7 +51,11 @@ describe("JobStore", () => {
     const writers = 20;
     await Promise.all(
       Array.from({ length: writers }, () =>
-        store.mutate("t1.g1.a", (j) => ({ ...j, state: { ...j.state, triggerCount: j.state.triggerCount + 1 } }), 100),
+        store.mutate(
+          "t1.g1.a",
+          (j) => ({ ...j, state: { ...j.state, triggerCount: j.state.triggerCount + 1 } }),
+          100,
+        ),
       ),
     );
     expect((await store.get("t1.g1.a"))?.state.triggerCount).toBe(writers);

@@ -67,7 +67,8 @@ function fieldCountHint(expression: string, dialect: CronDialect): string {
   if (dialect === "quartz" && n === 5) {
     return ' (5 fields is standard cron: set cronDialect to "standard", or add a seconds field)';
   }
-  if (dialect === "standard" && n === 7) return ' (7 fields with a year is Quartz: set cronDialect to "quartz")';
+  if (dialect === "standard" && n === 7)
+    return ' (7 fields with a year is Quartz: set cronDialect to "quartz")';
   return "";
 }
 
@@ -80,9 +81,12 @@ export function compileCron(spec: CronSpec, field = "cron"): CronSchedule {
   const hit = scheduleCache.get(key);
   if (hit) return hit;
   if (!isValidTimeZone(spec.timeZone)) {
-    throw new ValidationError(`unknown time zone "${spec.timeZone}": use an IANA name such as Europe/Berlin`, {
-      field: "timeZone",
-    });
+    throw new ValidationError(
+      `unknown time zone "${spec.timeZone}": use an IANA name such as Europe/Berlin`,
+      {
+        field: "timeZone",
+      },
+    );
   }
   const expression = spec.expression.trim();
   if (expression === "") throw new ValidationError("cron expression is empty", { field });
@@ -142,7 +146,14 @@ export function zoneOffsetMinutes(zone: string, ms: number): number {
     second: "2-digit",
   }).formatToParts(new Date(ms));
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const asUtc = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
+  const asUtc = Date.UTC(
+    get("year"),
+    get("month") - 1,
+    get("day"),
+    get("hour"),
+    get("minute"),
+    get("second"),
+  );
   return Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000);
 }
 

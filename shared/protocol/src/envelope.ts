@@ -12,7 +12,11 @@ export function errorReply(err: unknown): Reply<never> {
 /** Unwraps a reply: the data, or throws the typed error it carries. */
 export function unwrapReply<T>(reply: unknown): T {
   if (typeof reply !== "object" || reply === null || !("ok" in reply)) {
-    throw errorFromBody({ code: "DECODE_ERROR", message: "reply is not a taskjet envelope", retryable: false });
+    throw errorFromBody({
+      code: "DECODE_ERROR",
+      message: "reply is not a taskjet envelope",
+      retryable: false,
+    });
   }
   const r = reply as Reply<T>;
   if (r.ok) return r.data;

@@ -71,7 +71,10 @@ export class ValidationError extends TaskjetError {
   override name = "ValidationError";
   /** Every problem found, not only the first: `field` names the first one. */
   readonly issues: ReadonlyArray<{ field: string; message: string }>;
-  constructor(message: string, opts: TaskjetErrorOptions & { issues?: { field: string; message: string }[] } = {}) {
+  constructor(
+    message: string,
+    opts: TaskjetErrorOptions & { issues?: { field: string; message: string }[] } = {},
+  ) {
     super(ErrorCode.InvalidArgument, message, {
       ...opts,
       details: opts.issues ? { issues: opts.issues, ...opts.details } : opts.details,
@@ -175,7 +178,8 @@ export function errorFromBody(body: ErrorBody): TaskjetError {
   if (body.field !== undefined) opts.field = body.field;
   if (body.details !== undefined) opts.details = body.details;
   if (Cls === ValidationError) {
-    const issues = (body.details?.["issues"] as { field: string; message: string }[] | undefined) ?? undefined;
+    const issues =
+      (body.details?.["issues"] as { field: string; message: string }[] | undefined) ?? undefined;
     return new ValidationError(body.message, { ...opts, ...(issues ? { issues } : {}) });
   }
   return new Cls(body.message, opts);

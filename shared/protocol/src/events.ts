@@ -50,7 +50,15 @@ export const JobEventDataSchema = z.object({
 });
 export type JobEventData = z.output<typeof JobEventDataSchema>;
 
-export const runOutcomes = ["started", "succeeded", "failed", "aborted", "timedOut", "skipped", "deadLettered"] as const;
+export const runOutcomes = [
+  "started",
+  "succeeded",
+  "failed",
+  "aborted",
+  "timedOut",
+  "skipped",
+  "deadLettered",
+] as const;
 export type RunOutcome = (typeof runOutcomes)[number];
 
 /** One run attempt in the run log (the seed's BackgroundJobLog). Subject `<p>.log.<tenant>.<jobId>`. */

@@ -115,13 +115,20 @@ const baseFields = {
   maxCount: count("maxCount").default(0),
   lockTimeoutSeconds: count("lockTimeoutSeconds").default(0),
   timeoutSeconds: count("timeoutSeconds").default(0),
-  priority: z.enum(priorities, { error: `priority must be one of ${priorities.join(", ")}` }).default("normal"),
+  priority: z
+    .enum(priorities, { error: `priority must be one of ${priorities.join(", ")}` })
+    .default("normal"),
   nodeName: token("nodeName").optional(),
   tenantId: token("tenantId").default("default"),
   source: z.enum(sources).default("user"),
   description: z.string().max(2000).optional(),
   misfirePolicy: z.enum(misfirePolicies).default("fireOnce"),
-  catchUpWindowSeconds: z.number().int().positive().max(7 * 86400).default(DEFAULT_CATCH_UP_WINDOW_SECONDS),
+  catchUpWindowSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(7 * 86400)
+    .default(DEFAULT_CATCH_UP_WINDOW_SECONDS),
   overlapPolicy: z.enum(overlapPolicies).default("allow"),
   actions: z.array(JobActionSchema).max(20).default([]),
 };
@@ -150,7 +157,12 @@ function checkJob(job: z.output<z.ZodObject<typeof baseFields>>, ctx: z.Refineme
     });
   } else if (job.jobType === "period" && job.cron) {
     try {
-      compileCron({ expression: job.cron, dialect: job.cronDialect, timeZone: job.timeZone, dstRule: job.dstRule });
+      compileCron({
+        expression: job.cron,
+        dialect: job.cronDialect,
+        timeZone: job.timeZone,
+        dstRule: job.dstRule,
+      });
     } catch (err) {
       ctx.addIssue({ code: "custom", path: ["cron"], message: (err as Error).message });
     }

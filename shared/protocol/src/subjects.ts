@@ -67,7 +67,13 @@ export interface Namespace {
   runAll: string;
   ctl(node: string): string;
   event(def: Pick<JobDefinition, "tenantId" | "group" | "type" | "id">, phase: EventPhase): string;
-  eventFilter(f: { tenant?: string; group?: string; type?: string; jobId?: string; phase?: EventPhase }): string;
+  eventFilter(f: {
+    tenant?: string;
+    group?: string;
+    type?: string;
+    jobId?: string;
+    phase?: EventPhase;
+  }): string;
   log(tenant: string, jobId: string): string;
   logAll: string;
   dlq(tenant: string, jobId: string): string;
@@ -102,7 +108,13 @@ export function namespace(prefix: string = DEFAULT_PREFIX): Namespace {
     dlqAll: `${p}.dlq.>`,
     jobKey: (d) => `${d.tenantId}.${d.group}.${d.id}`,
     jobKeyFilter: (f) => `${w(f.tenant)}.${w(f.group)}.${w(f.id)}`,
-    buckets: { jobs: `${p}-jobs`, lease: `${p}-lease`, locks: `${p}-locks`, registry: `${p}-registry`, sched: `${p}-sched` },
+    buckets: {
+      jobs: `${p}-jobs`,
+      lease: `${p}-lease`,
+      locks: `${p}-locks`,
+      registry: `${p}-registry`,
+      sched: `${p}-sched`,
+    },
     streams: { run: `${p}-run`, log: `${p}-log`, dlq: `${p}-dlq` },
   };
 }

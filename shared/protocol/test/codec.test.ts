@@ -36,7 +36,10 @@ describe("codec", () => {
 describe("reply envelope", () => {
   it("carries data or a typed error that survives the wire", () => {
     expect(unwrapReply(decode(encode(okReply({ id: "a" }))))).toEqual({ id: "a" });
-    const wire = decode(encode(errorReply(new ValidationError("cron: bad", { field: "cron" })), "json"), "json");
+    const wire = decode(
+      encode(errorReply(new ValidationError("cron: bad", { field: "cron" })), "json"),
+      "json",
+    );
     expect(() => unwrapReply(wire)).toThrow(ValidationError);
     try {
       unwrapReply(wire);

@@ -7,7 +7,10 @@ const quartz = (expression: string, timeZone = "UTC"): CronSpec => ({
   timeZone,
   dstRule: "single-value",
 });
-const standard = (expression: string, timeZone = "UTC"): CronSpec => ({ ...quartz(expression, timeZone), dialect: "standard" });
+const standard = (expression: string, timeZone = "UTC"): CronSpec => ({
+  ...quartz(expression, timeZone),
+  dialect: "standard",
+});
 const from = Date.parse("2026-01-05T10:00:00Z"); // a Monday
 const next3 = (spec: CronSpec) => {
   const s = compileCron(spec);
@@ -92,7 +95,11 @@ describe("cron: time zones and DST", () => {
   });
   it("spring forward: a fixed time inside the gap runs once, right after the gap", () => {
     // Europe/Berlin skips 02:00-03:00 local on 2026-03-29.
-    const fires = nextFireTimes(quartz("0 30 2 * * ?", "Europe/Berlin"), 3, Date.parse("2026-03-27T12:00:00Z"));
+    const fires = nextFireTimes(
+      quartz("0 30 2 * * ?", "Europe/Berlin"),
+      3,
+      Date.parse("2026-03-27T12:00:00Z"),
+    );
     expect(fires.map((f) => f.iso)).toEqual([
       "2026-03-28T01:30:00.000Z",
       "2026-03-29T01:00:00.000Z", // 03:00 CEST, the first valid time after the gap
@@ -102,7 +109,11 @@ describe("cron: time zones and DST", () => {
   });
   it("fall back: a fixed time that occurs twice runs once", () => {
     // Europe/Berlin repeats 02:00-03:00 local on 2026-10-25.
-    const fires = nextFireTimes(quartz("0 30 2 * * ?", "Europe/Berlin"), 3, Date.parse("2026-10-24T12:00:00Z"));
+    const fires = nextFireTimes(
+      quartz("0 30 2 * * ?", "Europe/Berlin"),
+      3,
+      Date.parse("2026-10-24T12:00:00Z"),
+    );
     expect(fires.map((f) => f.iso)).toEqual([
       "2026-10-25T00:30:00.000Z", // first occurrence (CEST)
       "2026-10-26T01:30:00.000Z",
@@ -110,7 +121,11 @@ describe("cron: time zones and DST", () => {
     ]);
   });
   it("fall back: an interval job runs through both passes of the repeated hour", () => {
-    const fires = nextFireTimes(quartz("0 0/30 * * * ?", "Europe/Berlin"), 4, Date.parse("2026-10-25T00:15:00Z"));
+    const fires = nextFireTimes(
+      quartz("0 0/30 * * * ?", "Europe/Berlin"),
+      4,
+      Date.parse("2026-10-25T00:15:00Z"),
+    );
     expect(fires.map((f) => f.iso)).toEqual([
       "2026-10-25T00:30:00.000Z",
       "2026-10-25T01:00:00.000Z",
@@ -119,7 +134,11 @@ describe("cron: time zones and DST", () => {
     ]);
   });
   it("dstRule selects whether a list of hours is a fixed-time job", () => {
-    const single = nextFireTimes(quartz("0 30 2,14 * * ?", "Europe/Berlin"), 2, Date.parse("2026-10-24T22:00:00Z"));
+    const single = nextFireTimes(
+      quartz("0 30 2,14 * * ?", "Europe/Berlin"),
+      2,
+      Date.parse("2026-10-24T22:00:00Z"),
+    );
     const fixed = nextFireTimes(
       { ...quartz("0 30 2,14 * * ?", "Europe/Berlin"), dstRule: "no-wildcard" },
       2,

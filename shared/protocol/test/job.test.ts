@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { parseJobInput, ValidationError, JobPatchSchema, parseOrThrow, type JobInput } from "@taskjet/protocol";
+import {
+  parseJobInput,
+  ValidationError,
+  JobPatchSchema,
+  parseOrThrow,
+  type JobInput,
+} from "@taskjet/protocol";
 
 const base: JobInput = { name: "report", type: "console" };
 
@@ -35,7 +41,9 @@ describe("job input schema", () => {
 
   it("accepts every job type with its required fields", () => {
     expect(parseJobInput({ ...base, jobType: "period", cron: "0/5 * * * * ? " }).cron).toBe("0/5 * * * * ? ");
-    expect(parseJobInput({ ...base, jobType: "persistent", intervalSeconds: 10, maxCount: 3 }).maxCount).toBe(3);
+    expect(parseJobInput({ ...base, jobType: "persistent", intervalSeconds: 10, maxCount: 3 }).maxCount).toBe(
+      3,
+    );
     expect(parseJobInput({ ...base, jobType: "once", intervalSeconds: 5 }).intervalSeconds).toBe(5);
   });
 
@@ -73,7 +81,11 @@ describe("job input schema", () => {
     ["negative tryCount-like lockTimeoutSeconds", { lockTimeoutSeconds: -3 }, "lockTimeoutSeconds"],
     ["negative timeoutSeconds", { timeoutSeconds: -1 }, "timeoutSeconds"],
     ["bad beginTime", { beginTime: "yesterday" }, "beginTime"],
-    ["endTime before beginTime", { beginTime: "2030-01-02T00:00:00Z", endTime: "2030-01-01T00:00:00Z" }, "endTime"],
+    [
+      "endTime before beginTime",
+      { beginTime: "2030-01-02T00:00:00Z", endTime: "2030-01-01T00:00:00Z" },
+      "endTime",
+    ],
     ["unknown source", { source: "robot" }, "source"],
     ["nodeName with a dot", { nodeName: "node.a" }, "nodeName"],
     ["tenant with a space", { tenantId: "a b" }, "tenantId"],
