@@ -1,0 +1,116 @@
+// `npm run bench`: runs each benchmark in its own process, side by side with BullMQ where the issue asks
+// for a baseline, and prints medians and ratios. Results are also written to bench/out/<time>.json.
+//   BENCH=throughput,precision,scale,memory   which ones (default all)
+//   QUICK=1                                   scaled-down sizes for a smoke run
+//   REPEAT=3                                  throughput repetitions (median reported)
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const quick = process.env.QUICK === "1";
+const selected = (process.env.BENCH ?? "throughput,precision,scale,memory").split(",");
+const repeat = Number(process.env.REPEAT ?? (quick ? 1 : 3));
+
+function run(script, env = {}, nodeArgs = []) {
+  const r = spawnSync(process.execPath, [...nodeArgs, `${here}${script}`], {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 * 2 ** 20,
+    timeout: 30 * 60_000,
+  });
+  const line = r.stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .pop();
+  if (r.status !== 0 || !line)
+    throw new Error(`${script} failed (exit ${r.status}):\n${r.stdout.slice(-2000)}`);
+  const result = JSON.parse(line);
+  console.log(`  ${script}: ${line}`);
+  return result;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const machine = {
+  date: new Date().toISOString(),
+  cpus: `${cpus().length} x ${cpus()[0]?.model ?? "?"}`,
+  memGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  nats: execFileSync("nats-server", ["--version"], { encoding: "utf8" }).trim(),
+  redis: spawnSync("redis-server", ["--version"], { encoding: "utf8" }).stdout?.split(" ")[2] ?? "?",
+};
+console.log("machine", JSON.stringify(machine));
+const report = { machine, quick };
+
+if (selected.includes("throughput")) {
+  const jobs = quick ? 5_000 : 20_000;
+  const runs = { bullmq: [], taskjet: [], telemetry: [] };
+  for (let i = 0; i < repeat; i++) {
+    // interleaved, so drift in machine load hits both sides alike
+    runs.bullmq.push(run("bullmq-throughput.mjs", { JOBS: String(jobs), CONCURRENCY: "100" }));
+    runs.taskjet.push(run("taskjet-throughput.mjs", { JOBS: String(jobs), CONCURRENCY: "100" }));
+    runs.telemetry.push(
+      run("taskjet-throughput.mjs", { JOBS: String(jobs), CONCURRENCY: "100", TELEMETRY: "1" }),
+    );
+  }
+  const m = Object.fromEntries(
+    Object.entries(runs).map(([k, v]) => [k, median(v.map((r) => r.jobsPerSecond))]),
+  );
+  report.throughput = {
+    jobs,
+    runs,
+    medianJobsPerSecond: m,
+    ratio: m.taskjet / m.bullmq,
+    ratioWithTelemetry: m.telemetry / m.bullmq,
+  };
+  console.log(
+    `throughput: taskjet ${m.taskjet.toFixed(0)}/s, with events+runlog ${m.telemetry.toFixed(0)}/s, ` +
+      `BullMQ ${m.bullmq.toFixed(0)}/s -> ratio ${(m.taskjet / m.bullmq).toFixed(2)}x ` +
+      `(${(m.telemetry / m.bullmq).toFixed(2)}x with telemetry)`,
+  );
+}
+
+if (selected.includes("precision")) {
+  const env = { SCHEDULES: quick ? "1000" : "10000", DURATION_S: quick ? "15" : "60", WARMUP_S: "5" };
+  const taskjet = run("taskjet-precision.mjs", env);
+  const bullmq = run("bullmq-precision.mjs", env);
+  report.precision = { ...env, taskjet, bullmq, p99Ratio: bullmq.latenessMs.p99 / taskjet.latenessMs.p99 };
+  for (const r of [taskjet, bullmq]) {
+    console.log(
+      `precision ${r.system}: p50 ${r.latenessMs.p50} ms, p99 ${r.latenessMs.p99} ms, max ${r.latenessMs.max} ms, ` +
+        `missed ${r.missed}/${r.expected}, duplicates ${r.duplicates}`,
+    );
+  }
+}
+
+if (selected.includes("scale")) {
+  report.scale = run("taskjet-scale.mjs", {
+    STORED: quick ? "100000" : "1000000",
+    IDLE_S: quick ? "10" : "30",
+  });
+  const s = report.scale.scale;
+  console.log(
+    `scale: ${s.count} stored -> ready in ${(s.readyMs / 1000).toFixed(1)} s (load ${(s.loadMs / 1000).toFixed(1)} s), ` +
+      `RSS ${s.rssMb.toFixed(0)} MiB, idle CPU ${s.idleCpuMsPerS.toFixed(1)} ms/s ` +
+      `(baseline ${report.scale.baseline.count} stored: ${report.scale.baseline.idleCpuMsPerS.toFixed(1)} ms/s)`,
+  );
+}
+
+if (selected.includes("memory")) {
+  report.memory = run("taskjet-memory.mjs", { JOBS: quick ? "50000" : "1000000" }, ["--expose-gc"]);
+  console.log(
+    `memory: ${report.memory.jobs} jobs, RSS ${report.memory.rssStartMb} -> ${report.memory.rssEndMb} MiB`,
+  );
+}
+
+mkdirSync(`${here}out`, { recursive: true });
+const file = `${here}out/${machine.date.replace(/[:.]/g, "-")}.json`;
+writeFileSync(file, JSON.stringify(report, null, 2));
+console.log(`written ${file}`);

@@ -1,0 +1,70 @@
+// Starts what a taskjet benchmark needs: a fresh nats-server (temp dir, random port) and a scheduler process.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { startNats, uniqueName, waitFor } from "@taskjet/testing";
+import { TaskjetClient } from "@taskjet/client";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+export async function startStack({ schedulerEnv = {} } = {}) {
+  const nats = await startNats();
+  const prefix = uniqueName("bench");
+  const env = {
+    ...process.env,
+    NATS_URL: nats.url,
+    TASKJET_PREFIX: prefix,
+    LOG_LEVEL: "warn",
+    ...schedulerEnv,
+  };
+  let schedulerLog = "";
+  const startScheduler = () => {
+    const p = spawn(process.execPath, ["services/scheduler/dist/main.js"], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    p.stdout.on("data", (d) => (schedulerLog = (schedulerLog + d).slice(-20_000)));
+    p.stderr.on("data", (d) => (schedulerLog = (schedulerLog + d).slice(-20_000)));
+    return p;
+  };
+  let scheduler = startScheduler();
+  const client = await TaskjetClient.connect({ servers: [nats.url], prefix, requestTimeoutMs: 60_000 });
+  await waitFor(async () => (await client.scheduler.status().catch(() => undefined))?.leader, {
+    timeoutMs: 60_000,
+    message: "a scheduler leads",
+  });
+  return {
+    nats,
+    prefix,
+    client,
+    get scheduler() {
+      return scheduler;
+    },
+    log: () => schedulerLog,
+    async restartScheduler() {
+      await stopProcess(scheduler);
+      scheduler = startScheduler();
+      return scheduler;
+    },
+    async stop() {
+      await client.close().catch(() => undefined);
+      await stopProcess(scheduler);
+      await nats.stop();
+    },
+  };
+}
+
+export async function stopProcess(p) {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise((r) => p.once("exit", r));
+  p.kill("SIGTERM");
+  const timer = setTimeout(() => p.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function queueInBatches(client, jobs, batch = 1000) {
+  for (let i = 0; i < jobs.length; i += batch) {
+    await client.scheduler.queueMany(jobs.slice(i, i + batch));
+  }
+}

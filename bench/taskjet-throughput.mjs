@@ -1,0 +1,60 @@
+// taskjet side of the throughput benchmark: JOBS once jobs queued through the client (queueMany, batches of
+// 1000), a worker (concurrency CONCURRENCY, no-op handler) in this process, the scheduler in its own process.
+// Timed from the first enqueue to the last completion recorded (the worker's store write done).
+// TELEMETRY=1 turns per-job events and the run log on. Prints one JSON line.
+import { createWorker } from "@taskjet/worker-runtime";
+import { procStat } from "./procstat.mjs";
+import { queueInBatches, startStack } from "./stack.mjs";
+
+const jobs = Number(process.env.JOBS ?? 20_000);
+const concurrency = Number(process.env.CONCURRENCY ?? 100);
+const telemetry = process.env.TELEMETRY === "1";
+
+const stack = await startStack();
+const worker = createWorker({
+  nats: { servers: [stack.nats.url] },
+  prefix: stack.prefix,
+  node: "bench",
+  concurrency,
+  events: telemetry,
+  runLog: telemetry,
+});
+worker.register("noop", async () => undefined);
+let done = 0;
+let finish;
+const finished = new Promise((r) => (finish = r));
+worker.events.on("run:success", () => {
+  if (++done === jobs) finish(performance.now());
+});
+await worker.start();
+
+const input = Array.from({ length: jobs }, (_, i) => ({
+  id: `j${i}`,
+  name: `job ${i}`,
+  type: "noop",
+  args: { i },
+}));
+const schedulerBefore = procStat(stack.scheduler.pid);
+const rssStart = process.memoryUsage().rss;
+const t0 = performance.now();
+await queueInBatches(stack.client, input);
+const queuedMs = performance.now() - t0;
+const t1 = await finished;
+const seconds = (t1 - t0) / 1000;
+const schedulerAfter = procStat(stack.scheduler.pid);
+console.log(
+  JSON.stringify({
+    system: telemetry ? "taskjet+events+runlog" : "taskjet",
+    jobs,
+    concurrency,
+    seconds,
+    jobsPerSecond: jobs / seconds,
+    queuedMs,
+    schedulerCpuMs: schedulerAfter.cpuMs - schedulerBefore.cpuMs,
+    rssStartMb: rssStart / 2 ** 20,
+    rssEndMb: process.memoryUsage().rss / 2 ** 20,
+  }),
+);
+await worker.stop();
+await stack.stop();
+process.exit(0);
