@@ -1,0 +1,196 @@
+/**
+ * Builds the role objects of one running scheduler and wires them together (the service front,
+ * schedulerService.ts, owns their lifecycle): connections, topology, the job index with its initial load,
+ * the ticker and its collaborators, the cursor, leadership, registry helpers and the API.
+ */
+import { jetstream } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "pino";
+import { connectNats, ensureTopology, JobStore, natsConfigFromEnv, Registry } from "@taskjet/nats";
+import { namespace, type FencedError, type ReplicaInfo } from "@taskjet/protocol";
+import { ApiServer, type SysHandlers } from "./apiServer.js";
+import { Bookkeeper } from "./bookkeeper.js";
+import { ClockSkewMonitor } from "./clockSkewMonitor.js";
+import { CursorKeeper } from "./cursorKeeper.js";
+import { Dispatcher } from "./dispatcher.js";
+import { CursorStore } from "./fireCursor.js";
+import { JobCommands } from "./jobCommands.js";
+import { JobIndex } from "./jobIndex.js";
+import { Leadership } from "./leadership.js";
+import { LifecycleCommands } from "./lifecycleCommands.js";
+import type { ResolvedSchedulerOptions, SchedulerOptions } from "./options.js";
+import { Reaper } from "./reaper.js";
+import { ReplicaHeartbeat } from "./replicaHeartbeat.js";
+import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
+import { SkipRecorder } from "./skipRecorder.js";
+import { Ticker } from "./ticker.js";
+
+/** Everything a started service holds. */
+export interface Running {
+  nc: NatsConnection;
+  controlNc: NatsConnection;
+  ownsConnection: boolean;
+  ownsControl: boolean;
+  index: JobIndex;
+  ticker: Ticker;
+  cursorKeeper: CursorKeeper;
+  cursorStore: CursorStore;
+  stopCursorWatch: () => void;
+  leadership: Leadership;
+  api: ApiServer;
+  heartbeat: ReplicaHeartbeat;
+  skew: ClockSkewMonitor;
+  reaper: Reaper;
+  registry: Registry;
+  dispatcher: Dispatcher;
+}
+
+export interface AssemblyContext {
+  input: SchedulerOptions;
+  options: ResolvedSchedulerOptions;
+  log: Logger;
+  events: ServiceEvents;
+  metrics: SchedulerMetrics;
+  sys: SysHandlers;
+  replicaInfo: () => ReplicaInfo;
+  onLeadership: (leader: boolean, epoch: number) => void;
+  onFenced: (err: FencedError) => void;
+}
+
+/** Connects, creates the topology, loads the store; nothing is served or campaigned yet. */
+export async function assemble(c: AssemblyContext): Promise<Running> {
+  const o = c.options;
+  const ownsConnection = !c.input.nats;
+  const config = () =>
+    natsConfigFromEnv({}, { ...c.input.natsConfig, name: `taskjet-scheduler-${o.replicaId}` });
+  const nc = c.input.nats ?? (await connectNats(config()));
+  const ownsControl = !c.input.controlNats && ownsConnection;
+  let controlNc: NatsConnection = nc;
+  try {
+    if (c.input.controlNats) controlNc = c.input.controlNats;
+    else if (ownsControl)
+      controlNc = await connectNats({ ...config(), name: `taskjet-scheduler-${o.replicaId}-control` });
+    const ns = namespace(o.prefix);
+    const topo = await ensureTopology(nc, ns, o.topology);
+    const kvm = new Kvm(controlNc);
+    const [leaseKv, schedKv] =
+      controlNc === nc
+        ? [topo.lease, topo.sched]
+        : await Promise.all([kvm.open(ns.buckets.lease), kvm.open(ns.buckets.sched)]);
+    const js = jetstream(nc);
+    const store = new JobStore(topo.jobs, ns);
+    const index = new JobIndex(topo.jobs);
+    index.onBadRecord = (key, err) =>
+      c.log.warn({ key, err: String(err) }, "skipping a stored value that is not a job");
+    index.onWatchError = (err) =>
+      c.log.error({ err: String(err) }, "the job store watch ended: this replica's view is stale");
+    const now = () => o.clock.now();
+    const dispatcher = new Dispatcher(nc, ns, { ...o, now });
+    const source = `/taskjet/scheduler/${o.replicaId}`;
+    const skips = new SkipRecorder(nc, js, ns, { source, publishTimeoutMs: o.publishTimeoutMs, now });
+    let ticker: Ticker | undefined = undefined;
+    const books = new Bookkeeper(store, () => ticker?.mayFire() ?? false, now);
+    const leadership = new Leadership(
+      leaseKv,
+      { ttlMs: o.leaseTtlMs, replicaId: o.replicaId },
+      (leader, epoch) => c.onLeadership(leader, epoch),
+    );
+    ticker = new Ticker({
+      index,
+      dispatcher,
+      skips,
+      books,
+      clock: o.clock,
+      opts: o,
+      log: c.log,
+      events: c.events,
+      metrics: c.metrics,
+      isLeader: () => leadership.isLeader(),
+    });
+    index.setListener(ticker);
+    const t0 = Date.now();
+    await index.start();
+    c.log.info({ jobs: index.size, active: index.active, loadMs: Date.now() - t0 }, "job store loaded");
+
+    const cursorStore = new CursorStore(schedKv);
+    const cursorKeeper = new CursorKeeper({
+      ticker,
+      index,
+      store: cursorStore,
+      clock: o.clock,
+      replicaId: o.replicaId,
+      intervalMs: o.cursorIntervalMs,
+      log: c.log,
+      events: c.events,
+      metrics: c.metrics,
+      onFenced: (err) => c.onFenced(err),
+    });
+    const t = ticker;
+    const stopCursorWatch = await cursorStore.watch((v) => {
+      if (t.isFiring) return;
+      c.events.emit("cursor:seen", v);
+      t.followCursor(v);
+    });
+    const registry = new Registry(topo.registry);
+    const heartbeat = new ReplicaHeartbeat(
+      registry,
+      topo.registry,
+      () => c.replicaInfo(),
+      o.clock,
+      o.replicaHeartbeatMs,
+      c.log,
+    );
+    const skew = new ClockSkewMonitor(
+      topo.registry,
+      heartbeat,
+      { maxClockSkewMs: o.maxClockSkewMs, intervalMs: o.clockSkewCheckIntervalMs },
+      c.log,
+      c.metrics,
+      c.events,
+    );
+    const reaper = new Reaper({
+      ticker,
+      index,
+      registry,
+      books,
+      intervalMs: o.reaperIntervalMs,
+      registryTtlMs: topo.options.registryTtlMs,
+      log: c.log,
+      metrics: c.metrics,
+    });
+    const jobs = new JobCommands({ store, index, js, ns, clock: o.clock, apiTimeoutMs: o.apiTimeoutMs });
+    const life = new LifecycleCommands({
+      store,
+      index,
+      jobs,
+      dispatcher,
+      clock: o.clock,
+      apiTimeoutMs: o.apiTimeoutMs,
+      leaderEpoch: async () => (t.isFiring ? t.epoch : ((await leadership.holder())?.epoch ?? 0)),
+    });
+    const api = new ApiServer(nc, ns, jobs, life, c.sys, { replicaId: o.replicaId, log: c.log });
+    return {
+      nc,
+      controlNc,
+      ownsConnection,
+      ownsControl,
+      index,
+      ticker,
+      cursorKeeper,
+      cursorStore,
+      stopCursorWatch,
+      leadership,
+      api,
+      heartbeat,
+      skew,
+      reaper,
+      registry,
+      dispatcher,
+    };
+  } catch (err) {
+    if (ownsConnection) await nc.close().catch(() => undefined);
+    if (ownsControl && controlNc !== nc) await controlNc.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * Publishes fires (the seed's IJobPublisher / IJobDispatcher) and interrupts.
+ *
+ * A fire is a JetStream message on runSubjectOf(ns, def) = `<p>.run.<tenant>.<node|_any>.p<1..5>`, payload a
+ * msgpack FireMessage, headers Nats-Msg-Id (fireMsgId: the stream's duplicate window turns a re-publish after
+ * a takeover into a no-op), Taskjet-Epoch, Taskjet-Nominal-Time, Taskjet-Fire-Id and Content-Type.
+ * Batches are encoded ahead of their instant and go out concurrently (one pub-ack round trip per message
+ * would cap us at a few thousand a second), bounded by maxInFlightPublishes; the fencing check (is the lease
+ * still ours?) runs right before each message of a batch.
+ *
+ * An interrupt is a core NATS message on `<p>.ctl.<node>`: msgpack { jobId, tenantId, fireId, reason },
+ * addressed to the node of each recorded run, else the job's node, else `_all`. fireId "*" means any run of
+ * the job (its runs were not tracked).
+ */
+import {
+  headers as natsHeaders,
+  type MsgHdrs,
+  type MsgHdrsImpl,
+  type NatsConnection,
+} from "@nats-io/nats-core";
+import {
+  ALL_NODES,
+  encode,
+  fireIdOf,
+  fireMsgId,
+  Headers,
+  MSGPACK,
+  runSubjectOf,
+  type FireMessage,
+  type JobRecord,
+  type Namespace,
+} from "@taskjet/protocol";
+import type { PlannedFire } from "./planner.js";
+import { PubAckMux } from "./pubAckMux.js";
+
+/**
+ * Headers encoded once, ahead of the instant: publishing only calls `encode()` on them, so at the due
+ * instant nothing is left but the socket write. (Every other MsgHdrs method still works on the original.)
+ */
+function preEncoded(h: MsgHdrs): MsgHdrs {
+  const bytes = (h as MsgHdrsImpl).encode();
+  return Object.assign(Object.create(h) as MsgHdrs, { encode: () => bytes });
+}
+
+/** Work in slices of this many messages, letting timers run in between. */
+const YIELD_EVERY = 10_000;
+export const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+
+export type InterruptReason = "replaced" | "paused" | "stopped" | "removed";
+
+export interface InterruptMessage {
+  jobId: string;
+  tenantId: string;
+  fireId: string;
+  reason: InterruptReason;
+}
+
+export interface FireToPublish {
+  record: JobRecord;
+  fire: PlannedFire;
+}
+
+export interface PreparedFire {
+  subject: string;
+  data: Uint8Array;
+  headers: MsgHdrs;
+  fireId: string;
+}
+
+export type PublishOutcome = { ok: true; duplicate: boolean; fireId: string } | { ok: false; error: unknown };
+
+/** Limits the number of publishes awaiting an ack. */
+class Window {
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly size: number) {}
+  /** Takes a slot without waiting when one is free (keeps a batch in one synchronous loop). */
+  tryAcquire(): boolean {
+    if (this.inFlight >= this.size || this.waiting.length > 0) return false;
+    this.inFlight++;
+    return true;
+  }
+  async acquire(): Promise<void> {
+    if (this.tryAcquire()) return;
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.inFlight--;
+  }
+}
+
+export function buildFireMessage(
+  record: JobRecord,
+  fire: PlannedFire,
+  epoch: number,
+  firedAtIso: string,
+): FireMessage {
+  const { def } = record;
+  const msg: FireMessage = {
+    fireId: fireIdOf(def.tenantId, def.id, fire.nominalMs),
+    jobId: def.id,
+    tenantId: def.tenantId,
+    group: def.group,
+    name: def.name,
+    type: def.type,
+    jobType: def.jobType,
+    args: def.args ?? {},
+    priority: def.priority,
+    nominalTime: new Date(fire.nominalMs).toISOString(),
+    firedAt: firedAtIso,
+    attempt: fire.attempt,
+    reason: fire.reason,
+    epoch,
+    maxTryCount: def.maxTryCount,
+    timeoutSeconds: def.timeoutSeconds,
+    lockTimeoutSeconds: def.lockTimeoutSeconds,
+    overlapPolicy: def.overlapPolicy,
+    last: fire.last,
+    trackRunning: def.overlapPolicy !== "allow" || def.lockTimeoutSeconds > 0,
+  };
+  if (def.nodeName !== undefined) msg.nodeName = def.nodeName;
+  if (fire.nextNominalMs !== undefined) msg.nextNominalTime = new Date(fire.nextNominalMs).toISOString();
+  return msg;
+}
+
+export class Dispatcher {
+  private readonly window: Window;
+  private readonly mux: PubAckMux;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly ns: Namespace,
+    private readonly opts: { maxInFlightPublishes: number; publishTimeoutMs: number; now: () => number },
+  ) {
+    this.window = new Window(opts.maxInFlightPublishes);
+    this.mux = new PubAckMux(nc);
+  }
+
+  /**
+   * Encodes fires ahead of their instant (the ticker wakes early for this): at the instant only the socket
+   * writes remain. `firedAtMs` is the dispatch time written into the messages (the due instant).
+   */
+  async prepare(batch: FireToPublish[], epoch: number, firedAtMs: number): Promise<PreparedFire[]> {
+    const firedAt = new Date(firedAtMs).toISOString();
+    const out: PreparedFire[] = [];
+    for (const item of batch) {
+      if (out.length % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
+      out.push(this.prepareOne(item, epoch, firedAt));
+    }
+    return out;
+  }
+
+  private prepareOne(item: FireToPublish, epoch: number, firedAt: string): PreparedFire {
+    {
+      const msg = buildFireMessage(item.record, item.fire, epoch, firedAt);
+      const h = natsHeaders();
+      h.set(Headers.MsgId, fireMsgId(msg.fireId, msg.attempt));
+      h.set(Headers.Epoch, String(epoch));
+      h.set(Headers.Nominal, msg.nominalTime);
+      h.set(Headers.FireId, msg.fireId);
+      h.set(Headers.ContentType, MSGPACK);
+      return {
+        subject: runSubjectOf(this.ns, item.record.def),
+        data: encode(msg),
+        headers: preEncoded(h),
+        fireId: msg.fireId,
+      };
+    }
+  }
+
+  /**
+   * Publishes prepared fires concurrently. `issued` resolves once every message is handed to the connection
+   * (the window may hold that back), `acked` with one outcome per fire, in order. `mayPublish` is the fencing
+   * check, asked before each message: when it says no, the rest of the batch is withheld (outcome: error).
+   */
+  send(
+    batch: PreparedFire[],
+    mayPublish: () => boolean,
+  ): { issued: Promise<void>; acked: Promise<PublishOutcome[]> } {
+    const pending: Promise<PublishOutcome>[] = [];
+    const issued = (async () => {
+      let n = 0;
+      for (const p of batch) {
+        // no await while the window has room: the batch goes out in a few large socket writes; but give
+        // timers (the lease renewal!) a turn every few thousand messages
+        if (++n % YIELD_EVERY === 0) await yieldToLoop();
+        if (!this.window.tryAcquire()) await this.window.acquire();
+        if (!mayPublish()) {
+          this.window.release();
+          pending.push(
+            Promise.resolve({ ok: false, error: new Error("not the leader any more: fire withheld") }),
+          );
+          continue;
+        }
+        pending.push(
+          this.mux.publish(p.subject, p.data, p.headers, this.opts.publishTimeoutMs).then(
+            (ack): PublishOutcome => {
+              this.window.release();
+              return { ok: true, duplicate: ack.duplicate, fireId: p.fireId };
+            },
+            (error: unknown): PublishOutcome => {
+              this.window.release();
+              return { ok: false, error };
+            },
+          ),
+        );
+      }
+    })();
+    return { issued, acked: issued.then(() => Promise.all(pending)) };
+  }
+
+  /** Prepares and sends at once (fires outside the heap: triggers, buffered releases); resolves when acked. */
+  async publishBatch(
+    batch: FireToPublish[],
+    epoch: number,
+    mayPublish: () => boolean,
+  ): Promise<PublishOutcome[]> {
+    return this.send(await this.prepare(batch, epoch, this.opts.now()), mayPublish).acked;
+  }
+
+  close(): void {
+    this.mux.close();
+  }
+
+  /** Publishes one fire outside the schedule (API trigger); throws when the publish fails. */
+  async publishNow(
+    record: JobRecord,
+    fire: PlannedFire,
+    epoch: number,
+  ): Promise<{ fireId: string; duplicate: boolean }> {
+    const [outcome] = await this.publishBatch([{ record, fire }], epoch, () => true);
+    if (!outcome || !outcome.ok) throw outcome?.error ?? new Error("publish failed");
+    return { fireId: outcome.fireId, duplicate: outcome.duplicate };
+  }
+
+  /** Interrupts the job's runs: one message per recorded run, or one for the whole job when none is recorded. */
+  interrupt(record: JobRecord, reason: InterruptReason, onlyIfRunning: boolean): number {
+    const { def, state } = record;
+    const runs = state.running ?? [];
+    const targets: { node: string; fireId: string }[] =
+      runs.length > 0
+        ? runs.map((r) => ({ node: r.node || def.nodeName || ALL_NODES, fireId: r.fireId }))
+        : onlyIfRunning && state.status !== "running"
+          ? []
+          : [{ node: def.nodeName ?? ALL_NODES, fireId: "*" }];
+    const h = natsHeaders();
+    h.set(Headers.ContentType, MSGPACK);
+    for (const t of targets) {
+      const body: InterruptMessage = { jobId: def.id, tenantId: def.tenantId, fireId: t.fireId, reason };
+      this.nc.publish(this.ns.ctl(t.node), encode(body), { headers: h });
+    }
+    return targets.length;
+  }
+}

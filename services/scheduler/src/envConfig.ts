@@ -1,0 +1,61 @@
+/**
+ * Scheduler settings from the environment (main.ts). NATS settings come from natsConfigFromEnv (NATS_URL,
+ * NATS_CREDS, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_TLS_*, TASKJET_PREFIX); the tunables from
+ * TASKJET_<NAME> with the option name in upper snake case, e.g. TASKJET_LEASE_TTL_MS=2000.
+ */
+import { natsConfigFromEnv } from "@taskjet/nats";
+import { ValidationError } from "@taskjet/protocol";
+import { TunablesSchema, type SchedulerOptions } from "./options.js";
+
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+
+/** Every environment variable the scheduler reads besides the NATS_* ones, with the option it sets. */
+export const ENV_VARS: Record<string, string> = {
+  TASKJET_REPLICA_ID: "replicaId",
+  TASKJET_STANDBY: "standby",
+  TASKJET_STREAM_REPLICAS: "topology.replicas",
+  TASKJET_DUPLICATE_WINDOW_MS: "topology.duplicateWindowMs",
+  TASKJET_MEMORY_STORAGE: "topology.memory",
+  TASKJET_LOG_LEVEL: "pino log level of main.js (default info)",
+  ...Object.fromEntries(Object.keys(TunablesSchema.shape).map((k) => [`TASKJET_${snake(k)}`, k])),
+};
+
+function int(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n))
+    throw new ValidationError(`${name} must be a number, got "${raw}"`, { field: name });
+  return n;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return undefined;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new ValidationError(`${name} must be true or false, got "${raw}"`, { field: name });
+}
+
+/** Builds SchedulerOptions from the environment; throws ValidationError naming the variable. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SchedulerOptions {
+  const natsConfig = natsConfigFromEnv(env);
+  const opts: SchedulerOptions = { natsConfig, prefix: natsConfig.prefix };
+  const record = opts as Record<string, unknown>;
+  for (const key of Object.keys(TunablesSchema.shape)) {
+    const v = int(env, `TASKJET_${snake(key)}`);
+    if (v !== undefined) record[key] = v;
+  }
+  if (env["TASKJET_REPLICA_ID"]) opts.replicaId = env["TASKJET_REPLICA_ID"];
+  const standby = bool(env, "TASKJET_STANDBY");
+  if (standby !== undefined) opts.standby = standby;
+  const topology: NonNullable<SchedulerOptions["topology"]> = {};
+  const replicas = int(env, "TASKJET_STREAM_REPLICAS");
+  if (replicas !== undefined) topology.replicas = replicas;
+  const dup = int(env, "TASKJET_DUPLICATE_WINDOW_MS");
+  if (dup !== undefined) topology.duplicateWindowMs = dup;
+  const memory = bool(env, "TASKJET_MEMORY_STORAGE");
+  if (memory !== undefined) topology.memory = memory;
+  opts.topology = topology;
+  return opts;
+}

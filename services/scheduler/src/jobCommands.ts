@@ -1,0 +1,237 @@
+/**
+ * The control API's job operations that create, read and edit jobs: queue, queueMany, exists, get, list,
+ * update, logs. Input arrives unvalidated; each operation validates it once with the protocol's zod schemas
+ * (a ValidationError names the field, e.g. `jobs.3.cron` or `patch.intervalSeconds`) before touching the
+ * store, so bad input changes nothing.
+ *
+ * Reads go through the local view after `catchUp` (the view has applied every write stored so far), so a
+ * caller always reads its own writes, whichever replica answers.
+ */
+import { randomUUID } from "node:crypto";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { DeliverPolicy } from "@nats-io/jetstream";
+import type { JobStore } from "@taskjet/nats";
+import {
+  decode,
+  encodingOf,
+  IdRequestSchema,
+  initialState,
+  ListRequestSchema,
+  LogsRequestSchema,
+  NotFoundError,
+  parseJobInput,
+  parseOrThrow,
+  QueueManyRequestSchema,
+  UpdateRequestSchema,
+  ValidationError,
+  type JobDefinition,
+  type JobRecord,
+  type ListResult,
+  type Namespace,
+  type QueueResult,
+  type RunLogEntry,
+  type StoredJob,
+} from "@taskjet/protocol";
+import type { Clock } from "./clock.js";
+import type { JobIndex } from "./jobIndex.js";
+import { toJobView } from "./jobView.js";
+import { JobSchedule } from "./schedule.js";
+
+export interface CommandDeps {
+  store: JobStore;
+  index: JobIndex;
+  js: JetStreamClient;
+  ns: Namespace;
+  clock: Clock;
+  apiTimeoutMs: number;
+}
+
+const newId = () => randomUUID().replaceAll("-", "");
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The first nominal time a job fires after `afterMs` (and after it was created), as stored in nextRunTime. */
+export function firstNominal(def: JobDefinition, createdAtMs: number, afterMs: number): number | undefined {
+  return new JobSchedule(def, createdAtMs).next(afterMs);
+}
+
+function checkTenant(body: unknown, tenant: string, field: string): void {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return;
+  const t = (body as Record<string, unknown>)["tenantId"];
+  if (t !== undefined && t !== tenant) {
+    throw new ValidationError(
+      `${field}: tenantId "${String(t)}" does not match the tenant of the subject ("${tenant}")`,
+      {
+        field,
+      },
+    );
+  }
+}
+
+export class JobCommands {
+  constructor(private readonly d: CommandDeps) {}
+
+  /** The key of a job by tenant and id (any group), or NotFoundError naming `id`. */
+  async keyOf(tenant: string, id: string): Promise<string> {
+    const key = this.d.index.byId(tenant, id)?.key ?? (await this.d.store.findKey(tenant, id));
+    if (!key) throw new NotFoundError(`job "${id}" does not exist in tenant "${tenant}"`, { field: "id" });
+    return key;
+  }
+
+  async read(tenant: string, id: string): Promise<StoredJob> {
+    const key = await this.keyOf(tenant, id);
+    const job = await this.d.store.get(key);
+    if (!job || !job.def)
+      throw new NotFoundError(`job "${id}" does not exist in tenant "${tenant}"`, { field: "id" });
+    return job;
+  }
+
+  view(job: StoredJob) {
+    return toJobView(job, job.revision, this.d.index.get(this.d.ns.jobKey(job.def)));
+  }
+
+  private validateJob(body: unknown, tenant: string, root?: string): JobDefinition {
+    checkTenant(body, tenant, root ? `${root}.tenantId` : "tenantId");
+    const withTenant =
+      typeof body === "object" && body !== null && !Array.isArray(body)
+        ? { ...body, tenantId: tenant }
+        : body;
+    const parsed = parseJobInput(withTenant, root);
+    return { ...parsed, id: parsed.id ?? newId() };
+  }
+
+  private newRecord(def: JobDefinition): JobRecord {
+    const now = this.d.clock.now();
+    const state = initialState(iso(now));
+    const first = firstNominal(def, now, Number.NEGATIVE_INFINITY);
+    if (first !== undefined) state.nextRunTime = iso(first);
+    return { def, state };
+  }
+
+  /** Stores a job unless its id exists in the tenant (any group): then it is a no-op (the seed's Queue). */
+  private async create(
+    def: JobDefinition,
+  ): Promise<{ id: string; created: boolean; job: () => Promise<QueueResult["job"]> }> {
+    const existing = this.d.index.byId(def.tenantId, def.id);
+    const existingView = async (key: string) => {
+      const job = await this.d.store.get(key);
+      if (!job) throw new NotFoundError(`job "${def.id}" vanished while being queued`);
+      return this.view(job);
+    };
+    if (existing) return { id: def.id, created: false, job: () => existingView(existing.key) };
+    const record = this.newRecord(def);
+    const revision = await this.d.store.create(record);
+    if (revision === undefined)
+      return { id: def.id, created: false, job: () => existingView(this.d.ns.jobKey(def)) };
+    return { id: def.id, created: true, job: async () => toJobView(record, revision) };
+  }
+
+  async queue(tenant: string, body: unknown): Promise<QueueResult> {
+    const def = this.validateJob(body, tenant);
+    await this.d.index.catchUp(this.d.apiTimeoutMs);
+    const r = await this.create(def);
+    return { id: r.id, created: r.created, job: await r.job() };
+  }
+
+  /** All or nothing at validation: every job is checked before any is stored. */
+  async queueMany(tenant: string, body: unknown): Promise<{ results: { id: string; created: boolean }[] }> {
+    const { jobs } = parseOrThrow(QueueManyRequestSchema, body);
+    const defs = jobs.map((j, i) => this.validateJob(j, tenant, `jobs.${i}`));
+    await this.d.index.catchUp(this.d.apiTimeoutMs);
+    const results: { id: string; created: boolean }[] = [];
+    const seen = new Set<string>();
+    for (let i = 0; i < defs.length; i += 256) {
+      const chunk = defs.slice(i, i + 256);
+      const done = await Promise.all(
+        chunk.map(async (def) => {
+          if (seen.has(def.id)) return { id: def.id, created: false };
+          seen.add(def.id);
+          const r = await this.create(def);
+          return { id: r.id, created: r.created };
+        }),
+      );
+      results.push(...done);
+    }
+    return { results };
+  }
+
+  async exists(tenant: string, body: unknown): Promise<{ exists: boolean }> {
+    const { id } = parseOrThrow(IdRequestSchema, body);
+    if (this.d.index.byId(tenant, id)) return { exists: true };
+    return { exists: (await this.d.store.findKey(tenant, id)) !== undefined };
+  }
+
+  async get(tenant: string, body: unknown) {
+    const { id } = parseOrThrow(IdRequestSchema, body);
+    return { job: this.view(await this.read(tenant, id)) };
+  }
+
+  async list(tenant: string, body: unknown): Promise<ListResult> {
+    const req = parseOrThrow(ListRequestSchema, body ?? {});
+    await this.d.index.catchUp(this.d.apiTimeoutMs);
+    const matches = this.d.index.list(tenant, req);
+    const page = matches.slice(req.offset, req.offset + req.limit);
+    const result: ListResult = {
+      jobs: page.map((e) => toJobView(e.record(), e.revision, e)),
+      total: matches.length,
+    };
+    if (req.offset + req.limit < matches.length) result.nextOffset = req.offset + req.limit;
+    return result;
+  }
+
+  /** Merges a patch into the definition, re-validates the whole of it, and writes with compare-and-set. */
+  async update(tenant: string, body: unknown) {
+    const { id, patch } = parseOrThrow(UpdateRequestSchema, body);
+    const key = await this.keyOf(tenant, id);
+    const job = await this.d.store.mutate(key, (cur) => {
+      const merged: Record<string, unknown> = { ...cur.def };
+      for (const [k, v] of Object.entries(patch)) if (v !== undefined) merged[k] = v;
+      const parsed = parseJobInput(merged, "patch");
+      const def: JobDefinition = { ...parsed, id: cur.def.id };
+      const state = { ...cur.state, updatedAt: iso(this.d.clock.now()) };
+      const createdAtMs = Date.parse(cur.state.createdAt);
+      const before = new JobSchedule(cur.def, createdAtMs);
+      const after = new JobSchedule(def, createdAtMs);
+      if (!after.sameAs(before) || def.maxCount !== cur.def.maxCount) {
+        // the new schedule applies from now on: nominal times before now are neither fired nor misfires
+        const last = state.lastFireTime ? Date.parse(state.lastFireTime) : Number.NEGATIVE_INFINITY;
+        const next = after.next(Math.max(this.d.clock.now(), last));
+        if (next !== undefined) state.nextRunTime = iso(next);
+        else delete state.nextRunTime;
+      }
+      return { def, state };
+    });
+    return { job: this.view(job) };
+  }
+
+  /** The last `limit` run-log entries of a job, oldest first, read with an ordered consumer. */
+  async logs(tenant: string, body: unknown): Promise<{ entries: RunLogEntry[] }> {
+    const { id, limit } = parseOrThrow(LogsRequestSchema, body);
+    const consumer = await this.d.js.consumers.get(this.d.ns.streams.log, {
+      filter_subjects: this.d.ns.log(tenant, id),
+      deliver_policy: DeliverPolicy.All,
+    });
+    const entries: RunLogEntry[] = [];
+    let pending = (await consumer.info(true)).num_pending;
+    while (pending > 0) {
+      const batch = await consumer.fetch({
+        max_messages: Math.min(pending, 1000),
+        expires: this.d.apiTimeoutMs,
+      });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        pending = m.info.pending;
+        try {
+          entries.push(decode(m.data, encodingOf(m.headers?.get("Content-Type"))) as RunLogEntry);
+        } catch {
+          // a malformed entry is not ours to fix here; leave it out of the answer
+        }
+        if (entries.length > limit) entries.shift();
+        if (pending === 0) break;
+      }
+      if (got === 0) break;
+    }
+    await consumer.delete().catch(() => undefined);
+    return { entries };
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The in-memory view of the job store on every replica, kept current by a KV watch. Followers keep it
+ * too, so a takeover starts firing at once instead of reloading a million keys. The index knows where the
+ * view stands (`revision`, the last store revision applied) so the API can read its own writes and a new
+ * leader can wait until it has seen everything the old one had.
+ *
+ * It watches the bucket itself rather than through JobStore.watch (same semantics: every key, then every
+ * change, in store order; ready after the initial snapshot) because JobStore.watch decodes inside its loop
+ * without a guard: one malformed value in the bucket would end the view for good. Here such a value is
+ * logged and skipped, and the stored bytes are kept as they are (see JobEntry.raw) instead of re-encoding a
+ * decoded copy. The snapshot is complete once the view reaches the stream's last sequence as it was when the
+ * watch began (no private consumer info needed).
+ */
+import type { KV } from "@nats-io/kv";
+import type { StoreChange } from "@taskjet/nats";
+import { decode, encode, type JobRecord, type ListFilter, type StoredJob } from "@taskjet/protocol";
+import { packRaw } from "./jobEntry.js";
+import { JobEntry } from "./jobEntry.js";
+
+export interface IndexListener {
+  /** a job was stored or changed; `scheduleChanged` when the times it fires at may have changed */
+  onPut(entry: JobEntry, scheduleChanged: boolean): void;
+  onDelete(entry: JobEntry): void;
+}
+
+export class JobIndex {
+  private readonly entries = new Map<string, JobEntry>();
+  private readonly byTenant = new Map<string, Map<string, JobEntry>>();
+  private stopWatch: (() => void) | undefined;
+  /** the watch ended with an error (the connection closed for good): the view stops following */
+  onWatchError: ((err: unknown) => void) | undefined;
+  /** a stored value that is not a job record (logged by the service; the key is skipped) */
+  onBadRecord: ((key: string, err: unknown) => void) | undefined;
+  private waiters: { revision: number; resolve: (ok: boolean) => void }[] = [];
+  private activeCount = 0;
+  private nextWaiter = Number.POSITIVE_INFINITY;
+  private listener: IndexListener | undefined;
+  /** the highest store revision applied to this view */
+  revision = 0;
+
+  constructor(private readonly kv: KV) {}
+
+  setListener(listener: IndexListener): void {
+    this.listener = listener;
+  }
+
+  /** Loads every stored job and follows changes; resolves after the initial load. */
+  async start(): Promise<void> {
+    if (this.stopWatch) return;
+    const status = await this.kv.status();
+    const iter = await this.kv.watch({ key: ">" });
+    this.stopWatch = () => iter.stop();
+    let markLoaded!: () => void;
+    const loaded = new Promise<void>((r) => (markLoaded = r));
+    // loaded when the view reaches the last sequence, or the watcher says its snapshot is complete (delta 0:
+    // covers a last sequence whose message was removed), or at once when the bucket holds nothing
+    if (status.values === 0) markLoaded();
+    void this.waitForRevision(status.streamInfo.state.last_seq).then(() => markLoaded());
+    void (async () => {
+      for await (const e of iter) {
+        try {
+          if (e.operation === "PUT") this.applyPut(e.key, e.value, e.revision, true);
+          else this.apply({ kind: "delete", key: e.key, revision: e.revision });
+        } catch (err) {
+          this.onBadRecord?.(e.key, err);
+          this.advance(e.revision);
+        }
+        if (e.delta === 0) markLoaded();
+      }
+    })().catch((err: unknown) => this.onWatchError?.(err));
+    await loaded;
+  }
+
+  stop(): void {
+    this.stopWatch?.();
+    this.stopWatch = undefined;
+    for (const w of this.waiters) w.resolve(false);
+    this.waiters = [];
+    this.nextWaiter = Number.POSITIVE_INFINITY;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get active(): number {
+    return this.activeCount;
+  }
+
+  get(key: string): JobEntry | undefined {
+    return this.entries.get(key);
+  }
+
+  /** A job by tenant and id, whatever its group (ids are unique per tenant). */
+  byId(tenant: string, id: string): JobEntry | undefined {
+    return this.byTenant.get(tenant)?.get(id);
+  }
+
+  all(): IterableIterator<JobEntry> {
+    return this.entries.values();
+  }
+
+  /** Resolves true once the view has applied `revision`, false after `timeoutMs` (no limit when omitted). */
+  waitForRevision(revision: number, timeoutMs?: number): Promise<boolean> {
+    if (this.revision >= revision) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const waiter = { revision, resolve: (ok: boolean) => resolve(ok) };
+      this.waiters.push(waiter);
+      if (revision < this.nextWaiter) this.nextWaiter = revision;
+      if (timeoutMs === undefined) return;
+      setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(this.revision >= revision);
+      }, timeoutMs).unref();
+    });
+  }
+
+  /** Waits until the view holds every write stored so far (read-your-writes for the API). */
+  async catchUp(timeoutMs: number): Promise<boolean> {
+    const status = await this.kv.status();
+    return this.waitForRevision(status.streamInfo.state.last_seq, timeoutMs);
+  }
+
+  /** Jobs of a tenant that match a filter, ordered by key (group, then id) for stable paging. */
+  list(tenant: string, filter: ListFilter): JobEntry[] {
+    const jobs = this.byTenant.get(tenant);
+    if (!jobs) return [];
+    const name = filter.name?.toLowerCase();
+    const out: JobEntry[] = [];
+    for (const e of jobs.values()) {
+      if (filter.status !== undefined && e.status !== filter.status) continue;
+      if (filter.group !== undefined && e.group !== filter.group) continue;
+      if (filter.type !== undefined && e.type !== filter.type) continue;
+      if (filter.jobType !== undefined && e.jobType !== filter.jobType) continue;
+      if (filter.node !== undefined && e.nodeName !== filter.node) continue;
+      if (name !== undefined && !e.record().def.name.toLowerCase().includes(name)) continue;
+      out.push(e);
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Applies a version this replica wrote itself (the watch echo that follows is then ignored). */
+  applyLocal(key: string, job: StoredJob): void {
+    // not a watch delivery: writes of others before it may still be on their way, so `revision` stays
+    const entry = this.entries.get(key);
+    if (entry && job.revision <= entry.revision) return;
+    this.applyPut(key, encode({ def: job.def, state: job.state }), job.revision, false);
+  }
+
+  private applyPut(key: string, bytes: Uint8Array, revision: number, fromWatch: boolean): void {
+    let entry = this.entries.get(key);
+    if (entry && revision <= entry.revision) {
+      if (fromWatch) this.advance(revision);
+      return;
+    }
+    const record = decode(bytes) as JobRecord;
+    if (!record || typeof record !== "object" || !record.def || !record.state) {
+      throw new Error("not a job record");
+    }
+    const raw = packRaw(bytes);
+    const isNew = !entry;
+    if (!entry) {
+      entry = new JobEntry(key);
+      this.entries.set(key, entry);
+      let tenant = this.byTenant.get(entry.tenant);
+      if (!tenant) this.byTenant.set(entry.tenant, (tenant = new Map()));
+      tenant.set(entry.id, entry);
+    }
+    const wasActive = !isNew && entry.active;
+    const scheduleChanged = entry.apply(record, raw, revision);
+    this.activeCount += (entry.active ? 1 : 0) - (wasActive ? 1 : 0);
+    if (fromWatch) this.advance(revision);
+    this.listener?.onPut(entry, scheduleChanged);
+  }
+
+  private apply(change: Extract<StoreChange, { kind: "delete" }>): void {
+    const entry = this.entries.get(change.key);
+    if (entry) {
+      this.entries.delete(change.key);
+      const tenant = this.byTenant.get(entry.tenant);
+      if (tenant?.get(entry.id) === entry) tenant.delete(entry.id);
+      if (tenant?.size === 0) this.byTenant.delete(entry.tenant);
+      if (entry.active) this.activeCount--;
+      entry.deleted = true;
+      this.listener?.onDelete(entry);
+    }
+    this.advance(change.revision);
+  }
+
+  private advance(revision: number): void {
+    if (revision > this.revision) this.revision = revision;
+    // checked a million times on a cold load: only look at the waiters when the earliest one is due
+    if (this.revision < this.nextWaiter) return;
+    this.nextWaiter = Math.min(
+      Number.POSITIVE_INFINITY,
+      ...this.waiters.filter((w) => w.revision > this.revision).map((w) => w.revision),
+    );
+    const done = this.waiters.filter((w) => w.revision <= this.revision);
+    if (done.length === 0) return;
+    this.waiters = this.waiters.filter((w) => w.revision > this.revision);
+    for (const w of done) w.resolve(true);
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The control API's lifecycle operations (the seed's Trigger, Pause, Resume, Remove, Start, Stop), each on
+ * one job or in bulk through a Selector ({id} | {ids} | {filter}); the reply lists every id with its own
+ * ok/error. Interrupts go to each job's own node: the node of each recorded run, else the job's nodeName,
+ * else `_all` (the seed sent bulk operations to one node only).
+ *
+ *   trigger  publish a fire now (reason "trigger", nominal = now); the store is not changed
+ *   pause    active -> paused, interrupt the running run; the leader records how far it had fired
+ *   resume   paused -> queuing (failedRetry when a retry was pending); missed fires go through misfirePolicy
+ *   stop     -> stopped, interrupt
+ *   start    stopped/paused -> queuing, tryCount 0, isAbandoned false; the schedule restarts from now (the
+ *            stopped period is not replayed); a once job that had fired already is fired again now
+ *   remove   pause, interrupt, delete the key (compare-and-set)
+ */
+import type { JobStore } from "@taskjet/nats";
+import {
+  ACTIVE_STATUSES,
+  ConflictError,
+  FailedPreconditionError,
+  parseOrThrow,
+  SelectorSchema,
+  toTaskjetError,
+  type BulkResult,
+  type JobState,
+  type StoredJob,
+} from "@taskjet/protocol";
+import type { Clock } from "./clock.js";
+import type { Dispatcher, InterruptReason } from "./dispatcher.js";
+import { firstNominal, type JobCommands } from "./jobCommands.js";
+import type { JobIndex } from "./jobIndex.js";
+
+export const lifecycleOps = ["trigger", "pause", "resume", "remove", "start", "stop"] as const;
+export type LifecycleOp = (typeof lifecycleOps)[number];
+
+export interface LifecycleDeps {
+  store: JobStore;
+  index: JobIndex;
+  jobs: JobCommands;
+  dispatcher: Dispatcher;
+  clock: Clock;
+  apiTimeoutMs: number;
+  /** the current leader's epoch (for fires this replica publishes itself) */
+  leaderEpoch: () => Promise<number>;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class LifecycleCommands {
+  constructor(private readonly d: LifecycleDeps) {}
+
+  async run(op: LifecycleOp, tenant: string, body: unknown): Promise<BulkResult> {
+    const sel = parseOrThrow(SelectorSchema, body);
+    let ids: string[];
+    if (sel.id !== undefined) ids = [sel.id];
+    else if (sel.ids !== undefined) ids = [...new Set(sel.ids)];
+    else {
+      await this.d.index.catchUp(this.d.apiTimeoutMs);
+      ids = this.d.index.list(tenant, sel.filter ?? {}).map((e) => e.id);
+    }
+    const results: BulkResult["results"] = [];
+    for (let i = 0; i < ids.length; i += 128) {
+      const chunk = ids.slice(i, i + 128);
+      results.push(
+        ...(await Promise.all(
+          chunk.map(async (id) => {
+            try {
+              await this.one(op, tenant, id);
+              return { id, ok: true };
+            } catch (err) {
+              return { id, ok: false, error: toTaskjetError(err).toBody() };
+            }
+          }),
+        )),
+      );
+    }
+    return { results };
+  }
+
+  private async one(op: LifecycleOp, tenant: string, id: string): Promise<void> {
+    const key = await this.d.jobs.keyOf(tenant, id);
+    switch (op) {
+      case "trigger":
+        return this.trigger(await this.d.jobs.read(tenant, id));
+      case "pause":
+        return this.interrupt(await this.setStatus(key, pauseState), "paused");
+      case "stop":
+        return this.interrupt(await this.setStatus(key, stopState), "stopped");
+      case "resume":
+        await this.setStatus(key, resumeState);
+        return;
+      case "start":
+        return this.start(key);
+      case "remove":
+        return this.remove(key);
+    }
+  }
+
+  private async trigger(job: StoredJob, reason: "trigger" = "trigger"): Promise<void> {
+    const now = this.d.clock.now();
+    const entry = this.d.index.get(this.keyFor(job));
+    const next = entry && Number.isFinite(entry.due) && !entry.dueIsRetry ? entry.due : undefined;
+    await this.d.dispatcher.publishNow(
+      job,
+      { nominalMs: now, reason, attempt: 1, last: job.def.jobType === "once", nextNominalMs: next },
+      await this.d.leaderEpoch(),
+    );
+  }
+
+  private keyFor(job: StoredJob): string {
+    return `${job.def.tenantId}.${job.def.group}.${job.def.id}`;
+  }
+
+  /** Interrupts what was running before the change (the new status is no longer "running"). */
+  private interrupt(change: { before: StoredJob; after: StoredJob }, reason: InterruptReason): void {
+    this.d.dispatcher.interrupt(change.before, reason, true);
+  }
+
+  private async setStatus(
+    key: string,
+    next: (s: JobState, now: string) => Partial<JobState> | undefined,
+  ): Promise<{ before: StoredJob; after: StoredJob }> {
+    let before: StoredJob | undefined;
+    const after = await this.d.store.mutate(key, (cur) => {
+      before = cur;
+      const change = next(cur.state, iso(this.d.clock.now()));
+      return change ? { def: cur.def, state: { ...cur.state, ...change } } : undefined;
+    });
+    return { before: before ?? after, after };
+  }
+
+  private async start(key: string): Promise<void> {
+    let refire = false;
+    const job = await this.d.store.mutate(key, (cur) => {
+      const s = cur.state;
+      if (s.status === "completed") {
+        throw new FailedPreconditionError(
+          `job "${cur.def.id}" is completed: queue a new job to run it again`,
+          {
+            field: "id",
+          },
+        );
+      }
+      if (ACTIVE_STATUSES.has(s.status)) return undefined;
+      const now = this.d.clock.now();
+      const state: JobState = {
+        ...s,
+        status: "queuing",
+        tryCount: 0,
+        isAbandoned: false,
+        updatedAt: iso(now),
+      };
+      delete state.retryAt;
+      const last = s.lastFireTime ? Date.parse(s.lastFireTime) : Number.NEGATIVE_INFINITY;
+      refire = cur.def.jobType === "once" && s.lastFireTime !== undefined;
+      // the schedule restarts from now: the stopped period is not replayed as misfires
+      const next = firstNominal(
+        cur.def,
+        Date.parse(s.createdAt),
+        cur.def.jobType === "once" ? last : Math.max(now, last),
+      );
+      if (next !== undefined) state.nextRunTime = iso(next);
+      else delete state.nextRunTime;
+      return { def: cur.def, state };
+    });
+    if (refire) await this.trigger(job);
+  }
+
+  private async remove(key: string): Promise<void> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const change = await this.setStatus(key, (s, now) =>
+        s.status === "paused" ? undefined : { status: "paused", updatedAt: now },
+      );
+      this.interrupt(change, "removed");
+      try {
+        await this.d.store.remove(key, change.after.revision);
+        return;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+    }
+    throw new ConflictError(`job ${key} keeps changing; try again`);
+  }
+}
+
+function pauseState(s: JobState, now: string): Partial<JobState> | undefined {
+  if (s.status === "paused") return undefined;
+  if (s.status === "stopped" || s.status === "completed") {
+    throw new FailedPreconditionError(`a ${s.status} job cannot be paused`, { field: "id" });
+  }
+  return { status: "paused", updatedAt: now };
+}
+
+function stopState(s: JobState, now: string): Partial<JobState> | undefined {
+  if (s.status === "stopped") return undefined;
+  if (s.status === "completed")
+    throw new FailedPreconditionError("a completed job cannot be stopped", { field: "id" });
+  return { status: "stopped", updatedAt: now };
+}
+
+function resumeState(s: JobState, now: string): Partial<JobState> | undefined {
+  if (ACTIVE_STATUSES.has(s.status)) return undefined;
+  if (s.status !== "paused") {
+    throw new FailedPreconditionError(`a ${s.status} job cannot be resumed: use start`, { field: "id" });
+  }
+  return { status: s.retryAt ? "failedRetry" : "queuing", updatedAt: now };
+}

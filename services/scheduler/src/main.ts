@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * Runs one scheduler replica from the environment (see envConfig.ts and docs/scheduler.md):
+ *
+ *   NATS_URL=nats://127.0.0.1:4222 TASKJET_PREFIX=taskjet node services/scheduler/dist/main.js
+ *
+ * Logs JSON lines with pino (TASKJET_LOG_LEVEL, default info). SIGTERM/SIGINT stop gracefully: stop taking
+ * requests and firing, let in-flight publishes be acked, write the final cursor, release the lease (a
+ * follower takes over at once), close. A second signal exits at once.
+ */
+import { pino } from "pino";
+import { optionsFromEnv } from "./envConfig.js";
+import { SchedulerService } from "./schedulerService.js";
+
+const log = pino({ name: "taskjet-scheduler", level: process.env["TASKJET_LOG_LEVEL"] ?? "info" });
+
+async function main(): Promise<void> {
+  const service = new SchedulerService({ ...optionsFromEnv(), logger: log });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, "stopping");
+    service.stop().catch((err: unknown) => {
+      log.error({ err }, "graceful stop failed");
+      process.exit(1);
+    });
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  // also when an admin `shutdown` request stopped the service from inside
+  service.events.on("service:stopped", () => process.exit(0));
+  await service.start();
+}
+
+main().catch((err: unknown) => {
+  log.fatal({ err }, "scheduler failed to start");
+  process.exit(1);
+});

@@ -1,0 +1,125 @@
+/**
+ * Scheduler options: what a caller may pass (SchedulerOptions) and what the service runs with
+ * (ResolvedSchedulerOptions). Checked once, in the constructor; every duration carries its unit.
+ */
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "pino";
+import { z } from "zod";
+import type { NatsConfigInput, TopologyOptions } from "@taskjet/nats";
+import { DEFAULT_PREFIX, PREFIX_PATTERN, parseOrThrow, TOKEN_PATTERN } from "@taskjet/protocol";
+import { systemClock, type Clock } from "./clock.js";
+
+const ms = (what: string, min = 1) =>
+  z
+    .number({ error: `${what} must be a number of milliseconds` })
+    .int(`${what} must be a whole number of milliseconds`)
+    .min(min, `${what} must be at least ${min}`);
+const count = (what: string) =>
+  z.number().int(`${what} must be a whole number`).min(1, `${what} must be at least 1`);
+
+/** The tunables, with defaults. */
+export const TunablesSchema = z.strictObject({
+  /** leader lease time = TTL of the lease bucket; a follower takes over about this long after a crash */
+  leaseTtlMs: ms("leaseTtlMs", 300).default(2_000),
+  /** fires later than this (no leader, takeover, end of a pause) fall under the job's misfirePolicy */
+  misfireThresholdMs: ms("misfireThresholdMs", 0).default(60_000),
+  /** how often the leader writes the global fire cursor (see fireCursor.ts) */
+  cursorIntervalMs: ms("cursorIntervalMs", 50).default(250),
+  /** wake this long before a due instant to plan and encode the batch; it is published at the instant */
+  wakeEarlyMs: ms("wakeEarlyMs", 0).default(250),
+  /** longest sleep between looks at the clock (catches wall-clock steps) */
+  maxSleepMs: ms("maxSleepMs", 10).default(1_000),
+  /** most entries popped per tick; the rest follow at once */
+  maxBatchSize: count("maxBatchSize").default(10_000),
+  /** most JetStream publishes awaiting their ack at a time */
+  maxInFlightPublishes: count("maxInFlightPublishes").default(20_000),
+  publishTimeoutMs: ms("publishTimeoutMs", 100).default(5_000),
+  /** delay before a fire whose publish failed is tried again */
+  publishRetryDelayMs: ms("publishRetryDelayMs", 10).default(250),
+  /** most nominal times walked one by one in a misfire gap; bigger gaps are summarised */
+  misfireEnumerationLimit: count("misfireEnumerationLimit").default(1_000),
+  /** fireAll: most missed fires re-published per job and gap (older ones are recorded as skipped) */
+  maxCatchUpFires: count("maxCatchUpFires").default(1_000),
+  /** skipped fires recorded one entry each up to this many per gap; more become one summary entry */
+  skipDetailLimit: count("skipDetailLimit").default(100),
+  /** warn when a worker's clock differs from the leader's by more than this */
+  maxClockSkewMs: ms("maxClockSkewMs", 1).default(2_000),
+  clockSkewCheckIntervalMs: ms("clockSkewCheckIntervalMs", 100).default(10_000),
+  /** replica heartbeat in the registry bucket (its TTL must be longer) */
+  replicaHeartbeatMs: ms("replicaHeartbeatMs", 100).default(5_000),
+  /** how often the leader clears runs of workers that stopped heartbeating */
+  reaperIntervalMs: ms("reaperIntervalMs", 100).default(15_000),
+  /** on takeover, wait at most this long for the local view to reach the old leader's */
+  takeoverCatchUpTimeoutMs: ms("takeoverCatchUpTimeoutMs", 0).default(1_000),
+  /** timeout of API requests this replica makes to NATS while answering */
+  apiTimeoutMs: ms("apiTimeoutMs", 100).default(5_000),
+});
+export type Tunables = z.output<typeof TunablesSchema>;
+
+export interface SchedulerOptions extends Partial<Tunables> {
+  /** an open connection (the service leaves it open on stop); otherwise one is made from `natsConfig` */
+  nats?: NatsConnection;
+  /**
+   * a second connection for the lease and the fire cursor, so their small, timing-critical requests never
+   * queue behind a burst of 10k fires (a late lease renewal steps the leader down). Default: `nats` when
+   * that is given, else a second connection made from `natsConfig`.
+   */
+  controlNats?: NatsConnection;
+  /** connection settings when `nats` is not given (see natsConfigFromEnv) */
+  natsConfig?: NatsConfigInput;
+  /** subject prefix; default the natsConfig prefix, else `taskjet` */
+  prefix?: string;
+  /** stable id of this replica (letters, digits, _ and -); default `<host>-<pid>-<random>` */
+  replicaId?: string;
+  /** wall clock for due times (tests pass a ManualClock) */
+  clock?: Clock;
+  logger?: Logger;
+  /** stream/bucket settings used when creating the topology (leaseTtlMs is taken from above) */
+  topology?: Omit<TopologyOptions, "leaseTtlMs">;
+  /** start without campaigning for leadership (serve the API only); `activate` later */
+  standby?: boolean;
+}
+
+export interface ResolvedSchedulerOptions extends Tunables {
+  prefix: string;
+  replicaId: string;
+  clock: Clock;
+  topology: TopologyOptions;
+  standby: boolean;
+}
+
+export function defaultReplicaId(): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9_-]/g, "-")
+      .slice(0, 40) || "host";
+  return `${host}-${process.pid}-${randomBytes(3).toString("hex")}`;
+}
+
+/** Checks and completes options; throws ValidationError naming the option. */
+export function resolveOptions(opts: SchedulerOptions): ResolvedSchedulerOptions {
+  const tunableInput = Object.fromEntries(
+    Object.keys(TunablesSchema.shape)
+      .filter((k) => (opts as Record<string, unknown>)[k] !== undefined)
+      .map((k) => [k, (opts as Record<string, unknown>)[k]]),
+  );
+  const tunables = parseOrThrow(TunablesSchema, tunableInput);
+  const prefix = opts.prefix ?? opts.natsConfig?.prefix ?? DEFAULT_PREFIX;
+  if (!PREFIX_PATTERN.test(prefix)) {
+    throw new Error(`prefix "${prefix}" must be 1-32 letters, digits, "_" or "-"`);
+  }
+  const replicaId = opts.replicaId ?? defaultReplicaId();
+  if (!TOKEN_PATTERN.test(replicaId)) {
+    throw new Error(`replicaId "${replicaId}" may contain only letters, digits, "_" and "-"`);
+  }
+  return {
+    ...tunables,
+    prefix,
+    replicaId,
+    clock: opts.clock ?? systemClock,
+    topology: { ...opts.topology, leaseTtlMs: tunables.leaseTtlMs },
+    standby: opts.standby ?? false,
+  };
+}

@@ -1,0 +1,261 @@
+/**
+ * SchedulerService: the front of the scheduler (the seed's IJobScheduler + IJobPublisher/IJobDispatcher,
+ * made distributed), composed of role objects that each do one job:
+ *
+ *   JobIndex       the in-memory view of the job store, kept current by a KV watch (every replica)
+ *   Ticker         the due heap and the firing loop (leader) / cursor following (followers)
+ *   Dispatcher     publishes fires and interrupts;  SkipRecorder  records skipped fires
+ *   Bookkeeper     the leader's compare-and-set store writes;  CursorKeeper  the global fire cursor
+ *   Leadership     the lease;  ApiServer (JobCommands, LifecycleCommands)  the control API
+ *   ReplicaHeartbeat, ClockSkewMonitor, Reaper
+ *
+ * start(): ensureTopology -> load the store (await the watch's initial snapshot) -> serve the API ->
+ * campaign. stop(): stop the API, stop firing, let in-flight publishes finish, write the final cursor,
+ * release the lease, close. Both are idempotent; a concurrent caller gets the same in-flight promise.
+ */
+import { hostname } from "node:os";
+import { pino, type Logger } from "pino";
+import type { FencedError, ReplicaInfo, SchedulerStatus } from "@taskjet/protocol";
+import { assemble, type Running } from "./assembly.js";
+import type { Role } from "./leadership.js";
+import { resolveOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from "./options.js";
+import { newMetrics, ServiceEvents, type SchedulerMetrics } from "./serviceEvents.js";
+
+export class SchedulerService {
+  readonly options: ResolvedSchedulerOptions;
+  readonly events = new ServiceEvents();
+  readonly metrics: SchedulerMetrics = newMetrics();
+  readonly log: Logger;
+  private readonly input: SchedulerOptions;
+  private readonly startedAt = new Date().toISOString();
+  private running: Running | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private leaderGeneration = 0;
+  private leaderSince: string | undefined;
+
+  constructor(opts: SchedulerOptions = {}) {
+    this.input = opts;
+    this.options = resolveOptions(opts);
+    this.log = (opts.logger ?? pino({ name: "taskjet-scheduler" })).child({
+      replicaId: this.options.replicaId,
+    });
+  }
+
+  get replicaId(): string {
+    return this.options.replicaId;
+  }
+
+  /** leader (firing), follower (campaigning) or standby (serving the API only). */
+  get role(): Role {
+    const r = this.running;
+    if (!r || !r.leadership.isCampaigning) return "standby";
+    return r.ticker.isFiring ? "leader" : "follower";
+  }
+
+  isLeader(): boolean {
+    return this.running?.ticker.isFiring ?? false;
+  }
+
+  /** Starts (idempotent: concurrent callers share one start). */
+  start(): Promise<void> {
+    if (!this.starting) {
+      const after = this.stopping ?? Promise.resolve();
+      this.starting = after.then(() => this.doStart());
+      this.starting.catch(() => {
+        this.starting = undefined;
+      });
+    }
+    return this.starting;
+  }
+
+  /** Graceful stop (idempotent: concurrent callers share one stop). */
+  stop(): Promise<void> {
+    if (!this.starting) return this.stopping ?? Promise.resolve();
+    if (!this.stopping) {
+      this.stopping = this.starting
+        .catch(() => undefined)
+        .then(() => this.doStop())
+        .finally(() => {
+          this.starting = undefined;
+          this.stopping = undefined;
+        });
+    }
+    return this.stopping;
+  }
+
+  /** Stops campaigning and firing on this replica (the API stays up); the seed's Stop. */
+  async standby(): Promise<void> {
+    const r = this.mustRun();
+    await this.leaveLeadership(r, "standby");
+    await r.leadership.standby();
+    void r.heartbeat.beat();
+  }
+
+  /** Campaigns for leadership again; the seed's Start. */
+  async activate(): Promise<void> {
+    const r = this.mustRun();
+    r.leadership.campaign();
+    void r.heartbeat.beat();
+  }
+
+  async status(): Promise<SchedulerStatus> {
+    const r = this.mustRun();
+    const [holder, replicas, workers] = await Promise.all([
+      r.leadership.holder(),
+      r.registry.replicas(),
+      r.registry.workers(),
+    ]);
+    const status: SchedulerStatus = {
+      replicas,
+      workers,
+      jobs: { total: r.index.size, active: r.index.active },
+    };
+    if (holder) {
+      const known = replicas.find((x) => x.replicaId === holder.replicaId);
+      status.leader = {
+        replicaId: holder.replicaId,
+        host: holder.host,
+        pid: holder.pid,
+        role: "leader",
+        startedAt: known?.startedAt ?? holder.acquiredAt,
+        epoch: holder.epoch,
+        since: holder.acquiredAt,
+      };
+    }
+    return status;
+  }
+
+  private mustRun(): Running {
+    if (!this.running) throw new Error("the scheduler is not running: call start() first");
+    return this.running;
+  }
+
+  private replicaInfo(): ReplicaInfo {
+    return {
+      replicaId: this.replicaId,
+      host: hostname(),
+      pid: process.pid,
+      role: this.role,
+      startedAt: this.startedAt,
+    };
+  }
+
+  private async doStart(): Promise<void> {
+    const r = await assemble({
+      input: this.input,
+      options: this.options,
+      log: this.log,
+      events: this.events,
+      metrics: this.metrics,
+      sys: {
+        status: () => this.status(),
+        standby: () => this.standby(),
+        activate: () => this.activate(),
+        shutdown: () => this.stop(),
+      },
+      replicaInfo: () => this.replicaInfo(),
+      onLeadership: (leader, epoch) => this.onLeadership(leader, epoch),
+      onFenced: (err) => this.onFenced(err),
+    });
+    this.running = r;
+    r.api.start();
+    r.heartbeat.start();
+    if (!this.options.standby) r.leadership.campaign();
+    this.log.info({ prefix: this.options.prefix, standby: this.options.standby }, "scheduler started");
+  }
+
+  /** Lease gained or lost. Gaining: claim the cursor, catch the view up, then fire. */
+  private onLeadership(leader: boolean, epoch: number): void {
+    const r = this.running;
+    if (!r) return;
+    const gen = ++this.leaderGeneration;
+    if (!leader) {
+      void this.leaveLeadership(r, "lease lost");
+      return;
+    }
+    void (async () => {
+      const o = this.options;
+      try {
+        const claimed = await r.cursorStore.claim(epoch, o.replicaId, new Date(o.clock.now()).toISOString());
+        if (gen !== this.leaderGeneration || !r.leadership.isLeader()) return;
+        const caughtUp = await r.index.waitForRevision(claimed.jobsRevision, o.takeoverCatchUpTimeoutMs);
+        if (!caughtUp)
+          this.log.warn(
+            { want: claimed.jobsRevision, have: r.index.revision },
+            "view behind the old leader's",
+          );
+        if (gen !== this.leaderGeneration || !r.leadership.isLeader()) return;
+        r.ticker.startFiring(epoch, claimed);
+        r.cursorKeeper.start(epoch, claimed);
+        r.reaper.start();
+        r.skew.start();
+        this.leaderSince = new Date().toISOString();
+        void r.heartbeat.beat();
+        this.log.info({ epoch, cursor: claimed.firedThroughMs, jobs: r.index.active }, "leader: firing");
+        this.events.emit("leader:elected", { epoch });
+      } catch (err) {
+        this.log.error({ err: String(err), epoch }, "takeover failed; giving the lease up");
+        if (gen === this.leaderGeneration) await r.leadership.resign().catch(() => undefined);
+      }
+    })();
+  }
+
+  private async leaveLeadership(r: Running, reason: string): Promise<void> {
+    const wasFiring = r.ticker.isFiring;
+    r.ticker.stopFiring();
+    r.cursorKeeper.stop();
+    r.reaper.stop();
+    r.skew.stop();
+    if (wasFiring) {
+      this.log.info({ reason, since: this.leaderSince }, "leader: stopped firing");
+      this.events.emit("leader:lost", { epoch: r.ticker.epoch, reason });
+      void r.heartbeat.beat();
+    }
+  }
+
+  private onFenced(err: FencedError): void {
+    const r = this.running;
+    if (!r) return;
+    this.log.warn({ err: err.message }, "deposed: another leader took the fire cursor");
+    this.leaderGeneration++;
+    // give the lease up too (a no-op when the newer leader holds it already) and campaign again
+    void this.leaveLeadership(r, "fenced").then(() => r.leadership.resign().catch(() => undefined));
+  }
+
+  /** Measures every registered worker's clock against this replica's now (also done periodically by the leader). */
+  async checkWorkerClocks(): Promise<{ workerId: string; skewMs: number }[]> {
+    return this.mustRun().skew.check();
+  }
+
+  /** Clears runs of workers that stopped heartbeating now (the leader also does this every reaperIntervalMs). */
+  async reapDeadRuns(): Promise<number> {
+    return this.mustRun().reaper.sweep();
+  }
+
+  private async doStop(): Promise<void> {
+    const r = this.running;
+    if (!r) return;
+    const o = this.options;
+    r.api.stop();
+    if (r.ticker.isFiring) {
+      // stop taking batches, let what is in flight be acked and recorded, then write the final cursor
+      // while the lease is still ours, so the next leader resumes exactly here
+      r.ticker.stopLoop();
+      await r.ticker.drain(o.publishTimeoutMs + 1_000);
+      await r.cursorKeeper.flush().catch(() => undefined);
+    }
+    this.leaderGeneration++;
+    await this.leaveLeadership(r, "stopping");
+    await r.leadership.standby().catch(() => undefined);
+    r.stopCursorWatch();
+    await r.heartbeat.stop();
+    r.index.stop();
+    this.running = undefined;
+    r.dispatcher.close();
+    if (r.ownsControl && r.controlNc !== r.nc) await r.controlNc.drain().catch(() => undefined);
+    if (r.ownsConnection) await r.nc.drain().catch(() => undefined);
+    this.log.info("scheduler stopped");
+    this.events.emit("service:stopped");
+  }
+}

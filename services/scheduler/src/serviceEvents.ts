@@ -1,0 +1,62 @@
+/**
+ * What the service reports as it works: a typed, namespaced event map that tests and embedders await
+ * instead of sleeping, plus counters for dashboards.
+ */
+import { EventEmitter } from "node:events";
+import type { CursorValue } from "./fireCursor.js";
+
+export interface ServiceEventMap {
+  /** this replica became leader and fires (after claiming the cursor) */
+  "leader:elected": [{ epoch: number }];
+  /** this replica stopped firing (lost or released the lease, standby, stop) */
+  "leader:lost": [{ epoch: number; reason: string }];
+  /** fires acked by JetStream (duplicate = the stream had it already: a replay after takeover) */
+  "fire:published": [
+    { key: string; fireId: string; nominalMs: number; reason: string; attempt: number; duplicate: boolean },
+  ];
+  /** a batch went out: its due instant, how many fires, when the last was handed to the socket / acked (wall ms) */
+  "fire:batch": [{ instantMs: number; count: number; issuedMs: number; ackedMs: number }];
+  /** a publish failed; the fire is tried again */
+  "fire:failed": [{ key: string; error: string }];
+  "fire:skipped": [{ key: string; count: number; reason: string }];
+  "cursor:written": [CursorValue];
+  /** a follower saw the leader's cursor */
+  "cursor:seen": [CursorValue];
+  "clock:skew": [{ workerId: string; skewMs: number }];
+  /** the service finished a graceful stop */
+  "service:stopped": [];
+}
+
+export class ServiceEvents extends EventEmitter<ServiceEventMap> {}
+
+export interface SchedulerMetrics {
+  firesPublished: number;
+  firesDuplicate: number;
+  firesSkipped: number;
+  retriesPublished: number;
+  bufferedReleased: number;
+  publishErrors: number;
+  storeWriteErrors: number;
+  cursorWrites: number;
+  fencedEvents: number;
+  interruptsSent: number;
+  clockSkewWarnings: number;
+  reapedRuns: number;
+}
+
+export function newMetrics(): SchedulerMetrics {
+  return {
+    firesPublished: 0,
+    firesDuplicate: 0,
+    firesSkipped: 0,
+    retriesPublished: 0,
+    bufferedReleased: 0,
+    publishErrors: 0,
+    storeWriteErrors: 0,
+    cursorWrites: 0,
+    fencedEvents: 0,
+    interruptsSent: 0,
+    clockSkewWarnings: 0,
+    reapedRuns: 0,
+  };
+}

@@ -1,0 +1,350 @@
+/**
+ * The timekeeper: keeps every active job in a due heap (on every replica), and on the leader pops what is
+ * due, plans it (planner.ts), publishes the fires (dispatcher.ts) and hands the results to the settler
+ * (settler.ts: skip records, bookkeeping, back into the heap). Followers advance their heap to the leader's
+ * cursor instead (fireCursor.ts), so a takeover starts from a warm heap.
+ *
+ * Timing: one loop sleeps until the earliest due time minus wakeEarlyMs (never longer than maxSleepMs, so a
+ * wall-clock step is noticed), pops the due batch, plans and encodes it, waits for the due instant and hands
+ * it to the dispatcher without waiting for acks: the next second's batch is never held up by this one.
+ * A popped entry is "busy" until its fires are acked and its writes done, and only then goes back into the
+ * heap at its next due time, so a job never has two plans in flight.
+ *
+ * Clock safety: each entry keeps a high-water mark (the last nominal time fired or consumed); its next due
+ * time is always computed strictly after it, so a backwards clock step delays fires but never repeats one.
+ */
+import type { Logger } from "pino";
+import type { Clock, TimerHandle } from "./clock.js";
+import type { Bookkeeper } from "./bookkeeper.js";
+import { yieldToLoop, type Dispatcher, type FireToPublish } from "./dispatcher.js";
+import { DueHeap } from "./dueHeap.js";
+import { EMPTY_CURSOR, isCovered, type CursorValue } from "./fireCursor.js";
+import type { IndexListener, JobIndex } from "./jobIndex.js";
+import { Slot, type JobEntry } from "./jobEntry.js";
+import type { ResolvedSchedulerOptions } from "./options.js";
+import { planRetry, planSchedule, type Plan } from "./planner.js";
+import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
+import { Settler, type Records, type SettlerHost, type Work } from "./settler.js";
+import type { SkipRecorder } from "./skipRecorder.js";
+
+export interface TickerDeps {
+  index: JobIndex;
+  dispatcher: Dispatcher;
+  skips: SkipRecorder;
+  books: Bookkeeper;
+  clock: Clock;
+  opts: ResolvedSchedulerOptions;
+  log: Logger;
+  events: ServiceEvents;
+  metrics: SchedulerMetrics;
+  isLeader: () => boolean;
+}
+
+export class Ticker implements IndexListener, SettlerHost {
+  readonly heap = new DueHeap();
+  /** popped entries whose plan is in flight (the cursor keeper holds the cursor before them) */
+  readonly busy = new Set<JobEntry>();
+  /** entries with recorded runs (for the reaper) */
+  readonly withRuns = new Set<JobEntry>();
+  private readonly parked = new Set<JobEntry>();
+  private readonly withBuffer = new Set<JobEntry>();
+  private readonly chains = new Set<Promise<unknown>>();
+  private readonly settler: Settler;
+  private firing = false;
+  private looping = false;
+  private gen = 0;
+  private epochValue = 0;
+  private adopt: CursorValue = EMPTY_CURSOR;
+  private wake: (() => void) | undefined;
+  private sleepingUntil = Number.POSITIVE_INFINITY;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly d: TickerDeps) {
+    this.settler = new Settler(this, d);
+  }
+
+  /** paused jobs whose "fired through" write is in flight */
+  get retiring(): ReadonlySet<JobEntry> {
+    return this.settler.retiring;
+  }
+
+  /** bumped whenever firing starts or stops: work begun under an older generation may not publish */
+  get generation(): number {
+    return this.gen;
+  }
+
+  get epoch(): number {
+    return this.epochValue;
+  }
+
+  get isFiring(): boolean {
+    return this.firing;
+  }
+
+  /** The leader's check before every publish and store write. */
+  mayFire(generation = this.gen): boolean {
+    return generation === this.gen && this.firing && this.d.isLeader();
+  }
+
+  // ---- view changes (every replica) ----
+
+  onPut(e: JobEntry): void {
+    if (!Number.isNaN(e.bufferedMs)) this.withBuffer.add(e);
+    else this.withBuffer.delete(e);
+    if (e.runningCount > 0) this.withRuns.add(e);
+    else this.withRuns.delete(e);
+    if (e.slot === Slot.Busy) e.dirty = true;
+    else this.place(e);
+    if (this.firing) this.settler.release(e);
+  }
+
+  onDelete(e: JobEntry): void {
+    this.heap.remove(e);
+    for (const s of [this.parked, this.withBuffer, this.withRuns]) s.delete(e);
+    if (e.slot !== Slot.Busy) e.slot = Slot.Idle;
+  }
+
+  /** Where the job's next fire may start: strictly after this. */
+  floorOf(e: JobEntry): number {
+    let f = Math.max(e.hwm, e.storeFloor());
+    if (this.firing && isCovered(e, this.adopt)) f = Math.max(f, this.adopt.firedThroughMs);
+    return f;
+  }
+
+  /** Puts an entry where it belongs now: the heap at its next due time, or nowhere. */
+  place(e: JobEntry): void {
+    this.heap.remove(e);
+    this.parked.delete(e);
+    e.slot = Slot.Idle;
+    e.due = Number.POSITIVE_INFINITY;
+    e.dueIsRetry = false;
+    if (e.deleted || !e.schedule) return;
+    if (!e.active) {
+      if (e.status === "paused") this.settler.retire(e);
+      return;
+    }
+    const retry = e.jobType === "once" && e.status === "failedRetry";
+    if (retry && !Number.isNaN(e.retryAtMs) && !Number.isNaN(e.lastFireMs)) {
+      e.due = e.retryAtMs;
+      e.dueIsRetry = true;
+    } else {
+      const next = e.schedule.next(this.floorOf(e));
+      if (next === undefined) {
+        if (e.jobType !== "once") this.completeLater(e);
+        return;
+      }
+      e.due = next;
+    }
+    this.heap.upsert(e);
+    e.slot = Slot.Heap;
+    if (this.wake && e.due - this.d.opts.wakeEarlyMs < this.sleepingUntil) this.wake();
+  }
+
+  // ---- followers ----
+
+  /** A follower saw the leader's cursor: covered jobs move past it, the others wait (parked). */
+  followCursor(c: CursorValue): void {
+    if (this.firing) return;
+    for (const e of this.heap.popDue(c.firedThroughMs, Number.MAX_SAFE_INTEGER)) this.shadow(e, c);
+    for (const e of [...this.parked]) this.shadow(e, c);
+  }
+
+  private shadow(e: JobEntry, c: CursorValue): void {
+    if (!e.dueIsRetry && isCovered(e, c)) {
+      e.hwm = Math.max(e.hwm, c.firedThroughMs);
+      this.place(e);
+    } else {
+      this.parked.add(e);
+      e.slot = Slot.Parked;
+    }
+  }
+
+  // ---- leadership ----
+
+  /** Starts firing as leader of `epoch`, resuming from the claimed cursor `adopt`. */
+  startFiring(epoch: number, adopt: CursorValue): void {
+    this.gen++;
+    this.epochValue = epoch;
+    this.adopt = adopt;
+    this.firing = true;
+    this.looping = true;
+    for (const e of [...this.parked]) this.place(e);
+    for (const e of [...this.withBuffer]) this.settler.release(e);
+    this.loop = this.run(this.gen).catch((err: unknown) => this.d.log.error({ err }, "ticker loop failed"));
+  }
+
+  /** Stops taking new batches but lets in-flight work finish as leader (graceful stop: then `drain`). */
+  stopLoop(): void {
+    this.looping = false;
+    this.wake?.();
+  }
+
+  /** Stops firing at once; in-flight publishes finish (or fail the fencing check) in the background. */
+  stopFiring(): void {
+    this.looping = false;
+    if (!this.firing) return;
+    this.firing = false;
+    this.gen++;
+    this.wake?.();
+  }
+
+  /** Waits for the loop to exit and in-flight work to settle (graceful stop), at most `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    const all = Promise.allSettled([this.loop, ...this.chains]);
+    await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+
+  // ---- settler host ----
+
+  track(p: Promise<unknown>): void {
+    this.chains.add(p);
+    void p.finally(() => this.chains.delete(p));
+  }
+
+  finish(e: JobEntry): void {
+    this.busy.delete(e);
+    e.slot = Slot.Idle;
+    if (!e.deleted) this.place(e);
+  }
+
+  finishLater(e: JobEntry): void {
+    setTimeout(() => this.finish(e), this.d.opts.publishRetryDelayMs).unref();
+  }
+
+  /** A recurring job with no fire left that is still active: mark it completed. */
+  private completeLater(e: JobEntry): void {
+    if (!this.firing || this.busy.has(e)) return;
+    e.slot = Slot.Busy;
+    this.busy.add(e);
+    const plan: Plan = {
+      fires: [],
+      skips: [],
+      interrupt: false,
+      consumedThroughMs: e.hwm,
+      nextDueMs: undefined,
+      finished: true,
+    };
+    this.track(
+      Promise.resolve(this.settler.settle({ e, plan, retryAtMs: Number.NaN }, undefined, [], this.gen)),
+    );
+  }
+
+  // ---- the leader's loop ----
+
+  private async run(gen: number): Promise<void> {
+    const { clock, opts } = this.d;
+    while (gen === this.gen && this.firing && this.looping) {
+      const now = clock.now();
+      const top = this.heap.peek();
+      if (!top || top.due > now + opts.wakeEarlyMs) {
+        await this.sleep(top ? top.due - opts.wakeEarlyMs - now : opts.maxSleepMs);
+        continue;
+      }
+      const batch = this.heap.popDue(now + opts.wakeEarlyMs, opts.maxBatchSize);
+      await this.process(batch, gen);
+      await yieldToLoop(); // timers first (lease renewal, cursor) before the next batch
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    const { clock, opts } = this.d;
+    const wait = Math.max(1, Math.min(ms, opts.maxSleepMs));
+    return new Promise<void>((resolve) => {
+      let handle: TimerHandle | undefined = undefined;
+      const done = () => {
+        clock.clearTimer(handle);
+        this.wake = undefined;
+        this.sleepingUntil = Number.POSITIVE_INFINITY;
+        resolve();
+      };
+      handle = clock.setTimer(done, wait);
+      this.sleepingUntil = clock.now() + wait;
+      this.wake = done;
+    });
+  }
+
+  /** Plans a popped batch and publishes it, grouped by the instant each fire may go out. */
+  private async process(batch: JobEntry[], gen: number): Promise<void> {
+    const now = this.d.clock.now();
+    // all of the batch is busy before the first yield: a store change meanwhile only marks it dirty
+    for (const e of batch) {
+      e.slot = Slot.Busy;
+      e.dirty = false;
+    }
+    // a fire goes out at its nominal time when popped early, else now
+    const groups = new Map<number, Work[]>();
+    let n = 0;
+    for (const e of batch) {
+      if (++n % 2_000 === 0) await yieldToLoop();
+      const w = this.plan(e, now);
+      if (!w) continue;
+      const first = w.plan.fires[0];
+      const instant = first && first.reason === "schedule" ? Math.max(now, first.nominalMs) : now;
+      let group = groups.get(instant);
+      if (!group) groups.set(instant, (group = []));
+      group.push(w);
+    }
+    for (const instant of [...groups.keys()].sort((a, b) => a - b)) {
+      await this.publish(groups.get(instant)!, instant, gen);
+    }
+  }
+
+  private plan(e: JobEntry, now: number): Work | undefined {
+    if (e.deleted) {
+      e.slot = Slot.Idle;
+      return undefined;
+    }
+    if (e.dirty) {
+      // changed in the store while this batch was being planned: decide again from the new state
+      this.place(e);
+      return undefined;
+    }
+    if (e.dueIsRetry) return { e, plan: planRetry(e), retryAtMs: e.retryAtMs };
+    if (e.due <= this.floorOf(e)) {
+      // a stale due time (follower heap, takeover, a store floor that moved): recompute, fire nothing
+      this.place(e);
+      return undefined;
+    }
+    this.busy.add(e);
+    return { e, plan: planSchedule(e, e.due, now, this.d.opts), retryAtMs: Number.NaN };
+  }
+
+  private async publish(work: Work[], instant: number, gen: number): Promise<void> {
+    const { clock, dispatcher, metrics, events } = this.d;
+    const items: FireToPublish[] = [];
+    const records: Records = new Map();
+    for (const w of work) {
+      if (w.plan.fires.length === 0 && w.plan.skips.length === 0 && !w.plan.interrupt) continue;
+      const record = w.e.record();
+      records.set(w.e, record);
+      for (const fire of w.plan.fires) items.push({ record, fire });
+    }
+    // encode before the instant (we woke early for this), then only the socket writes remain
+    const prepared = await dispatcher.prepare(items, this.epochValue, instant);
+    const early = instant - clock.now();
+    if (early > 0) await new Promise<void>((r) => clock.setTimer(r, early));
+    for (const w of work) {
+      const record = records.get(w.e);
+      if (w.plan.interrupt && record)
+        metrics.interruptsSent += dispatcher.interrupt(record, "replaced", false);
+    }
+    const { issued, acked } = dispatcher.send(prepared, () => this.mayFire(gen));
+    let issuedMs = 0;
+    void issued.then(() => (issuedMs = clock.now()));
+    this.track(
+      acked.then((outcomes) => {
+        if (prepared.length > 0) {
+          events.emit("fire:batch", {
+            instantMs: instant,
+            count: prepared.length,
+            issuedMs,
+            ackedMs: clock.now(),
+          });
+        }
+        return this.settler.afterPublish(work, records, outcomes, gen);
+      }),
+    );
+    // go on once the batch is fully issued (not acked): the publish window bounds what can pile up
+    await issued;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Time, through the running scheduler with a ManualClock: DST transitions follow croner's rules per the
+ * job's dstRule, and a backwards clock step never fires a nominal time twice (nor does a new leader whose
+ * clock is behind).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connectTo, startNats, type NatsServerFixture } from "@taskjet/testing";
+import {
+  api,
+  FireCollector,
+  iso,
+  ManualClock,
+  namespace,
+  startLeader,
+  T0,
+  testOptions,
+  uniqueName,
+  waitFor,
+} from "./harness.js";
+
+let nats: NatsServerFixture;
+let nc: NatsConnection;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(async () => {
+  nats = await startNats();
+  nc = await connectTo(nats.url);
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(async () => {
+  await nc?.close();
+  await nats?.stop();
+});
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function setup(startIso: string) {
+  const prefix = uniqueName("c");
+  const clock = new ManualClock(startIso);
+  const s = await startLeader(testOptions(nc, prefix, { clock }));
+  cleanups.push(() => s.stop());
+  const fires = await FireCollector.start(nc, namespace(prefix));
+  cleanups.push(() => fires.stop());
+  /** Moves the clock to `targetMs` so that a timer due there fires exactly on time. */
+  const advanceTo = async (targetMs: number) => {
+    const lead = Math.min(200, targetMs - clock.now());
+    clock.advance(targetMs - clock.now() - lead);
+    await pause(20); // the loop re-arms its timer for the next due time
+    clock.advance(lead);
+  };
+  return { prefix, clock, fires, advanceTo };
+}
+
+/** Steps through the expected fire times and checks that exactly those fired, in order, on time. */
+async function expectFires(startIso: string, job: Record<string, unknown>, expected: string[]) {
+  const { prefix, fires, advanceTo } = await setup(startIso);
+  await api(nc, prefix, "queue", { id: "dst", name: "dst", type: "noop", jobType: "period", ...job });
+  for (let i = 0; i < expected.length; i++) {
+    await advanceTo(Date.parse(expected[i]!));
+    await fires.waitFires("dst", i + 1);
+  }
+  expect(fires.nominals("dst")).toEqual(expected);
+  expect(fires.of("dst").every((f) => f.msg.reason === "schedule")).toBe(true);
+}
+
+describe("DST through the scheduler (Europe/Berlin, croner's rules)", () => {
+  it("spring forward: a fixed time inside the gap runs once, right after the gap", async () => {
+    await expectFires("2026-03-27T12:00:00Z", { cron: "0 30 2 * * ?", timeZone: "Europe/Berlin" }, [
+      "2026-03-28T01:30:00.000Z",
+      "2026-03-29T01:00:00.000Z", // 03:00 CEST
+      "2026-03-30T00:30:00.000Z",
+    ]);
+  });
+
+  it("fall back: a fixed time that occurs twice runs once", async () => {
+    await expectFires("2026-10-24T12:00:00Z", { cron: "0 30 2 * * ?", timeZone: "Europe/Berlin" }, [
+      "2026-10-25T00:30:00.000Z",
+      "2026-10-26T01:30:00.000Z",
+    ]);
+  });
+
+  it("fall back: an interval job runs through both passes of the repeated hour", async () => {
+    await expectFires("2026-10-25T00:15:00Z", { cron: "0 0/30 * * * ?", timeZone: "Europe/Berlin" }, [
+      "2026-10-25T00:30:00.000Z",
+      "2026-10-25T01:00:00.000Z",
+      "2026-10-25T01:30:00.000Z",
+      "2026-10-25T02:00:00.000Z",
+    ]);
+  });
+
+  it("dstRule single-value treats a list of hours as interval (both passes)", async () => {
+    await expectFires("2026-10-24T22:00:00Z", { cron: "0 30 2,14 * * ?", timeZone: "Europe/Berlin" }, [
+      "2026-10-25T00:30:00.000Z",
+      "2026-10-25T01:30:00.000Z",
+    ]);
+  });
+
+  it("dstRule no-wildcard treats a list of hours as fixed time (once)", async () => {
+    await expectFires(
+      "2026-10-24T22:00:00Z",
+      { cron: "0 30 2,14 * * ?", timeZone: "Europe/Berlin", dstRule: "no-wildcard" },
+      ["2026-10-25T00:30:00.000Z", "2026-10-25T13:30:00.000Z"],
+    );
+  });
+});
+
+describe("clock steps", () => {
+  it("a backwards clock step never fires a nominal time twice", async () => {
+    const { prefix, clock, fires } = await setup(iso(T0));
+    await api(nc, prefix, "queue", {
+      id: "j",
+      name: "j",
+      type: "noop",
+      jobType: "period",
+      cron: "* * * * * ?",
+    });
+    for (let i = 1; i <= 5; i++) {
+      clock.advance(1_000);
+      await fires.waitFires("j", i);
+    }
+    clock.set(T0 + 2_000); // NTP steps the wall clock back 3 s
+    for (let i = 0; i < 6; i++) {
+      clock.advance(1_000);
+      await pause(30);
+    }
+    // wall clock is at T0 + 8 s again: 6, 7, 8 are new, 3..5 must not repeat
+    await fires.waitFires("j", 8);
+    await pause(100);
+    const nominals = fires.nominals("j");
+    expect(nominals).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((s) => iso(T0 + s * 1_000)));
+    expect(new Set(fires.of("j").map((f) => f.msgId)).size).toBe(8);
+  });
+
+  it("a new leader whose clock is behind resumes after the old leader's cursor", async () => {
+    const prefix = uniqueName("c");
+    const clockA = new ManualClock(T0);
+    const a = await startLeader(testOptions(nc, prefix, { clock: clockA }));
+    const fires = await FireCollector.start(nc, namespace(prefix));
+    cleanups.push(() => fires.stop());
+    await api(nc, prefix, "queue", {
+      id: "j",
+      name: "j",
+      type: "noop",
+      jobType: "period",
+      cron: "* * * * * ?",
+    });
+    for (let i = 1; i <= 5; i++) {
+      clockA.advance(1_000);
+      await fires.waitFires("j", i);
+    }
+    await a.stop();
+    const clockB = new ManualClock(T0 + 2_000); // 3 s behind
+    const b = await startLeader(testOptions(nc, prefix, { clock: clockB }));
+    cleanups.push(() => b.stop());
+    for (let i = 0; i < 5; i++) {
+      clockB.advance(1_000);
+      await pause(30);
+    }
+    await fires.waitFires("j", 7);
+    await waitFor(() => b.metrics.cursorWrites > 0);
+    expect(fires.nominals("j")).toEqual([1, 2, 3, 4, 5, 6, 7].map((s) => iso(T0 + s * 1_000)));
+    expect(b.metrics.firesDuplicate).toBe(0);
+  });
+});

@@ -1,0 +1,52 @@
+/** Options from code and from the environment: defaults, units, and errors that name the setting. */
+import { describe, expect, it } from "vitest";
+import { ENV_VARS, optionsFromEnv, resolveOptions } from "../src/index.js";
+
+describe("options", () => {
+  it("resolves defaults", () => {
+    const o = resolveOptions({ replicaId: "r1" });
+    expect(o).toMatchObject({
+      prefix: "taskjet",
+      replicaId: "r1",
+      leaseTtlMs: 2_000,
+      misfireThresholdMs: 60_000,
+      cursorIntervalMs: 250,
+      maxClockSkewMs: 2_000,
+      standby: false,
+      topology: { leaseTtlMs: 2_000 },
+    });
+  });
+
+  it("rejects a bad option by name", () => {
+    expect(() => resolveOptions({ leaseTtlMs: 10 })).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT", field: "leaseTtlMs" }),
+    );
+    expect(() => resolveOptions({ replicaId: "a.b" })).toThrow(/replicaId/);
+  });
+
+  it("reads TASKJET_* and NATS_* from the environment", () => {
+    const opts = optionsFromEnv({
+      NATS_URL: "nats://a:4222,nats://b:4222",
+      TASKJET_PREFIX: "acme",
+      TASKJET_LEASE_TTL_MS: "3000",
+      TASKJET_MISFIRE_THRESHOLD_MS: "5000",
+      TASKJET_REPLICA_ID: "sched-1",
+      TASKJET_STANDBY: "true",
+      TASKJET_STREAM_REPLICAS: "3",
+    });
+    expect(opts).toMatchObject({
+      prefix: "acme",
+      leaseTtlMs: 3_000,
+      misfireThresholdMs: 5_000,
+      replicaId: "sched-1",
+      standby: true,
+      topology: { replicas: 3 },
+      natsConfig: { servers: ["nats://a:4222", "nats://b:4222"] },
+    });
+    expect(resolveOptions(opts).prefix).toBe("acme");
+    expect(() => optionsFromEnv({ TASKJET_LEASE_TTL_MS: "soon" })).toThrow(
+      expect.objectContaining({ field: "TASKJET_LEASE_TTL_MS" }),
+    );
+    expect(ENV_VARS["TASKJET_MISFIRE_THRESHOLD_MS"]).toBe("misfireThresholdMs");
+  });
+});

@@ -1,0 +1,187 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connectTo, startNats, type NatsServerFixture } from "@taskjet/testing";
+import { fireIdOf, fireMsgId, type QueueResult } from "@taskjet/protocol";
+import {
+  api,
+  FireCollector,
+  iso,
+  ManualClock,
+  namespace,
+  readJob,
+  startLeader,
+  T0,
+  testOptions,
+  uniqueName,
+  waitFor,
+  writeState,
+} from "./harness.js";
+
+let nats: NatsServerFixture;
+let nc: NatsConnection;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(async () => {
+  nats = await startNats();
+  nc = await connectTo(nats.url);
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(async () => {
+  await nc?.close();
+  await nats?.stop();
+});
+
+async function setup(startMs = T0) {
+  const prefix = uniqueName("f");
+  const clock = new ManualClock(startMs);
+  const service = await startLeader(testOptions(nc, prefix, { clock }));
+  cleanups.push(() => service.stop());
+  const fires = await FireCollector.start(nc, namespace(prefix));
+  cleanups.push(() => fires.stop());
+  const queue = (body: Record<string, unknown>) => api<QueueResult>(nc, prefix, "queue", body);
+  return { prefix, clock, service, fires, queue };
+}
+
+describe("firing", () => {
+  it("fires a per-second period job with the fire headers, once per nominal second", async () => {
+    const { clock, fires, queue, service } = await setup();
+    const { job } = await queue({
+      id: "tick",
+      name: "tick",
+      type: "noop",
+      jobType: "period",
+      cron: "* * * * * ?",
+    });
+    expect(job.nextRunTime).toBe(iso(T0 + 1_000));
+    for (let i = 1; i <= 3; i++) {
+      clock.advance(1_000);
+      await fires.waitFires("tick", i);
+    }
+    const got = fires.of("tick");
+    expect(got.map((f) => f.msg.nominalTime)).toEqual([1, 2, 3].map((s) => iso(T0 + s * 1_000)));
+    const first = got[0]!;
+    const fireId = fireIdOf("default", "tick", T0 + 1_000);
+    expect(first.msg.fireId).toBe(fireId);
+    expect(first.msgId).toBe(fireMsgId(fireId, 1));
+    expect(first.epoch).toBe(String(first.msg.epoch));
+    expect(Number(first.epoch)).toBeGreaterThan(0);
+    expect(first.nominalHeader).toBe(first.msg.nominalTime);
+    expect(first.contentType).toBe("application/msgpack");
+    expect(first.subject).toBe(`${service.options.prefix}.run.default._any.p3`);
+    expect(first.msg).toMatchObject({ reason: "schedule", attempt: 1, last: false, trackRunning: false });
+    expect(first.msg.nextNominalTime).toBe(iso(T0 + 2_000));
+  });
+
+  it("fires once jobs immediately, after a delay and at beginTime, to the job's node and priority", async () => {
+    const { clock, fires, queue, prefix } = await setup();
+    await queue({ id: "now", name: "now", type: "noop", nodeName: "n1", priority: "high" });
+    await queue({ id: "delayed", name: "delayed", type: "noop", intervalSeconds: 2 });
+    await queue({ id: "at", name: "at", type: "noop", beginTime: iso(T0 + 3_000) });
+    const [now] = await fires.waitFires("now", 1);
+    expect(now!.subject).toBe(`${prefix}.run.default.n1.p5`);
+    expect(now!.msg).toMatchObject({ nominalTime: iso(T0), last: true, trackRunning: false });
+    clock.advance(2_000);
+    await fires.waitFires("delayed", 1);
+    expect(fires.nominals("at")).toEqual([]);
+    clock.advance(1_000);
+    await fires.waitFires("at", 1);
+    expect(fires.nominals("delayed")).toEqual([iso(T0 + 2_000)]);
+    expect(fires.nominals("at")).toEqual([iso(T0 + 3_000)]);
+    // per-fire bookkeeping for once jobs: the fire is recorded, the worker completes the job
+    const stored = await waitFor(async () => {
+      const j = await readJob(nc, prefix, "default.default.at");
+      return j?.state.lastFireTime ? j : undefined;
+    });
+    expect(stored.state).toMatchObject({ lastFireTime: iso(T0 + 3_000), triggerCount: 1, status: "queuing" });
+    expect(stored.state.nextRunTime).toBeUndefined();
+  });
+
+  it("fires persistent jobs every intervalSeconds from beginTime and completes them at maxCount", async () => {
+    const { clock, fires, queue, prefix } = await setup();
+    await queue({
+      id: "every2",
+      name: "every2",
+      type: "noop",
+      jobType: "persistent",
+      intervalSeconds: 2,
+      beginTime: iso(T0 + 1_000),
+      maxCount: 3,
+    });
+    for (let i = 0; i < 8; i++) {
+      clock.advance(1_000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await fires.waitFires("every2", 3);
+    expect(fires.nominals("every2")).toEqual([iso(T0 + 1_000), iso(T0 + 3_000), iso(T0 + 5_000)]);
+    expect(fires.of("every2").map((f) => f.msg.last)).toEqual([false, false, true]);
+    const done = await waitFor(async () => {
+      const j = await readJob(nc, prefix, "default.default.every2");
+      return j?.state.status === "completed" ? j : undefined;
+    });
+    expect(done.state.triggerCount).toBe(3);
+    expect(done.state.nextRunTime).toBeUndefined();
+  });
+
+  it("completes a period job at endTime; the last fire says so", async () => {
+    const { clock, fires, queue, prefix } = await setup();
+    await queue({
+      id: "ends",
+      name: "ends",
+      type: "noop",
+      jobType: "period",
+      cron: "*/2 * * * * ?",
+      endTime: iso(T0 + 5_000),
+    });
+    for (let i = 0; i < 7; i++) {
+      clock.advance(1_000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await fires.waitFires("ends", 2);
+    const done = await waitFor(async () => {
+      const j = await readJob(nc, prefix, "default.default.ends");
+      return j?.state.status === "completed" ? j : undefined;
+    });
+    expect(fires.nominals("ends")).toEqual([iso(T0 + 2_000), iso(T0 + 4_000)]);
+    expect(fires.of("ends").at(-1)!.msg).toMatchObject({ last: true });
+    expect(fires.of("ends").at(-1)!.msg.nextNominalTime).toBeUndefined();
+    expect(done.state.nextRunTime).toBeUndefined();
+  });
+
+  it("publishes a retry at retryAt after the worker reports failedRetry", async () => {
+    const { clock, fires, queue, prefix } = await setup();
+    await queue({ id: "flaky", name: "flaky", type: "noop" });
+    const [first] = await fires.waitFires("flaky", 1);
+    await waitFor(async () => (await readJob(nc, prefix, "default.default.flaky"))?.state.lastFireTime);
+    await writeState(nc, prefix, "default.default.flaky", {
+      status: "failedRetry",
+      tryCount: 1,
+      retryAt: iso(T0 + 5_000),
+      lastError: "boom",
+    });
+    clock.advance(4_000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fires.of("flaky")).toHaveLength(1);
+    clock.advance(1_000);
+    const [, retry] = await fires.waitFires("flaky", 2);
+    expect(retry!.msg).toMatchObject({ reason: "retry", attempt: 2, nominalTime: first!.msg.nominalTime });
+    expect(retry!.msgId).toBe(fireMsgId(first!.msg.fireId, 2));
+    const after = await waitFor(async () => {
+      const j = await readJob(nc, prefix, "default.default.flaky");
+      return j?.state.status === "queuing" ? j : undefined;
+    });
+    expect(after.state.retryAt).toBeUndefined();
+  });
+
+  it("trigger fires now with reason trigger", async () => {
+    const { fires, queue, prefix } = await setup();
+    await queue({ id: "manual", name: "manual", type: "noop", jobType: "period", cron: "0 0 0 1 1 ?" });
+    const res = await api<{ results: { id: string; ok: boolean }[] }>(nc, prefix, "trigger", {
+      id: "manual",
+    });
+    expect(res.results).toEqual([{ id: "manual", ok: true }]);
+    const [f] = await fires.waitFires("manual", 1);
+    expect(f!.msg).toMatchObject({ reason: "trigger", nominalTime: iso(T0), attempt: 1 });
+  });
+});

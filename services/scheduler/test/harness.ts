@@ -1,0 +1,216 @@
+/**
+ * Test harness for the scheduler suites: a service factory with a ManualClock, a pull consumer that collects
+ * every fire from the run stream (standing in for the workers), API helpers, and store snapshots.
+ */
+import { AckPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { pino } from "pino";
+import { request } from "@taskjet/nats";
+import {
+  decode,
+  encode,
+  Headers,
+  namespace,
+  type ApiOp,
+  type Encoding,
+  type FireMessage,
+  type JobRecord,
+  type JobState,
+  type Namespace,
+  type RunLogEntry,
+  type StoredJob,
+} from "@taskjet/protocol";
+import { JobStore } from "@taskjet/nats";
+import { uniqueName, waitFor } from "@taskjet/testing";
+import { ManualClock, SchedulerService, type SchedulerOptions } from "../src/index.js";
+
+export const T0 = Date.parse("2026-03-02T10:00:00.000Z");
+
+export const quietLogger = () => pino({ level: process.env["TEST_LOG_LEVEL"] ?? "silent" });
+
+/** Options that make a service quick to elect and easy to drive in tests. */
+export function testOptions(
+  nc: NatsConnection,
+  prefix: string,
+  extra: SchedulerOptions = {},
+): SchedulerOptions {
+  return {
+    nats: nc,
+    prefix,
+    logger: quietLogger(),
+    leaseTtlMs: 1_000,
+    cursorIntervalMs: 100,
+    wakeEarlyMs: 0,
+    reaperIntervalMs: 600_000,
+    clockSkewCheckIntervalMs: 600_000,
+    topology: { memory: true },
+    ...extra,
+  };
+}
+
+/** Starts a service and waits until it fires as leader. */
+export async function startLeader(opts: SchedulerOptions): Promise<SchedulerService> {
+  const s = new SchedulerService(opts);
+  await s.start();
+  await waitFor(() => s.isLeader(), { timeoutMs: 10_000, message: "service did not become leader" });
+  return s;
+}
+
+export interface Fire {
+  msg: FireMessage;
+  subject: string;
+  msgId: string;
+  epoch: string;
+  nominalHeader: string;
+  contentType: string;
+  receivedAt: number;
+}
+
+/** Collects every fire published to the run stream (a pull consumer on `<p>.run.>`, acking each). */
+export class FireCollector {
+  readonly fires: Fire[] = [];
+  private stopFn: (() => void) | undefined;
+
+  static async start(nc: NatsConnection, ns: Namespace): Promise<FireCollector> {
+    const c = new FireCollector();
+    const jsm = await jetstreamManager(nc);
+    const name = uniqueName("col");
+    await waitFor(() => jsm.streams.info(ns.streams.run).catch(() => null), { message: "run stream" });
+    await jsm.consumers.add(ns.streams.run, {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: ns.runAll,
+    });
+    const consumer = await jetstream(nc).consumers.get(ns.streams.run, name);
+    const messages = await consumer.consume({ max_messages: 1000 });
+    c.stopFn = () => void messages.close();
+    void (async () => {
+      for await (const m of messages) c.push(m);
+    })().catch(() => undefined);
+    return c;
+  }
+
+  private push(m: JsMsg): void {
+    this.fires.push({
+      msg: decode(m.data) as FireMessage,
+      subject: m.subject,
+      msgId: m.headers?.get(Headers.MsgId) ?? "",
+      epoch: m.headers?.get(Headers.Epoch) ?? "",
+      nominalHeader: m.headers?.get(Headers.Nominal) ?? "",
+      contentType: m.headers?.get(Headers.ContentType) ?? "",
+      receivedAt: Date.now(),
+    });
+    m.ack();
+  }
+
+  of(jobId: string): Fire[] {
+    return this.fires.filter((f) => f.msg.jobId === jobId);
+  }
+
+  nominals(jobId: string): string[] {
+    return this.of(jobId).map((f) => f.msg.nominalTime);
+  }
+
+  /** Waits until `jobId` has at least `count` fires; returns them. */
+  async waitFires(jobId: string, count: number, timeoutMs = 10_000): Promise<Fire[]> {
+    await waitFor(() => this.of(jobId).length >= count, {
+      timeoutMs,
+      message: `expected ${count} fires of ${jobId}, got ${this.of(jobId).length}: ${this.nominals(jobId).join(", ")}`,
+    });
+    return this.of(jobId);
+  }
+
+  stop(): void {
+    this.stopFn?.();
+  }
+}
+
+/** A control-API call; rejects with the typed error the scheduler replied with. */
+export function api<T = unknown>(
+  nc: NatsConnection,
+  prefix: string,
+  op: ApiOp,
+  body: unknown,
+  opts: { tenant?: string; encoding?: Encoding } = {},
+): Promise<T> {
+  return request<T>(nc, namespace(prefix).api(opts.tenant ?? "default", op), body, {
+    timeoutMs: 10_000,
+    ...(opts.encoding ? { encoding: opts.encoding } : {}),
+  });
+}
+
+export async function storeOf(nc: NatsConnection, prefix: string): Promise<JobStore> {
+  const ns = namespace(prefix);
+  const kv = await new Kvm(nc).open(ns.buckets.jobs);
+  return new JobStore(kv, ns);
+}
+
+/** Every key with its raw value, to prove bad input changed nothing. */
+export async function snapshot(nc: NatsConnection, prefix: string): Promise<Record<string, string>> {
+  const store = await storeOf(nc, prefix);
+  const out: Record<string, string> = {};
+  for (const j of await store.list()) out[`${j.def.tenantId}.${j.def.group}.${j.def.id}`] = JSON.stringify(j);
+  return out;
+}
+
+/** Writes state fields as a worker would (compare-and-set). */
+export async function writeState(
+  nc: NatsConnection,
+  prefix: string,
+  key: string,
+  patch: Partial<JobState>,
+): Promise<StoredJob> {
+  const store = await storeOf(nc, prefix);
+  return store.mutate(key, (cur): JobRecord => ({ def: cur.def, state: { ...cur.state, ...patch } }));
+}
+
+export async function readJob(
+  nc: NatsConnection,
+  prefix: string,
+  key: string,
+): Promise<StoredJob | undefined> {
+  return (await storeOf(nc, prefix)).get(key);
+}
+
+/** Run-log entries of a job, straight from the stream (not through the API). */
+export async function runLog(
+  nc: NatsConnection,
+  prefix: string,
+  tenant: string,
+  jobId: string,
+): Promise<RunLogEntry[]> {
+  const ns = namespace(prefix);
+  const jsm = await jetstreamManager(nc);
+  const out: RunLogEntry[] = [];
+  const info = await jsm.streams
+    .info(ns.streams.log, { subjects_filter: ns.log(tenant, jobId) })
+    .catch(() => null);
+  const count = info?.state.subjects?.[ns.log(tenant, jobId)] ?? 0;
+  if (count === 0) return out;
+  const consumer = await jetstream(nc).consumers.get(ns.streams.log, {
+    filter_subjects: ns.log(tenant, jobId),
+  });
+  const batch = await consumer.fetch({ max_messages: count, expires: 2_000 });
+  for await (const m of batch) {
+    out.push(decode(m.data) as RunLogEntry);
+    if (out.length >= count) break;
+  }
+  return out;
+}
+
+/** Advances the manual clock second by second, letting the service catch up between steps. */
+export async function tickSeconds(
+  clock: ManualClock,
+  seconds: number,
+  settle: () => boolean | Promise<boolean> = () => true,
+) {
+  for (let i = 0; i < seconds; i++) {
+    clock.advance(1_000);
+    await waitFor(settle, { timeoutMs: 5_000, message: `after ${i + 1} s` });
+  }
+}
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+
+export { encode, namespace, uniqueName, waitFor, ManualClock };
