@@ -18,7 +18,7 @@ for (const area of ["shared", "services"]) {
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ["{shared,services}/*/test/**/*.test.ts"],
+    include: ["{shared,services}/*/test/**/*.test.ts", "e2e/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Each file starts its own nats-server(s); two cores are shared by servers and tests.

@@ -40,6 +40,12 @@ for await (const m of events) {
 }
 clearTimeout(timer);
 
-const { job } = await call("get", { id });
+// The worker writes the outcome (status, result) before its after-event; the scheduler counts the dispatch
+// (triggerCount) in its own write, which may land a moment later.
+let { job } = await call("get", { id });
+for (let i = 0; i < 20 && job.triggerCount === 0; i++) {
+  await new Promise((r) => setTimeout(r, 100));
+  ({ job } = await call("get", { id }));
+}
 console.log(`job ${job.id}: status=${job.status} triggerCount=${job.triggerCount}`);
 await nc.close();

@@ -10,6 +10,7 @@ import {
   decode,
   jobStatuses,
   parseJobKey,
+  schedulerCountsFires,
   type JobRecord,
   type JobStatus,
   type MisfirePolicy,
@@ -109,7 +110,7 @@ function policyOf(def: JobRecord["def"]): JobPolicy {
       lockTimeoutSeconds,
       catchUpWindowMs,
       trackRunning,
-      tracked: jobType === "once" || maxCount > 0 || trackRunning,
+      tracked: schedulerCountsFires({ jobType, maxCount, overlapPolicy, lockTimeoutSeconds }),
     };
     if (policies.size < 10_000) policies.set(key, p);
   }

@@ -254,6 +254,20 @@ export function initialState(nowIso: string): JobState {
   };
 }
 
+/**
+ * Who counts a job's fires (triggerCount, lastFireTime). The scheduler writes them per fire for once jobs,
+ * finite jobs (maxCount > 0) and jobs whose runs it tracks (overlap policy or lock); for every other
+ * (unlimited, recurring) job it keeps only its global fire cursor, and the worker counts each scheduled fire
+ * in its end-of-run write. Both apply a fire only when its nominal time is newer than lastFireTime.
+ */
+export function schedulerCountsFires(
+  def: Pick<JobDefinition, "jobType" | "maxCount" | "overlapPolicy" | "lockTimeoutSeconds">,
+): boolean {
+  return (
+    def.jobType === "once" || def.maxCount > 0 || def.overlapPolicy !== "allow" || def.lockTimeoutSeconds > 0
+  );
+}
+
 /** Statuses in which the scheduler fires the job. */
 export const ACTIVE_STATUSES: ReadonlySet<JobStatus> = new Set(["none", "queuing", "running", "failedRetry"]);
 /** Statuses that end a job's schedule. */

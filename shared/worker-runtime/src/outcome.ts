@@ -6,7 +6,13 @@
  * (consecutive failures, reset by a success), lastRunTime, result, lastError, retryAt and isAbandoned.
  * Aborted and skipped fires change no counter.
  */
-import type { FireMessage, JobRecord, JobState, RunInfo } from "@taskjet/protocol";
+import {
+  schedulerCountsFires,
+  type FireMessage,
+  type JobRecord,
+  type JobState,
+  type RunInfo,
+} from "@taskjet/protocol";
 
 export type RunResult =
   | { kind: "succeeded"; result: unknown }
@@ -71,6 +77,20 @@ const DROP_ON_SUCCESS_LAST = ["lastError", "retryAt", "result", "nextRunTime"] a
 const DROP_RETRY = ["retryAt"] as const;
 const DROP_RETRY_LAST = ["retryAt", "nextRunTime"] as const;
 
+/**
+ * Unlimited recurring jobs are not counted by the scheduler (see schedulerCountsFires): the worker counts
+ * each scheduled fire once, in its end-of-run write, when the fire is newer than lastFireTime (so a
+ * redelivered fire is not counted twice). Manual triggers and retries are not scheduled fires.
+ */
+function countFire(state: JobState, prev: JobState, def: JobRecord["def"], fire: FireMessage): void {
+  if (schedulerCountsFires(def) || (fire.reason !== "schedule" && fire.reason !== "catchUp")) return;
+  const nominalMs = Date.parse(fire.nominalTime);
+  const lastMs = prev.lastFireTime === undefined ? Number.NEGATIVE_INFINITY : Date.parse(prev.lastFireTime);
+  if (!(nominalMs > lastMs)) return;
+  state.lastFireTime = fire.nominalTime;
+  state.triggerCount = (prev.triggerCount ?? 0) + 1;
+}
+
 /** The state after `result`; `startedAt` is an ISO time. */
 export function applyResult(
   current: JobRecord,
@@ -103,6 +123,7 @@ export function applyResult(
   state.running = withoutRun(prev.running, fire.fireId);
   state.lastRunTime = startedAt;
   if (fire.nextNominalTime !== undefined) state.nextRunTime = fire.nextNominalTime;
+  countFire(state, prev, current.def, fire);
 
   if (result.kind === "succeeded") {
     state.tryCount = 0;

@@ -300,9 +300,9 @@ export class Runner {
         : undefined;
     let written: StoredJob | undefined;
     try {
-      written = await this.write(key, stored, (rec) => {
-        // a retried write whose first try did land (its reply was lost) must not count the run twice
-        if (applied && rec.state.lastRunTime === startedIso) return undefined;
+      written = await this.write(key, stored, (rec, uncertain) => {
+        // a retried write whose earlier try may have landed (its reply was lost) must not count the run twice
+        if (uncertain && applied && rec.state.lastRunTime === startedIso) return undefined;
         applied = applyResult(rec, fire, result, startedIso, finishedAt, backoff);
         return applied.record;
       });
@@ -411,27 +411,37 @@ export class Runner {
     await Promise.all([startLog, this.log(fire, ref, "aborted", startedIso, { durationMs, reason })]);
   }
 
-  /** CAS write from a record read earlier; re-reads and re-applies only if someone wrote meanwhile. */
+  /**
+   * CAS write from a record read earlier; re-reads and re-applies only if someone wrote meanwhile.
+   * `fn` learns whether an earlier try may have landed: a lost CAS did not, a timeout might have.
+   */
   private write(
     key: string,
     seed: StoredJob,
-    fn: (rec: StoredJob) => JobRecord | undefined,
+    fn: (rec: StoredJob, uncertain: boolean) => JobRecord | undefined,
   ): Promise<StoredJob | undefined> {
+    let uncertain = false;
+    const noteUncertain = (err: unknown) => {
+      if (!(err instanceof ConflictError) && !(err instanceof NotFoundError)) uncertain = true;
+      throw err;
+    };
     return this.durable(async () => {
-      const first = fn(seed);
+      const first = fn(seed, uncertain);
       if (!first) return seed;
       try {
-        const revision = await this.d.store.update(key, first, seed.revision);
+        const revision = await this.d.store.update(key, first, seed.revision).catch(noteUncertain);
         return { def: first.def, state: first.state, revision };
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
       }
       try {
-        // JobStore.mutate hands a deleted key's entry (no def/state) to fn: treat it as removed
-        return await this.d.store.mutate(key, (rec) => {
-          if (!rec.def || !rec.state) throw new NotFoundError(`job ${key} was removed`);
-          return fn(rec);
-        });
+        // a deleted key reads as absent: treat it as removed
+        return await this.d.store
+          .mutate(key, (rec) => {
+            if (!rec.def || !rec.state) throw new NotFoundError(`job ${key} was removed`);
+            return fn(rec, uncertain);
+          })
+          .catch(noteUncertain);
       } catch (err) {
         if (err instanceof NotFoundError) return undefined;
         throw err;

@@ -167,6 +167,29 @@ describe("a run", () => {
     expect(job.state.result).toBe(next.toISOString());
   });
 
+  it("counts each scheduled fire of an unlimited recurring job once, and never a trigger", async () => {
+    const w = env.worker({ node: "n4b" });
+    w.register("tick", async () => "ok");
+    await w.start();
+    const def = await env.job({ type: "tick", jobType: "period", cron: "* * * * * ?" });
+    const first = new Date(Math.floor(Date.now() / 1000) * 1000);
+    await env.fire(def, { nominalTime: first, last: false });
+    let job = await env.waitRecord(def, (j) => j.state.triggerCount === 1, "first fire counted");
+    expect(job.state.lastFireTime).toBe(first.toISOString());
+    // the same fire again (a redelivery) is not counted twice; an older one neither
+    await env.fire(def, { nominalTime: first, last: false, attempt: 2 });
+    await env.fire(def, { nominalTime: new Date(first.getTime() - 1000), last: false });
+    await env.fire(def, { nominalTime: new Date(first.getTime() + 500), last: false, reason: "trigger" });
+    const second = new Date(first.getTime() + 1000);
+    await env.fire(def, { nominalTime: second, last: false });
+    job = await env.waitRecord(
+      def,
+      (j) => j.state.lastFireTime === second.toISOString(),
+      "second fire counted",
+    );
+    expect(job.state.triggerCount).toBe(2);
+  });
+
   it("parses args with the registered schema and publishes types and the worker to the registry", async () => {
     const w = env.worker({ node: "n5" });
     const Args = z.object({ n: z.coerce.number().int(), label: z.string().default("x") });
