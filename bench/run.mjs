@@ -24,7 +24,7 @@ function run(script, env = {}, nodeArgs = []) {
   const line = r.stdout
     .trim()
     .split("\n")
-    .filter((l) => l.startsWith("{"))
+    .filter((l) => l.startsWith('{"system"'))
     .pop();
   if (r.status !== 0 || !line)
     throw new Error(`${script} failed (exit ${r.status}):\n${r.stdout.slice(-2000)}`);

@@ -1,6 +1,7 @@
 // Worker memory over a long run: JOBS once jobs through the client and the scheduler, a worker
 // (concurrency 100, no-op handler, events and run log on) in a child-free setup; RSS of this process
 // (client + worker) sampled at every tenth of the run, after a GC when --expose-gc is given.
+import { pino } from "pino";
 import { createWorker } from "@taskjet/worker-runtime";
 import { queueInBatches, startStack } from "./stack.mjs";
 
@@ -8,6 +9,7 @@ const jobs = Number(process.env.JOBS ?? 1_000_000);
 const concurrency = Number(process.env.CONCURRENCY ?? 100);
 const stack = await startStack();
 const worker = createWorker({
+  logger: pino({ level: "warn" }),
   nats: { servers: [stack.nats.url] },
   prefix: stack.prefix,
   node: "bench",

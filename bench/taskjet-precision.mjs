@@ -1,6 +1,7 @@
 // taskjet side of the precision benchmark: SCHEDULES period jobs (cron every second), a worker with a no-op
 // handler (concurrency CONCURRENCY, events and run log off) in this process, the scheduler in its own
 // process; lateness = handler start - nominal fire time, over DURATION_S seconds after WARMUP_S.
+import { pino } from "pino";
 import { createWorker } from "@taskjet/worker-runtime";
 import { FireBook, nextSecond, sleep } from "./lib.mjs";
 import { procStat } from "./procstat.mjs";
@@ -14,6 +15,7 @@ const concurrency = Number(process.env.CONCURRENCY ?? 200);
 const stack = await startStack();
 let book;
 const worker = createWorker({
+  logger: pino({ level: "warn" }),
   nats: { servers: [stack.nats.url] },
   prefix: stack.prefix,
   node: "bench",

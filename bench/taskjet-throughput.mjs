@@ -2,6 +2,7 @@
 // 1000), a worker (concurrency CONCURRENCY, no-op handler) in this process, the scheduler in its own process.
 // Timed from the first enqueue to the last completion recorded (the worker's store write done).
 // TELEMETRY=1 turns per-job events and the run log on. Prints one JSON line.
+import { pino } from "pino";
 import { createWorker } from "@taskjet/worker-runtime";
 import { procStat } from "./procstat.mjs";
 import { queueInBatches, startStack } from "./stack.mjs";
@@ -12,6 +13,7 @@ const telemetry = process.env.TELEMETRY === "1";
 
 const stack = await startStack();
 const worker = createWorker({
+  logger: pino({ level: "warn" }),
   nats: { servers: [stack.nats.url] },
   prefix: stack.prefix,
   node: "bench",
