@@ -52,15 +52,18 @@ async function measure(natsUrl, prefix) {
     stdio: ["ignore", "pipe", "inherit"],
   });
   let buf = "";
+  const tail = [];
   const loaded = {};
   await new Promise((resolve, reject) => {
-    p.once("exit", (code) => reject(new Error(`scheduler exited with ${code}`)));
+    p.once("exit", (code) => reject(new Error(`scheduler exited with ${code}: ${tail.join("\n")}`)));
     p.stdout.on("data", (d) => {
       buf += d;
       let nl;
       while ((nl = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
+        tail.push(line.slice(0, 2000));
+        if (tail.length > 5) tail.shift();
         try {
           const rec = JSON.parse(line);
           if (rec.msg === "job store loaded") Object.assign(loaded, { jobs: rec.jobs, loadMs: rec.loadMs });

@@ -12,6 +12,7 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
+  jetstream,
   jetstreamManager,
   RetentionPolicy,
   StorageType,
@@ -35,6 +36,11 @@ export interface TopologyOptions {
   registryTtlMs?: number;
   /** memory storage for benchmarks and tests that need no durability */
   memory?: boolean;
+  /**
+   * timeout of JetStream API calls through the returned buckets: creating a watcher over a bucket of a
+   * million keys takes the server longer than nats.js's default 5 s
+   */
+  jsApiTimeoutMs?: number;
 }
 
 export const topologyDefaults = {
@@ -46,6 +52,7 @@ export const topologyDefaults = {
   leaseTtlMs: 2_000,
   registryTtlMs: 15_000,
   memory: false,
+  jsApiTimeoutMs: 60_000,
 } satisfies Required<TopologyOptions>;
 
 export interface Topology {
@@ -111,7 +118,7 @@ export async function ensureTopology(
     num_replicas: o.replicas,
     max_age: nanos(o.dlqMaxAgeMs),
   });
-  const kvm = new Kvm(nc);
+  const kvm = new Kvm(jetstream(nc, { timeout: o.jsApiTimeoutMs }));
   const kvStorage = o.memory ? StorageType.Memory : StorageType.File;
   const [jobs, lease, locks, registry, sched] = await Promise.all([
     kvm.create(ns.buckets.jobs, { history: 1, replicas: o.replicas, storage: kvStorage }),
