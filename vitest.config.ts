@@ -15,6 +15,9 @@ for (const area of ["shared", "services"]) {
   }
 }
 
+// Test-only module shared by the client, gateway and CLI suites (a real nats-server + scheduler + worker).
+alias["@taskjet/test-stack"] = resolve("e2e/stack.ts");
+
 export default defineConfig({
   resolve: { alias },
   test: {

@@ -26,7 +26,10 @@ let finish;
 const finished = new Promise((r) => (finish = r));
 worker.events.on("run:success", () => {
   done++;
-  if (done % Math.ceil(jobs / 10) === 0) samples.push({ done, rssMb: rss() });
+  if (done % Math.ceil(jobs / 10) === 0) {
+    samples.push({ done, rssMb: rss() });
+    console.error(JSON.stringify(samples.at(-1)));
+  }
   if (done === jobs) finish();
 });
 await worker.start();

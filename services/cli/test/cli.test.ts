@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueName, waitFor, withDeadline } from "@taskjet/testing";
-import { startStack, type Stack } from "./stack.js";
+import { startStack, type Stack } from "@taskjet/test-stack";
 import { assertBuilt, cleanEnv, LiveCli, runCli } from "./cliHarness.js";
 
 const future = () => new Date(Date.now() + 3600_000).toISOString();

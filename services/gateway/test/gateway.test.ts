@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueName, waitFor } from "@taskjet/testing";
 import { GatewayService } from "@taskjet/gateway";
-import { startStack, type Stack } from "./stack.js";
+import { startStack, type Stack } from "@taskjet/test-stack";
 
 // HTTP bodies are untyped JSON: the assertions check their shape
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

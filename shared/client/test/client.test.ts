@@ -11,7 +11,7 @@ import {
   TaskjetClient,
   type JobEvent,
 } from "@taskjet/client";
-import { startStack, type Stack } from "./harness.js";
+import { startStack, type Stack } from "@taskjet/test-stack";
 
 const future = () => new Date(Date.now() + 3600_000).toISOString();
 

@@ -1,7 +1,7 @@
 /**
  * Test stack: a real nats-server, a real scheduler (in-process) and optionally a worker-runtime worker with
- * test handlers, all under a unique prefix (a copy of shared/client/test/harness.ts: tests import no other
- * package's files).
+ * test handlers, all under a unique prefix. Shared by the client, gateway and CLI suites, which import it
+ * as `@taskjet/test-stack` (an alias of vitest.config.ts and tsconfig.json, not a package).
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
