@@ -23,3 +23,4 @@ export type { InterruptMessage, InterruptReason } from "./dispatcher.js";
 export type { SkippedLogEntry } from "./skipRecorder.js";
 export type { Role } from "./leadership.js";
 export { optionsFromEnv, ENV_VARS } from "./envConfig.js";
+export { schedulerMetrics, startSchedulerOps } from "./metrics.js";

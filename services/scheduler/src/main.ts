@@ -11,6 +11,7 @@
 import { pino } from "pino";
 import { optionsFromEnv } from "./envConfig.js";
 import { SchedulerService } from "./schedulerService.js";
+import { startSchedulerOps } from "./metrics.js";
 
 const log = pino({ name: "taskjet-scheduler", level: process.env["TASKJET_LOG_LEVEL"] ?? "info" });
 
@@ -34,6 +35,11 @@ async function main(): Promise<void> {
   // also when an admin `shutdown` request stopped the service from inside
   service.events.on("service:stopped", () => process.exit(0));
   await service.start();
+  const metricsPort = process.env["TASKJET_METRICS_PORT"];
+  if (metricsPort) {
+    const ops = await startSchedulerOps(service, Number(metricsPort));
+    log.info({ port: ops.port }, "metrics, healthz and readyz served");
+  }
 }
 
 main().catch((err: unknown) => {

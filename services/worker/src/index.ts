@@ -24,3 +24,4 @@ export {
 export type { HttpArgs } from "./builtins/http.js";
 export type { SleepArgs } from "./builtins/sleep.js";
 export type { ConsoleArgs } from "./builtins/console.js";
+export { workerMetrics, startWorkerOps } from "./metrics.js";

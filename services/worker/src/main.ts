@@ -6,6 +6,7 @@
 import { pino } from "pino";
 import { configFrom, usage } from "./config.js";
 import { WorkerService } from "./WorkerService.js";
+import { startWorkerOps } from "./metrics.js";
 
 async function main(): Promise<void> {
   const logger = pino({ name: "taskjet-worker", level: process.env["LOG_LEVEL"] ?? "info" });
@@ -44,6 +45,11 @@ async function main(): Promise<void> {
   } catch (err) {
     logger.error({ err }, "worker failed to start");
     process.exit(1);
+  }
+  const metricsPort = process.env["TASKJET_METRICS_PORT"];
+  if (metricsPort) {
+    const ops = await startWorkerOps(service.worker, Number(metricsPort));
+    logger.info({ port: ops.port }, "metrics, healthz and readyz served");
   }
   logger.info(
     { workerId: service.worker.workerId, node: service.worker.node, types: service.worker.types },

@@ -1,0 +1,97 @@
+/**
+ * The scheduler's operations endpoint (TASKJET_METRICS_PORT): Prometheus metrics from the service's events,
+ * `/healthz`, and `/readyz` (the service runs and answers a status query through NATS and the store).
+ */
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  startOpsServer,
+  type OpsServer,
+} from "@taskjet/observability";
+import type { SchedulerService } from "./schedulerService.js";
+
+export function schedulerMetrics(service: SchedulerService): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const fires = new Counter({
+    name: "taskjet_scheduler_fires_total",
+    help: "Fires published, by reason (schedule, trigger, retry, catchUp); duplicate=true when JetStream deduplicated it",
+    labelNames: ["reason", "duplicate"],
+    registers: [registry],
+  });
+  const lateness = new Histogram({
+    name: "taskjet_scheduler_publish_lateness_seconds",
+    help: "Publish ack minus the fire's nominal time",
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15, 60],
+    registers: [registry],
+  });
+  const skipped = new Counter({
+    name: "taskjet_scheduler_skipped_fires_total",
+    help: "Fires recorded as skipped, by policy",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+  const failed = new Counter({
+    name: "taskjet_scheduler_publish_failures_total",
+    help: "Fire publishes that failed (retried)",
+    registers: [registry],
+  });
+  const skew = new Counter({
+    name: "taskjet_scheduler_clock_skew_warnings_total",
+    help: "Worker clocks found off the leader's by more than maxClockSkewMs",
+    registers: [registry],
+  });
+  const leader = new Gauge({
+    name: "taskjet_scheduler_leader",
+    help: "1 while this replica fires",
+    registers: [registry],
+  });
+  const epoch = new Gauge({
+    name: "taskjet_scheduler_epoch",
+    help: "Lease epoch of this replica's leadership",
+    registers: [registry],
+  });
+  const e = service.events;
+  e.on("fire:published", (f) => {
+    fires.inc({ reason: f.reason, duplicate: String(f.duplicate) });
+    lateness.observe(Math.max(0, Date.now() - f.nominalMs) / 1000);
+  });
+  e.on("fire:skipped", (s) => skipped.inc({ reason: s.reason }, s.count));
+  e.on("fire:failed", () => failed.inc());
+  e.on("clock:skew", () => skew.inc());
+  e.on("leader:elected", (l) => {
+    leader.set(1);
+    epoch.set(l.epoch);
+  });
+  e.on("leader:lost", () => leader.set(0));
+  return registry;
+}
+
+export function startSchedulerOps(
+  service: SchedulerService,
+  port: number,
+  timeoutMs = 2_000,
+): Promise<OpsServer> {
+  return startOpsServer({
+    port,
+    registry: schedulerMetrics(service),
+    checks: {
+      store: async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<string>(
+          (r) => (timer = setTimeout(() => r(`no answer within ${timeoutMs} ms`), timeoutMs)),
+        );
+        try {
+          return await Promise.race([service.status().then(() => undefined), late]);
+        } catch (err) {
+          return (err as Error).message;
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+    },
+  });
+}
