@@ -78,6 +78,8 @@ export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const events = flag("TASKJET_EVENTS", env["TASKJET_EVENTS"]);
   const runLog = flag("TASKJET_RUN_LOG", env["TASKJET_RUN_LOG"]);
   const builtins = flag("TASKJET_BUILTINS", env["TASKJET_BUILTINS"]);
+  // streams and buckets are created by whichever service starts first: replicas must agree with the scheduler's
+  const replicas = int("TASKJET_STREAM_REPLICAS", env["TASKJET_STREAM_REPLICAS"]);
   return {
     help: values["help"] === true,
     nats: natsConfigFromEnv(env),
@@ -92,5 +94,6 @@ export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ...(events !== undefined ? { events } : {}),
     ...(runLog !== undefined ? { runLog } : {}),
     ...(builtins !== undefined ? { builtins } : {}),
+    ...(replicas !== undefined ? { topology: { replicas } } : {}),
   };
 }
