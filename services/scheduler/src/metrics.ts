@@ -44,15 +44,22 @@ export function schedulerMetrics(service: SchedulerService): Registry {
     help: "Worker clocks found off the leader's by more than maxClockSkewMs",
     registers: [registry],
   });
-  const leader = new Gauge({
+  // read at scrape time: a listener registered after the election would miss the event
+  new Gauge({
     name: "taskjet_scheduler_leader",
     help: "1 while this replica fires",
     registers: [registry],
+    collect() {
+      this.set(service.isLeader() ? 1 : 0);
+    },
   });
-  const epoch = new Gauge({
+  new Gauge({
     name: "taskjet_scheduler_epoch",
-    help: "Lease epoch of this replica's leadership",
+    help: "Lease epoch this replica fires (or last fired) under",
     registers: [registry],
+    collect() {
+      this.set(service.epoch);
+    },
   });
   const e = service.events;
   e.on("fire:published", (f) => {
@@ -62,11 +69,6 @@ export function schedulerMetrics(service: SchedulerService): Registry {
   e.on("fire:skipped", (s) => skipped.inc({ reason: s.reason }, s.count));
   e.on("fire:failed", () => failed.inc());
   e.on("clock:skew", () => skew.inc());
-  e.on("leader:elected", (l) => {
-    leader.set(1);
-    epoch.set(l.epoch);
-  });
-  e.on("leader:lost", () => leader.set(0));
   return registry;
 }
 

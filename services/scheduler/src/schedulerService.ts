@@ -57,6 +57,11 @@ export class SchedulerService {
     return this.running?.ticker.isFiring ?? false;
   }
 
+  /** The lease epoch this replica fires (or last fired) under; 0 before it ever led. */
+  get epoch(): number {
+    return this.running?.ticker.epoch ?? 0;
+  }
+
   /** Starts (idempotent: concurrent callers share one start). */
   start(): Promise<void> {
     if (!this.starting) {
