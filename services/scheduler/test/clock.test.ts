@@ -3,9 +3,7 @@
  * job's dstRule, and a backwards clock step never fires a nominal time twice (nor does a new leader whose
  * clock is behind).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { NatsConnection } from "@nats-io/nats-core";
-import { connectTo, startNats, type NatsServerFixture } from "@taskjet/testing";
+import { describe, expect, it } from "vitest";
 import {
   api,
   FireCollector,
@@ -17,23 +15,12 @@ import {
   testOptions,
   uniqueName,
   waitFor,
+  useNatsServer,
+  nc,
+  cleanups,
 } from "./harness.js";
 
-let nats: NatsServerFixture;
-let nc: NatsConnection;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  nats = await startNats();
-  nc = await connectTo(nats.url);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+useNatsServer();
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,6 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { NatsConnection } from "@nats-io/nats-core";
-import { connectTo, startNats, type NatsServerFixture } from "@taskjet/testing";
+import { describe, expect, it } from "vitest";
 import { fireIdOf, fireMsgId, type QueueResult } from "@taskjet/protocol";
 import {
   api,
@@ -15,23 +13,12 @@ import {
   uniqueName,
   waitFor,
   writeState,
+  useNatsServer,
+  nc,
+  cleanups,
 } from "./harness.js";
 
-let nats: NatsServerFixture;
-let nc: NatsConnection;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  nats = await startNats();
-  nc = await connectTo(nats.url);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+useNatsServer();
 
 async function setup(startMs = T0) {
   const prefix = uniqueName("f");

@@ -22,7 +22,8 @@ import {
   type StoredJob,
 } from "@taskjet/protocol";
 import { JobStore } from "@taskjet/nats";
-import { uniqueName, waitFor } from "@taskjet/testing";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
 import { ManualClock, SchedulerService, type SchedulerOptions } from "../src/index.js";
 
 export const T0 = Date.parse("2026-03-02T10:00:00.000Z");
@@ -214,3 +215,24 @@ export async function tickSeconds(
 export const iso = (ms: number) => new Date(ms).toISOString();
 
 export { encode, namespace, uniqueName, waitFor, ManualClock };
+
+/** The file's nats-server and connection (live bindings, set by useNatsServer's beforeAll). */
+export let nats: NatsServerFixture;
+export let nc: NatsConnection;
+/** Run after each test, newest first (stop services, close clients). */
+export const cleanups: (() => Promise<void> | void)[] = [];
+
+/** One real nats-server and connection per test file; `cleanups` run after every test. */
+export function useNatsServer(): void {
+  beforeAll(async () => {
+    nats = await startNats();
+    nc = await connectTo(nats.url);
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await nats?.stop();
+  });
+}

@@ -7,10 +7,9 @@ import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Kvm } from "@nats-io/kv";
-import type { NatsConnection } from "@nats-io/nats-core";
-import { connectTo, startNats, type NatsServerFixture } from "@taskjet/testing";
+import { connectTo } from "@taskjet/testing";
 import { request } from "@taskjet/nats";
 import type { SchedulerStatus } from "@taskjet/protocol";
 import { SchedulerService } from "../src/index.js";
@@ -23,23 +22,13 @@ import {
   uniqueName,
   waitFor,
   type Fire,
+  useNatsServer,
+  nats,
+  nc,
+  cleanups,
 } from "./harness.js";
 
-let nats: NatsServerFixture;
-let nc: NatsConnection;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  nats = await startNats();
-  nc = await connectTo(nats.url);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+useNatsServer();
 
 const perSecond = { id: "tick", name: "tick", type: "noop", jobType: "period", cron: "* * * * * ?" };
 

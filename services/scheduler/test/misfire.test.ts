@@ -2,9 +2,8 @@
  * Misfire policies after a gap without a leader (stop, clock moves on, a new service starts) and after a
  * pause; every skipped fire leaves a run-log entry, a CloudEvents `skipped` event and a skippedCount.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Msg, NatsConnection } from "@nats-io/nats-core";
-import { connectTo, startNats, type NatsServerFixture } from "@taskjet/testing";
+import { describe, expect, it } from "vitest";
+import type { Msg } from "@nats-io/nats-core";
 import type { JobEventData } from "@taskjet/protocol";
 import type { SkippedLogEntry } from "../src/index.js";
 import {
@@ -20,23 +19,12 @@ import {
   testOptions,
   uniqueName,
   waitFor,
+  useNatsServer,
+  nc,
+  cleanups,
 } from "./harness.js";
 
-let nats: NatsServerFixture;
-let nc: NatsConnection;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  nats = await startNats();
-  nc = await connectTo(nats.url);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+useNatsServer();
 
 const MIN = 60_000;
 

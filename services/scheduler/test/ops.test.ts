@@ -2,10 +2,8 @@
  * Operations: fencing of a deposed leader, the worker clock-skew check, the reaper of dead workers' runs,
  * and the admin shutdown.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Kvm } from "@nats-io/kv";
-import type { NatsConnection } from "@nats-io/nats-core";
-import { connectTo, startNats, type NatsServerFixture } from "@taskjet/testing";
 import { request } from "@taskjet/nats";
 import { encode, type WorkerInfo } from "@taskjet/protocol";
 import { CURSOR_KEY, SchedulerService } from "../src/index.js";
@@ -20,23 +18,12 @@ import {
   uniqueName,
   waitFor,
   writeState,
+  useNatsServer,
+  nc,
+  cleanups,
 } from "./harness.js";
 
-let nats: NatsServerFixture;
-let nc: NatsConnection;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  nats = await startNats();
-  nc = await connectTo(nats.url);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+useNatsServer();
 
 const worker = (workerId: string, seenAtMs: number): WorkerInfo => ({
   workerId,

@@ -2,9 +2,7 @@
  * Overlap policies: a fire is due while the previous run is recorded in state.running (written here with
  * compare-and-set, as a worker would).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { NatsConnection } from "@nats-io/nats-core";
-import { connectTo, startNats, type NatsServerFixture } from "@taskjet/testing";
+import { describe, expect, it } from "vitest";
 import { decode, fireIdOf, type RunInfo } from "@taskjet/protocol";
 import type { InterruptMessage } from "../src/index.js";
 import {
@@ -21,23 +19,12 @@ import {
   uniqueName,
   waitFor,
   writeState,
+  useNatsServer,
+  nc,
+  cleanups,
 } from "./harness.js";
 
-let nats: NatsServerFixture;
-let nc: NatsConnection;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  nats = await startNats();
-  nc = await connectTo(nats.url);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+useNatsServer();
 
 const KEY = "default.default.j";
 
