@@ -18,7 +18,9 @@ export async function startStack({ schedulerEnv = {} } = {}) {
   };
   let schedulerLog = "";
   const startScheduler = () => {
-    const p = spawn(process.execPath, ["services/scheduler/dist/main.js"], {
+    // PROF=<dir> writes a CPU profile of the scheduler process there (open it in Chrome DevTools)
+    const prof = process.env.PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROF}`] : [];
+    const p = spawn(process.execPath, [...prof, "services/scheduler/dist/main.js"], {
       cwd: root,
       env,
       stdio: ["ignore", "pipe", "pipe"],

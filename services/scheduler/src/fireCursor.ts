@@ -36,10 +36,12 @@
  * when written after the cursor): safe, at worst re-publishing fires the workers had not yet reported
  * (deduplicated within the window).
  *
- * PER-FIRE WRITES. Once jobs, jobs with maxCount > 0, and jobs with overlapPolicy != allow or
- * lockTimeoutSeconds > 0 also get a compare-and-set write of lastFireTime / triggerCount / nextRunTime after
- * the publish ack, so their fires are counted exactly and dispatched at most once even beyond the
- * duplicate window. The write is idempotent (it applies only when lastFireTime is older than the fire).
+ * PER-FIRE WRITES. Jobs with maxCount > 0, and jobs with overlapPolicy != allow or lockTimeoutSeconds > 0
+ * also get a compare-and-set write of lastFireTime / triggerCount / nextRunTime after the publish ack, so
+ * their fires are counted exactly and dispatched at most once even beyond the duplicate window. The write is
+ * idempotent (it applies only when lastFireTime is older than the fire). Once jobs get none: the worker's
+ * end-of-run write records the fire (lastFireTime, triggerCount, completed), the cursor covers the job within
+ * one cursor interval of its creation, and until then a re-publish is inside the duplicate window.
  *
  * FENCING. The new leader first claims the cursor (compare-and-set with its epoch); a deposed leader's next
  * cursor write then fails on the revision check and it stops firing, as it does when its lease lapses.

@@ -208,7 +208,8 @@ export class JobEntry {
 
   /**
    * A fire of this job gets a per-fire store write (promise: at most once across leader changes):
-   * once jobs, counted jobs, and jobs whose runs are tracked. The rest rely on the global cursor.
+   * counted jobs and jobs whose runs are tracked. The rest (once jobs included) rely on the global cursor
+   * and the worker's end-of-run write (see schedulerCountsFires).
    */
   get tracked(): boolean {
     return this.policy.tracked;

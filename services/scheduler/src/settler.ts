@@ -119,7 +119,11 @@ export class Settler {
         });
       }
     });
-    const needsWrite = e.tracked || plan.skips.length > 0 || plan.finished || plan.bufferMs !== undefined;
+    // a finished recurring job is completed here; a once job whose fire went out is completed by the worker
+    const completes = plan.finished && (e.jobType !== "once" || plan.fires.length === 0);
+    const retry = plan.fires[0]?.reason === "retry"; // failedRetry -> queuing
+    const needsWrite =
+      e.tracked || retry || plan.skips.length > 0 || completes || plan.bufferMs !== undefined;
     if (!needsWrite) {
       // the common case (recurring, cursor-only): nothing to record, straight back into the heap
       e.hwm = Math.max(e.hwm, plan.consumedThroughMs);

@@ -255,17 +255,16 @@ export function initialState(nowIso: string): JobState {
 }
 
 /**
- * Who counts a job's fires (triggerCount, lastFireTime). The scheduler writes them per fire for once jobs,
- * finite jobs (maxCount > 0) and jobs whose runs it tracks (overlap policy or lock); for every other
- * (unlimited, recurring) job it keeps only its global fire cursor, and the worker counts each scheduled fire
- * in its end-of-run write. Both apply a fire only when its nominal time is newer than lastFireTime.
+ * Who counts a job's fires (triggerCount, lastFireTime). The scheduler writes them per fire for finite jobs
+ * (maxCount > 0) and jobs whose runs it tracks (overlap policy or lock); for every other job (once jobs and
+ * unlimited recurring jobs) it keeps only its global fire cursor, and the worker counts each scheduled fire
+ * in its end-of-run write, so a once job costs one store write per run instead of two that race. Both apply
+ * a fire only when its nominal time is newer than lastFireTime.
  */
 export function schedulerCountsFires(
   def: Pick<JobDefinition, "jobType" | "maxCount" | "overlapPolicy" | "lockTimeoutSeconds">,
 ): boolean {
-  return (
-    def.jobType === "once" || def.maxCount > 0 || def.overlapPolicy !== "allow" || def.lockTimeoutSeconds > 0
-  );
+  return def.maxCount > 0 || def.overlapPolicy !== "allow" || def.lockTimeoutSeconds > 0;
 }
 
 /** Statuses in which the scheduler fires the job. */

@@ -32,10 +32,11 @@ describe("a run", () => {
     const def = await env.job({ type: "echo", args: { x: 42 } });
     const fire = await env.fire(def);
     const job = await env.waitRecord(def, (j) => j.state.status === "completed", "job completed");
-    // triggerCount is the scheduler's (fires dispatched): the worker leaves it alone
+    // a once job's fire is counted by the worker's end-of-run write (see schedulerCountsFires)
     expect(job.state).toMatchObject({
       tryCount: 0,
-      triggerCount: 0,
+      triggerCount: 1,
+      lastFireTime: fire.nominalTime,
       result: { echoed: 42 },
       isAbandoned: false,
     });
