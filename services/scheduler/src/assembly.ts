@@ -7,7 +7,16 @@ import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
-import { connectNats, ensureTopology, JobStore, natsConfigFromEnv, Registry } from "@taskjet/nats";
+import {
+  connectNats,
+  ensureTopology,
+  JobStore,
+  leanJobsKv,
+  natsConfigFromEnv,
+  PublishBatch,
+  Registry,
+  RequestMux,
+} from "@taskjet/nats";
 import { namespace, type FencedError, type ReplicaInfo } from "@taskjet/protocol";
 import { ApiServer, type SysHandlers } from "./apiServer.js";
 import { Bookkeeper } from "./bookkeeper.js";
@@ -44,6 +53,8 @@ export interface Running {
   reaper: Reaper;
   registry: Registry;
   dispatcher: Dispatcher;
+  /** the store's lean request path (closed after the dispatcher) */
+  storeMux: RequestMux;
 }
 
 export interface AssemblyContext {
@@ -79,7 +90,14 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
         ? [topo.lease, topo.sched]
         : await Promise.all([kvm.open(ns.buckets.lease), kvm.open(ns.buckets.sched)]);
     const js = jetstream(nc);
-    const store = new JobStore(topo.jobs, ns);
+    // queued jobs and the leader's bookkeeping go through the lean request path (see leanKv.ts)
+    const storeMux = new RequestMux(nc, new PublishBatch(nc), o.apiTimeoutMs);
+    const store = new JobStore(
+      await leanJobsKv(topo, ns, storeMux, (err) =>
+        c.log.debug({ err: String(err) }, "job bucket info unavailable; using the plain KV client"),
+      ),
+      ns,
+    );
     const index = new JobIndex(topo.jobs);
     index.onBadRecord = (key, err) =>
       c.log.warn({ key, err: String(err) }, "skipping a stored value that is not a job");
@@ -187,6 +205,7 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       reaper,
       registry,
       dispatcher,
+      storeMux,
     };
   } catch (err) {
     if (ownsConnection) await nc.close().catch(() => undefined);

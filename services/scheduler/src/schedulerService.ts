@@ -258,6 +258,7 @@ export class SchedulerService {
     r.index.stop();
     this.running = undefined;
     r.dispatcher.close();
+    r.storeMux.close();
     if (r.ownsControl && r.controlNc !== r.nc) await r.controlNc.drain().catch(() => undefined);
     if (r.ownsConnection) await r.nc.drain().catch(() => undefined);
     this.log.info("scheduler stopped");

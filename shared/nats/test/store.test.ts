@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { initialState, namespace, parseJobInput, ConflictError, type JobRecord } from "@taskjet/protocol";
-import { ensureTopology, JobStore, type StoreChange } from "@taskjet/nats";
+import {
+  ensureTopology,
+  JobStore,
+  leanJobsKv,
+  PublishBatch,
+  RequestMux,
+  type StoreChange,
+} from "@taskjet/nats";
 import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
 
 let server: NatsServerFixture;
@@ -10,7 +17,9 @@ beforeAll(async () => {
   server = await startNats();
   nc = await connectTo(server.url);
 });
+const muxes: RequestMux[] = [];
 afterAll(async () => {
+  for (const m of muxes) m.close();
   await nc?.close();
   await server?.stop();
 });
@@ -20,13 +29,25 @@ function record(id: string, group = "g1", tenantId = "t1"): JobRecord {
   return { def, state: initialState(new Date().toISOString()) };
 }
 
-async function openStore() {
+type Client = "nats.js KV" | "lean KV";
+
+async function openStoreWith(client: Client) {
   const ns = namespace(uniqueName("st"));
   const topo = await ensureTopology(nc, ns);
-  return new JobStore(topo.jobs, ns);
+  if (client === "nats.js KV") return new JobStore(topo.jobs, ns);
+  const mux = new RequestMux(nc, new PublishBatch(nc));
+  muxes.push(mux);
+  const kv = await leanJobsKv(topo, ns, mux, (err) => {
+    throw err;
+  });
+  expect(kv).not.toBe(topo.jobs); // the bucket allows direct gets: the lean path is in use
+  return new JobStore(kv, ns);
 }
 
-describe("JobStore", () => {
+// the same contract over nats.js' KV client and the lean request path the scheduler and workers use
+describe.each<Client>(["nats.js KV", "lean KV"])("JobStore over %s", (client) => {
+  const openStore = () => openStoreWith(client);
+
   it("creates once: a second create of the same key is a no-op", async () => {
     const store = await openStore();
     expect(await store.create(record("a"))).toBeGreaterThan(0);

@@ -21,7 +21,7 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { createInbox } from "@nats-io/nats-core";
 import type { Logger } from "pino";
-import type { PublishBatch } from "./batch.js";
+import type { PublishBatch } from "@taskjet/nats";
 import { RunMessage } from "./runMessage.js";
 
 export interface PullTarget {

@@ -3,7 +3,7 @@
  * so acks are the JetStream protocol messages sent to the delivery's `$JS.ACK...` reply subject.
  */
 import type { Msg, MsgHdrs } from "@nats-io/nats-core";
-import type { PublishBatch } from "./batch.js";
+import type { PublishBatch } from "@taskjet/nats";
 
 const te = new TextEncoder();
 const ACK = te.encode("+ACK");

@@ -24,7 +24,7 @@ import {
   type RunLogEntry,
   type RunOutcome,
 } from "@taskjet/protocol";
-import type { RequestMux } from "./requestMux.js";
+import type { RequestMux } from "@taskjet/nats";
 
 /** A run-log entry as the worker writes it: also `started`, and the JetStream delivery count. */
 export type WorkerRunLogEntry = Omit<RunLogEntry, "outcome"> & {

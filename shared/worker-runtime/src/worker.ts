@@ -22,16 +22,15 @@ import {
   connectNats,
   ensureTopology,
   JobStore,
+  leanJobsKv,
   LockProvider,
   natsConfigFromEnv,
+  PublishBatch,
   Registry,
+  RequestMux,
   type Topology,
 } from "@taskjet/nats";
-import type { KV } from "@nats-io/kv";
 import { ActionRunner, type ActionFn } from "./actions.js";
-import { PublishBatch } from "./batch.js";
-import { leanKv } from "./leanKv.js";
-import { RequestMux } from "./requestMux.js";
 import { ensureConsumers } from "./consumers.js";
 import type { JobHandler, JobHook, Registration, RegisterOptions } from "./handler.js";
 import { Heartbeat } from "./heartbeat.js";
@@ -209,7 +208,12 @@ export class Worker {
     this.runner = new Runner({
       o,
       ns,
-      store: new JobStore(await this.jobsKv(this.topology, ns, this.mux), ns),
+      store: new JobStore(
+        await leanJobsKv(this.topology, ns, this.mux, (err) =>
+          this.log.debug({ err }, "job bucket info unavailable; using the plain KV client"),
+        ),
+        ns,
+      ),
       locks: new LockProvider(this.topology.locks),
       telemetry,
       actions: this.actions,
@@ -250,17 +254,6 @@ export class Worker {
     this.state = "running";
     this.log.info({ concurrency: o.concurrency, types: this.types, prefix: ns.prefix }, "worker started");
     this.events.emit("worker:start", { workerId: o.workerId, node: o.node });
-  }
-
-  /** The job bucket, with get/update on the lean multiplexer when the bucket allows direct gets. */
-  private async jobsKv(t: Topology, ns: Namespace, mux: RequestMux): Promise<KV> {
-    try {
-      const info = await t.jsm.streams.info(`KV_${ns.buckets.jobs}`);
-      if (info.config.allow_direct) return leanKv(t.jobs, ns.buckets.jobs, mux);
-    } catch (err) {
-      this.log.debug({ err }, "job bucket info unavailable; using the plain KV client");
-    }
-    return t.jobs;
   }
 
   private registrations(): Registration[] {

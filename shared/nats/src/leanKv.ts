@@ -5,10 +5,17 @@
  *
  *   get     $JS.API.DIRECT.GET.KV_<bucket>  {"last_by_subj": "$KV.<bucket>.<key>"}   (needs allow_direct)
  *   update  $KV.<bucket>.<key>  header Nats-Expected-Last-Subject-Sequence: <revision>   -> PubAck
+ *   create  update at revision 0; when the key's last entry is a delete marker, update at its revision
+ *           (nats.js' create does the same)
+ *
+ * The scheduler stores every queued job this way and the worker every run outcome: at thousands a second,
+ * nats.js' request() (a timer, a deferred and two stack-traced Errors per call) cost more than the write.
  */
 import { headers as natsHeaders, type Msg } from "@nats-io/nats-core";
 import type { KV, KvEntry } from "@nats-io/kv";
+import type { Namespace } from "@taskjet/protocol";
 import type { RequestMux } from "./requestMux.js";
+import type { Topology } from "./topology.js";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -54,10 +61,22 @@ export function leanKv(kv: KV, bucket: string, mux: RequestMux): KV {
     return ack.seq!;
   }
 
+  async function create(key: string, value: Uint8Array): Promise<number> {
+    try {
+      return await update(key, value, 0);
+    } catch (err) {
+      if ((err as KvApiError).api_error?.err_code !== 10071) throw err;
+      const last = await get(key);
+      if (last?.operation === "DEL" || last?.operation === "PURGE") return update(key, value, last.revision);
+      throw err;
+    }
+  }
+
   return new Proxy(kv, {
     get(target, prop, receiver) {
       if (prop === "get") return get;
       if (prop === "update") return update;
+      if (prop === "create") return create;
       const v: unknown = Reflect.get(target, prop, receiver);
       return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
@@ -82,4 +101,23 @@ function toEntry(bucket: string, key: string, m: Msg): KvEntry {
     json: <T>() => JSON.parse(td.decode(value)) as T,
     string: () => td.decode(value),
   } as KvEntry;
+}
+
+/**
+ * The job bucket of `t`, with get/create/update on `mux` when the bucket allows direct gets (buckets made by
+ * ensureTopology do); the plain KV client otherwise.
+ */
+export async function leanJobsKv(
+  t: Topology,
+  ns: Namespace,
+  mux: RequestMux,
+  onFallback?: (err: unknown) => void,
+): Promise<KV> {
+  try {
+    const info = await t.jsm.streams.info(`KV_${ns.buckets.jobs}`);
+    if (info.config.allow_direct) return leanKv(t.jobs, ns.buckets.jobs, mux);
+  } catch (err) {
+    onFallback?.(err);
+  }
+  return t.jobs;
 }
