@@ -29,6 +29,12 @@ export const TunablesSchema = z.strictObject({
   cursorIntervalMs: ms("cursorIntervalMs", 50).default(250),
   /** wake this long before a due instant to plan and encode the batch; it is published at the instant */
   wakeEarlyMs: ms("wakeEarlyMs", 0).default(250),
+  /**
+   * publish scheduled fires this long before their nominal time; workers hold them and start the handler at
+   * the nominal time, so a burst of thousands due at one second is delivered before the second (0 = publish
+   * at the nominal time)
+   */
+  leadMs: ms("leadMs", 0).default(1_000),
   /** longest sleep between looks at the clock (catches wall-clock steps) */
   maxSleepMs: ms("maxSleepMs", 10).default(1_000),
   /** most entries popped per tick; the rest follow at once */

@@ -4,9 +4,11 @@
  * (settler.ts: skip records, bookkeeping, back into the heap). Followers advance their heap to the leader's
  * cursor instead (fireCursor.ts), so a takeover starts from a warm heap.
  *
- * Timing: one loop sleeps until the earliest due time minus wakeEarlyMs (never longer than maxSleepMs, so a
- * wall-clock step is noticed), pops the due batch, plans and encodes it, waits for the due instant and hands
- * it to the dispatcher without waiting for acks: the next second's batch is never held up by this one.
+ * Timing: one loop sleeps until the earliest due time minus leadMs minus wakeEarlyMs (never longer than
+ * maxSleepMs, so a wall-clock step is noticed), pops the due batch, plans and encodes it, waits for its
+ * publish instant (nominal time minus leadMs: workers hold an early fire and start it at its nominal time)
+ * and hands it to the dispatcher without waiting for acks: the next second's batch is never held up by this
+ * one. Retries, triggers and late fires go out at once.
  * A popped entry is "busy" until its fires are acked and its writes done, and only then goes back into the
  * heap at its next due time, so a job never has two plans in flight.
  *
@@ -137,7 +139,7 @@ export class Ticker implements IndexListener, SettlerHost {
     }
     this.heap.upsert(e);
     e.slot = Slot.Heap;
-    if (this.wake && e.due - this.d.opts.wakeEarlyMs < this.sleepingUntil) this.wake();
+    if (this.wake && e.due - this.aheadMs < this.sleepingUntil) this.wake();
   }
 
   // ---- followers ----
@@ -231,16 +233,21 @@ export class Ticker implements IndexListener, SettlerHost {
 
   // ---- the leader's loop ----
 
+  /** How long before a due time the loop pops it: the publish lead plus the time to plan and encode. */
+  private get aheadMs(): number {
+    return this.d.opts.leadMs + this.d.opts.wakeEarlyMs;
+  }
+
   private async run(gen: number): Promise<void> {
     const { clock, opts } = this.d;
     while (gen === this.gen && this.firing && this.looping) {
       const now = clock.now();
       const top = this.heap.peek();
-      if (!top || top.due > now + opts.wakeEarlyMs) {
-        await this.sleep(top ? top.due - opts.wakeEarlyMs - now : opts.maxSleepMs);
+      if (!top || top.due > now + this.aheadMs) {
+        await this.sleep(top ? top.due - this.aheadMs - now : opts.maxSleepMs);
         continue;
       }
-      const batch = this.heap.popDue(now + opts.wakeEarlyMs, opts.maxBatchSize);
+      const batch = this.heap.popDue(now + this.aheadMs, opts.maxBatchSize);
       await this.process(batch, gen);
       await yieldToLoop(); // timers first (lease renewal, cursor) before the next batch
     }
@@ -271,7 +278,8 @@ export class Ticker implements IndexListener, SettlerHost {
       e.slot = Slot.Busy;
       e.dirty = false;
     }
-    // a fire goes out at its nominal time when popped early, else now
+    // a scheduled fire goes out leadMs before its nominal time when popped early, else now
+    const lead = this.d.opts.leadMs;
     const groups = new Map<number, Work[]>();
     let n = 0;
     for (const e of batch) {
@@ -279,7 +287,7 @@ export class Ticker implements IndexListener, SettlerHost {
       const w = this.plan(e, now);
       if (!w) continue;
       const first = w.plan.fires[0];
-      const instant = first && first.reason === "schedule" ? Math.max(now, first.nominalMs) : now;
+      const instant = first && first.reason === "schedule" ? Math.max(now, first.nominalMs - lead) : now;
       let group = groups.get(instant);
       if (!group) groups.set(instant, (group = []));
       group.push(w);

@@ -20,10 +20,10 @@ import {
 
 useNatsServer();
 
-async function setup(startMs = T0) {
+async function setup(startMs = T0, extra: Parameters<typeof testOptions>[2] = {}) {
   const prefix = uniqueName("f");
   const clock = new ManualClock(startMs);
-  const service = await startLeader(testOptions(nc, prefix, { clock }));
+  const service = await startLeader(testOptions(nc, prefix, { clock, ...extra }));
   cleanups.push(() => service.stop());
   const fires = await FireCollector.start(nc, namespace(prefix));
   cleanups.push(() => fires.stop());
@@ -59,6 +59,22 @@ describe("firing", () => {
     expect(first.subject).toBe(`${service.options.prefix}.run.default._any.p3`);
     expect(first.msg).toMatchObject({ reason: "schedule", attempt: 1, last: false, trackRunning: false });
     expect(first.msg.nextNominalTime).toBe(iso(T0 + 2_000));
+  });
+
+  it("publishes scheduled fires leadMs before their nominal time (workers start them at it)", async () => {
+    const { clock, fires, queue } = await setup(T0, { leadMs: 500 });
+    await queue({ id: "lead", name: "lead", type: "noop", jobType: "period", cron: "* * * * * ?" });
+    clock.advance(500);
+    const [first] = await fires.waitFires("lead", 1);
+    expect(first!.msg).toMatchObject({ nominalTime: iso(T0 + 1_000), firedAt: iso(T0 + 500) });
+    clock.advance(1_000);
+    const [, second] = await fires.waitFires("lead", 2);
+    expect(second!.msg).toMatchObject({ nominalTime: iso(T0 + 2_000), firedAt: iso(T0 + 1_500) });
+    expect(fires.nominals("lead")).toEqual([iso(T0 + 1_000), iso(T0 + 2_000)]);
+    // a once job due now (or late) goes out at once, not leadMs early
+    await queue({ id: "now", name: "now", type: "noop" });
+    const [now] = await fires.waitFires("now", 1);
+    expect(now!.msg.firedAt).toBe(iso(T0 + 1_500));
   });
 
   it("fires once jobs immediately, after a delay and at beginTime, to the job's node and priority", async () => {

@@ -43,6 +43,7 @@ export function testOptions(
     leaseTtlMs: 1_000,
     cursorIntervalMs: 100,
     wakeEarlyMs: 0,
+    leadMs: 0,
     reaperIntervalMs: 600_000,
     clockSkewCheckIntervalMs: 600_000,
     topology: { memory: true },

@@ -62,6 +62,13 @@ export interface WorkerOptions {
   requestTimeoutMs?: number;
   /** How long a finished run retries its final store write through a NATS outage before handing back (60 s). */
   finalizeTimeoutMs?: number;
+  /**
+   * A fire that arrives before its nominal time (the scheduler's leadMs) is prepared at once and its handler
+   * started at the nominal time, not earlier (default true). Off: early fires run on arrival.
+   */
+  holdEarlyFires?: boolean;
+  /** The longest an early fire is held, whatever its nominal time says (clock skew guard; default 5 s). */
+  maxEarlyMs?: number;
   /** Retry backoff of once jobs: min(baseMs * 2^(n-1), maxMs) * (0.5 + random) (defaults 1 s, 1 h). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -98,6 +105,8 @@ const OptionsSchema = z.object({
   actionTimeoutMs: positiveMs("actionTimeoutMs").default(10_000),
   finalizeTimeoutMs: positiveMs("finalizeTimeoutMs").default(60_000),
   requestTimeoutMs: positiveMs("requestTimeoutMs").default(2_000),
+  holdEarlyFires: z.boolean().default(true),
+  maxEarlyMs: z.number().int().nonnegative().default(5_000),
   backoffBaseMs: positiveMs("backoffBaseMs").default(1_000),
   backoffMaxMs: positiveMs("backoffMaxMs").default(3_600_000),
 });

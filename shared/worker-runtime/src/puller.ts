@@ -212,7 +212,11 @@ export class Puller {
         await this.sleep(500);
         continue;
       }
-      if (this.o.capacity() <= 0) continue;
+      if (this.o.capacity() <= 0) {
+        // full: wait for a run to end (notify) rather than spin
+        await this.sleep();
+        continue;
+      }
       // every consumer had fewer fires than asked for: wait for new ones with long polls
       for (const t of this.targets) this.armPoll(t);
       this.idle = true;

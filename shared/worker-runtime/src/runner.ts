@@ -44,9 +44,26 @@ import type { RunMessage } from "./runMessage.js";
 import type { Telemetry, WorkerRunLogEntry } from "./telemetry.js";
 import type { RunRef, WorkerEventEmitter } from "./workerEvents.js";
 
-/** A message between delivery and settlement: holds one of the worker's slots. */
+/** What a run needs once its fire is decoded and its job read (see Runner.prepare). */
+export interface PreparedRun {
+  fire: FireMessage;
+  ref: RunRef;
+  reg: Registration | undefined;
+  /** the result without calling a handler (no handler for the type after too many deliveries) */
+  forced: RunResult | undefined;
+  key: string;
+  stored: StoredJob;
+}
+
+/** A message between delivery and settlement: holds one of the worker's slots (or waits for its instant). */
 export class ActiveRun {
   fire: FireMessage | undefined;
+  /** set when the run was prepared ahead of its nominal time (an early fire held by the worker) */
+  prepared: PreparedRun | undefined;
+  /** when it last went into the worker's buffer to wait for a slot */
+  bufferedAt = 0;
+  /** called once when the handler has returned (the worker frees the run's slot) */
+  onHandlerDone: (() => void) | undefined;
   /** rejects the handler's race when the run is aborted */
   onAbort: ((err: RunAbortedError) => void) | undefined;
   private controller: AbortController | undefined;
@@ -118,10 +135,44 @@ export class Runner {
     }
   }
 
+  /**
+   * Prepares an early fire while it waits for its nominal time: decode, handler lookup and the store read
+   * happen now, so at the instant only the lock and the handler remain. `false` when the message was settled
+   * instead (poison, handed back, skipped). Never throws.
+   */
+  async prepare(a: ActiveRun): Promise<boolean> {
+    try {
+      a.prepared = await this.prepareInner(a);
+      return a.prepared !== undefined;
+    } catch (err) {
+      this.d.logger.error({ err, subject: a.msg.subject }, "preparing a run failed; handing the fire back");
+      this.events.emit("worker:error", { error: err, where: "run" });
+      a.msg.nak(this.d.o.lockRetryMs);
+      return false;
+    }
+  }
+
+  /** A prepared run that will not run after all (its job was paused, stopped or removed while it waited). */
+  async skipPrepared(a: ActiveRun, reason: string): Promise<void> {
+    const p = a.prepared;
+    if (!p) return;
+    await this.skip(a.msg, p.ref, reason, p.stored).catch((err: unknown) =>
+      this.d.logger.warn({ err, fireId: p.fire.fireId }, "recording a skipped fire failed"),
+    );
+  }
+
   private async runInner(a: ActiveRun): Promise<void> {
+    const p = a.prepared ?? (await this.prepareInner(a));
+    if (p) await this.execute(a, p);
+  }
+
+  private async prepareInner(a: ActiveRun): Promise<PreparedRun | undefined> {
     const { msg } = a;
     const decoded = decodeFire(msg);
-    if (!decoded.ok) return this.poison(msg, decoded.poison);
+    if (!decoded.ok) {
+      await this.poison(msg, decoded.poison);
+      return undefined;
+    }
     const fire = decoded.fire;
     a.fire = fire;
     const ref: RunRef = { fire, delivery: msg.delivery };
@@ -136,7 +187,7 @@ export class Runner {
         );
         this.events.emit("run:unhandled", { ...ref, type: fire.type });
         msg.nak(this.d.o.unknownTypeRetryMs);
-        return;
+        return undefined;
       }
       forced = {
         kind: "failed",
@@ -147,10 +198,19 @@ export class Runner {
     }
 
     const key = this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId });
-    let stored = await this.durable(() => this.d.store.get(key));
+    const stored = await this.durable(() => this.d.store.get(key));
     const skip = skipReason(stored);
-    if (skip !== undefined || !stored) return this.skip(msg, ref, skip ?? "removed", stored);
+    if (skip !== undefined || !stored) {
+      await this.skip(msg, ref, skip ?? "removed", stored);
+      return undefined;
+    }
+    return { fire, ref, reg, forced, key, stored };
+  }
 
+  private async execute(a: ActiveRun, p: PreparedRun): Promise<void> {
+    const { msg } = a;
+    const { fire, ref, reg, forced, key } = p;
+    let stored = p.stored;
     let lock: LockHandle | undefined;
     if (fire.lockTimeoutSeconds > 0) {
       const lockKey = `${fire.tenantId}.${fire.jobId}`;
@@ -186,6 +246,7 @@ export class Runner {
       }
       const startLog = forced ? NO_LOG : this.log(fire, ref, "started", startedIso);
       const result = forced ?? (await this.invoke(a, reg!, ref, stored, key, startedIso));
+      a.onHandlerDone?.();
       await this.finish(a, ref, key, stored, result, startedAt, startLog);
     } finally {
       if (lock) await this.d.locks.release(lock).catch(() => undefined);

@@ -13,9 +13,11 @@ import {
   decode,
   encodingOf,
   FailedPreconditionError,
+  Headers,
   namespace,
   token,
   ValidationError,
+  type FireMessage,
   type Namespace,
 } from "@taskjet/protocol";
 import {
@@ -36,6 +38,7 @@ import type { JobHandler, JobHook, Registration, RegisterOptions } from "./handl
 import { Heartbeat } from "./heartbeat.js";
 import { resolveOptions, type ResolvedWorkerOptions, type WorkerOptions } from "./options.js";
 import { Puller } from "./puller.js";
+import { EarlyFires } from "./earlyFires.js";
 import { ActiveRun, Runner } from "./runner.js";
 import type { RunMessage } from "./runMessage.js";
 import { Telemetry } from "./telemetry.js";
@@ -58,10 +61,16 @@ export class Worker {
   private readonly handlers = new Map<string, Registration>();
   private readonly beforeHooks: JobHook[] = [];
   private readonly afterHooks: JobHook[] = [];
+  /** runs in flight: handler running, or its outcome being written and acked */
   private readonly active = new Set<ActiveRun>();
-  /** prefetched messages, one FIFO per priority (index 0 = p1) */
-  private readonly buffered: RunMessage[][] = [[], [], [], [], []];
+  /** runs whose handler has not returned yet: what `concurrency` limits */
+  private handlersRunning = 0;
+  /** prefetched runs waiting for a slot, one FIFO per priority (index 0 = p1) */
+  private readonly buffered: ActiveRun[][] = [[], [], [], [], []];
   private bufferedCount = 0;
+  /** fires that came before their nominal time: being prepared, or prepared and held (earlyFires.ts) */
+  private readonly preparing = new Set<ActiveRun>();
+  private readonly early = new EarlyFires((runs) => this.releaseEarly(runs));
   /** a pull round starts when this much room is free (or a run slot idles) */
   private readonly refillAt: number;
   private readonly actions: ActionRunner;
@@ -229,7 +238,10 @@ export class Worker {
       targets,
       idlePollMs: o.idlePollMs,
       capacity: () => this.room(),
-      wantsMore: () => this.active.size < o.concurrency || this.room() >= this.refillAt,
+      wantsMore: () => {
+        const room = this.room();
+        return room > 0 && (this.handlersRunning < o.concurrency || room >= this.refillAt);
+      },
       deliver: (msg) => this.accept(msg),
       logger: this.log,
     });
@@ -265,24 +277,88 @@ export class Worker {
     return this.options.concurrency + this.options.prefetch - this.active.size - this.bufferedCount;
   }
 
-  /** A pulled message: run it if a slot is free, else keep it in the prefetch buffer (by priority). */
+  /**
+   * A pulled message: an early fire is prepared and held until its nominal time; any other runs if a slot
+   * is free, else waits in the prefetch buffer (by priority).
+   */
   private accept(msg: RunMessage): void {
-    if (this.active.size < this.options.concurrency && this.state !== "stopping") {
-      this.dispatch(new ActiveRun(msg));
+    const a = new ActiveRun(msg);
+    const earlyMs = this.options.holdEarlyFires ? earlyBy(msg) : 0;
+    if (earlyMs > 0 && this.state !== "stopping") return this.holdEarly(a, earlyMs);
+    this.enqueue(a);
+  }
+
+  /**
+   * A slot is free: fewer than `concurrency` handlers run, and the runs whose outcome is still being
+   * written (they no longer hold a slot, so a burst starts without waiting for store round trips) are
+   * bounded too.
+   */
+  private hasSlot(): boolean {
+    const o = this.options;
+    return (
+      this.handlersRunning < o.concurrency &&
+      this.active.size < o.concurrency * FINISHING_FACTOR &&
+      this.state !== "stopping"
+    );
+  }
+
+  private enqueue(a: ActiveRun): void {
+    if (this.hasSlot()) {
+      this.dispatch(a);
       return;
     }
-    this.buffered[msg.priority - 1]!.push(msg);
+    a.bufferedAt = Date.now();
+    this.buffered[a.msg.priority - 1]!.push(a);
     this.bufferedCount++;
   }
 
-  /** The highest-priority prefetched message, oldest first. */
-  private nextBuffered(): RunMessage | undefined {
+  private holdEarly(a: ActiveRun, earlyMs: number): void {
+    const until = Date.now() + Math.min(earlyMs, this.options.maxEarlyMs);
+    this.preparing.add(a);
+    void this.runner!.prepare(a).then((ok) => {
+      this.preparing.delete(a);
+      if (!ok) return this.puller?.notify();
+      if (this.state === "stopping" || this.state === "stopped") return a.msg.nak();
+      // interrupted (paused, stopped, removed) while its job was being read
+      if (a.abortReason !== undefined) return void this.runner!.skipPrepared(a, a.abortReason);
+      this.early.hold(a, until);
+      if (this.events.has("run:held") && a.prepared) {
+        const { ref } = a.prepared;
+        this.events.emit("run:held", { ...ref, until: new Date(until).toISOString() });
+      }
+    });
+  }
+
+  /** Early fires whose instant came: highest priority first into free slots, the rest into the buffer. */
+  private releaseEarly(runs: ActiveRun[]): void {
+    if (this.state === "stopping" || this.state === "stopped") {
+      for (const a of runs) a.msg.nak();
+      return;
+    }
+    for (const a of runs) {
+      a.bufferedAt = Date.now();
+      this.buffered[a.msg.priority - 1]!.push(a);
+      this.bufferedCount++;
+    }
+    this.fillSlots();
+  }
+
+  private fillSlots(): void {
+    while (this.hasSlot()) {
+      const next = this.nextBuffered();
+      if (!next) break;
+      this.dispatch(next);
+    }
+  }
+
+  /** The highest-priority buffered run, oldest first. */
+  private nextBuffered(): ActiveRun | undefined {
     if (this.bufferedCount === 0) return undefined;
     for (let p = this.buffered.length - 1; p >= 0; p--) {
-      const msg = this.buffered[p]!.shift();
-      if (msg) {
+      const a = this.buffered[p]!.shift();
+      if (a) {
         this.bufferedCount--;
-        return msg;
+        return a;
       }
     }
     return undefined;
@@ -290,11 +366,23 @@ export class Worker {
 
   private dispatch(a: ActiveRun): void {
     this.active.add(a);
+    this.handlersRunning++;
+    let slotHeld = true;
+    const freeSlot = () => {
+      if (!slotHeld) return;
+      slotHeld = false;
+      this.handlersRunning--;
+    };
+    // the handler returned: its slot is free while the outcome is written
+    a.onHandlerDone = () => {
+      freeSlot();
+      this.fillSlots();
+    };
     void this.runner!.run(a).finally(() => {
+      freeSlot();
       this.active.delete(a);
       this.completed++;
-      const next = this.state === "stopping" ? undefined : this.nextBuffered();
-      if (next) this.dispatch(new ActiveRun(next));
+      this.fillSlots();
       if (this.active.size === 0) for (const w of this.idleWaiters.splice(0)) w();
       this.puller?.notify();
     });
@@ -307,19 +395,22 @@ export class Worker {
    */
   private tick(): void {
     for (const a of this.active) a.msg.working();
-    if (this.bufferedCount === 0) return;
     const cutoff = Date.now() - this.options.workingIntervalMs;
+    // held early fires are ours until their instant (maxEarlyMs may exceed the ack wait)
+    for (const a of this.early.all()) if (a.msg.receivedAt <= cutoff) a.msg.working();
+    if (this.bufferedCount === 0) return;
     for (const queue of this.buffered) {
-      while (queue.length > 0 && queue[0]!.receivedAt <= cutoff) {
-        queue.shift()!.nak();
+      while (queue.length > 0 && queue[0]!.bufferedAt <= cutoff) {
+        queue.shift()!.msg.nak();
         this.bufferedCount--;
       }
     }
   }
 
   private handBackBuffered(): void {
-    for (const queue of this.buffered) for (const msg of queue.splice(0)) msg.nak();
+    for (const queue of this.buffered) for (const a of queue.splice(0)) a.msg.nak();
     this.bufferedCount = 0;
+    for (const a of this.early.clear()) a.msg.nak();
   }
 
   private interrupt(data: Uint8Array, contentType: string | undefined): void {
@@ -332,14 +423,23 @@ export class Worker {
       this.log.warn({ err }, "ignoring a malformed interrupt");
       return;
     }
+    // the scheduler sends "*" (any run of the job) when it did not track the runs
+    const matches = (f: FireMessage | undefined): f is FireMessage =>
+      f !== undefined &&
+      f.jobId === it.jobId &&
+      f.tenantId === it.tenantId &&
+      (it.fireId === undefined || it.fireId === "*" || f.fireId === it.fireId);
     for (const a of this.active) {
-      const f = a.fire;
-      if (!f || f.jobId !== it.jobId || f.tenantId !== it.tenantId) continue;
-      // the scheduler sends "*" (any run of the job) when it did not track the runs
-      if (it.fireId !== undefined && it.fireId !== "*" && f.fireId !== it.fireId) continue;
-      this.log.info({ fireId: f.fireId, reason: it.reason }, "interrupting run");
+      if (!matches(a.fire)) continue;
+      this.log.info({ fireId: a.fire.fireId, reason: it.reason }, "interrupting run");
       a.abort(String(it.reason ?? "interrupted"));
     }
+    // a fire waiting for its instant does not run when its job was paused, stopped or removed meanwhile
+    // (an overlap replace is about the running one, not this one)
+    if (it.reason === "replaced") return;
+    const reason = String(it.reason ?? "interrupted");
+    for (const a of this.preparing) if (matches(a.fire)) a.abort(reason);
+    for (const a of this.early.take((h) => matches(h.fire))) void this.runner!.skipPrepared(a, reason);
   }
 
   private watchConnection(nc: NatsConnection, ns: Namespace): void {
@@ -453,4 +553,15 @@ function withoutAsyncTraces(nc: NatsConnection): void {
 /** `new Worker(options)`: reads the NATS settings from the environment unless `nc` or `nats` is given. */
 export function createWorker(options: WorkerOptions = {}): Worker {
   return new Worker(options);
+}
+
+/** Runs in flight (handler running or outcome being written) stay below concurrency times this. */
+const FINISHING_FACTOR = 4;
+
+/** How long before its nominal time a fire arrived (0 when due or late, or without the header). */
+function earlyBy(msg: RunMessage): number {
+  const nominal = msg.headers?.get(Headers.Nominal);
+  if (!nominal) return 0;
+  const ms = Date.parse(nominal) - Date.now();
+  return ms > 0 ? ms : 0;
 }

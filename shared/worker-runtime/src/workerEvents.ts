@@ -34,6 +34,8 @@ export interface WorkerEvents {
   "run:abandoned": RunRef & { error: string; state?: JobState };
   /** the run was interrupted (pause, remove, replace, shutdown); shutdown hands the fire back */
   "run:aborted": RunRef & { reason: AbortReason; handedBack: boolean };
+  /** the fire came before its nominal time: prepared, and held until `until` (ISO) to start */
+  "run:held": RunRef & { until: string };
   /** the fire was not run: job removed, paused or stopped */
   "run:skipped": RunRef & { reason: string };
   /** another run holds the job's lock: the fire comes back after lockRetryMs */

@@ -61,7 +61,8 @@ describe("locks", () => {
       w.events.on("run:success", () => succeeded++);
     }
     const t = Date.now();
-    for (let i = 0; i < 4; i++) await env.fire(def, { nominalTime: new Date(t + i * 1000), last: false });
+    // four due fires at once (distinct past nominal times: a future one would be held until its time)
+    for (let i = 0; i < 4; i++) await env.fire(def, { nominalTime: new Date(t - i * 1000), last: false });
     await waitFor(() => succeeded === 4, { message: "four runs", timeoutMs: 15_000 });
     const job = (await env.record(def))!;
     expect(maxInFlight).toBe(1);
