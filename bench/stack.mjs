@@ -65,8 +65,7 @@ export async function stopProcess(p) {
   clearTimeout(timer);
 }
 
-export async function queueInBatches(client, jobs, batch = 1000) {
-  for (let i = 0; i < jobs.length; i += batch) {
-    await client.scheduler.queueMany(jobs.slice(i, i + batch));
-  }
+/** Queues jobs through the client (its queueMany splits them into pipelined requests). */
+export async function queueInBatches(client, jobs) {
+  await client.scheduler.queueMany(jobs);
 }

@@ -32,6 +32,11 @@ import {
 import type { ClientOptions } from "./options.js";
 import { isSingle, toSelector, type Target } from "./selector.js";
 
+/** Jobs per queueMany request (well inside NATS' default 1 MiB message limit for typical jobs). */
+const QUEUE_CHUNK = 1_000;
+/** queueMany requests in flight at a time. */
+const QUEUE_PIPELINE = 4;
+
 export interface QueueManyResult {
   results: { id: string; created: boolean }[];
 }
@@ -56,11 +61,27 @@ export class JobScheduler {
     return this.call("queue", job);
   }
 
-  /** Queues many jobs, all or nothing: one bad job rejects the batch (field `jobs.<n>.<field>`). */
+  /**
+   * Queues many jobs, all or nothing at validation: one bad job rejects the whole array before anything is
+   * stored (field `jobs.<n>.<field>`). Any number of jobs: they go out in requests of QUEUE_CHUNK (a NATS
+   * message has a size limit), QUEUE_PIPELINE at a time; results come back in input order.
+   */
   async queueMany(jobs: readonly JobInput[]): Promise<QueueManyResult> {
-    parseOrThrow(QueueManyRequestSchema, { jobs });
+    if (jobs.length === 0) parseOrThrow(QueueManyRequestSchema, { jobs });
     jobs.forEach((job, i) => parseOrThrow(JobInputSchema, job, `jobs.${i}`));
-    return this.call("queueMany", { jobs });
+    if (jobs.length <= QUEUE_CHUNK) return this.call("queueMany", { jobs });
+    const chunks: JobInput[][] = [];
+    for (let i = 0; i < jobs.length; i += QUEUE_CHUNK) chunks.push(jobs.slice(i, i + QUEUE_CHUNK));
+    const results: QueueManyResult["results"][] = new Array<QueueManyResult["results"]>(chunks.length);
+    let next = 0;
+    const lane = async () => {
+      while (next < chunks.length) {
+        const i = next++;
+        results[i] = (await this.call<QueueManyResult>("queueMany", { jobs: chunks[i] })).results;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(QUEUE_PIPELINE, chunks.length) }, lane));
+    return { results: results.flat() };
   }
 
   async exists(id: string): Promise<boolean> {

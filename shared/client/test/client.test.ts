@@ -81,6 +81,30 @@ describe("TaskjetClient against a real scheduler and worker", () => {
     expect((await s.list({ group, type: "nosuchtype" })).total).toBe(0);
   });
 
+  it("queueMany takes any number of jobs: several requests, results in input order, bad input stores none", async () => {
+    const s = stack.client.scheduler;
+    const group = uniqueName("big");
+    const jobs = Array.from({ length: 2_345 }, (_, i) => ({
+      id: `${group}-${i}`,
+      name: `big-${i}`,
+      type: "echo",
+      group,
+      beginTime: future(),
+    }));
+    // one bad job anywhere rejects the whole array before any request is sent
+    const badGroup = uniqueName("bad");
+    const bad = jobs.map((j) => ({ ...j, id: `x${j.id}`, group: badGroup }));
+    bad[2_000] = { ...bad[2_000]!, name: "" };
+    await rejectsWith(s.queueMany(bad), ErrorCode.InvalidArgument, "jobs.2000.name");
+    expect((await s.list({ group: badGroup })).total).toBe(0);
+    const r = await s.queueMany(jobs);
+    expect(r.results.map((x) => x.id)).toEqual(jobs.map((j) => j.id));
+    expect(r.results.every((x) => x.created)).toBe(true);
+    expect((await s.list({ group, limit: 1 })).total).toBe(2_345);
+    // queued again: every one exists already (the seed's Queue is a no-op then)
+    expect((await s.queueMany(jobs.slice(0, 1_500))).results.every((x) => !x.created)).toBe(true);
+  });
+
   it("update changes only the patched fields", async () => {
     const s = stack.client.scheduler;
     const { id } = await s.queue({ name: "upd", type: "echo", beginTime: future(), args: { a: 1 } });

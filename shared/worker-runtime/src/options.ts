@@ -69,6 +69,12 @@ export interface WorkerOptions {
   holdEarlyFires?: boolean;
   /** The longest an early fire is held, whatever its nominal time says (clock skew guard; default 5 s). */
   maxEarlyMs?: number;
+  /**
+   * Successful runs of unlimited recurring jobs (no maxCount, overlap allow, no lock) are acked at once and
+   * their state written at most this often, several runs per write (default 5 s; 0 = a write per run).
+   * See stateCoalescer.ts for what that trades.
+   */
+  coalesceStateMs?: number;
   /** Retry backoff of once jobs: min(baseMs * 2^(n-1), maxMs) * (0.5 + random) (defaults 1 s, 1 h). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -107,6 +113,7 @@ const OptionsSchema = z.object({
   requestTimeoutMs: positiveMs("requestTimeoutMs").default(2_000),
   holdEarlyFires: z.boolean().default(true),
   maxEarlyMs: z.number().int().nonnegative().default(5_000),
+  coalesceStateMs: z.number().int().nonnegative().default(5_000),
   backoffBaseMs: positiveMs("backoffBaseMs").default(1_000),
   backoffMaxMs: positiveMs("backoffMaxMs").default(3_600_000),
 });

@@ -41,6 +41,7 @@ import type { HandlerContext, JobHook, JobInfo, Registration } from "./handler.j
 import { applyResult, withoutAbortedRun, withRunning, type Applied, type RunResult } from "./outcome.js";
 import type { ResolvedWorkerOptions } from "./options.js";
 import type { RunMessage } from "./runMessage.js";
+import { StateCoalescer } from "./stateCoalescer.js";
 import type { Telemetry, WorkerRunLogEntry } from "./telemetry.js";
 import type { RunRef, WorkerEventEmitter } from "./workerEvents.js";
 
@@ -98,6 +99,8 @@ export interface RunnerDeps {
   ns: Namespace;
   store: JobStore;
   locks: LockProvider;
+  /** coalesced outcome writes of frequent recurring jobs (stateCoalescer.ts) */
+  coalescer: StateCoalescer;
   telemetry: Telemetry;
   actions: ActionRunner;
   events: WorkerEventEmitter;
@@ -360,17 +363,27 @@ export class Runner {
         ? this.log(fire, ref, "succeeded", startedIso, { durationMs, result: result.result })
         : undefined;
     let written: StoredJob | undefined;
-    try {
-      written = await this.write(key, stored, (rec, uncertain) => {
-        // a retried write whose earlier try may have landed (its reply was lost) must not count the run twice
-        if (uncertain && applied && rec.state.lastRunTime === startedIso) return undefined;
-        applied = applyResult(rec, fire, result, startedIso, finishedAt, backoff);
-        return applied.record;
-      });
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
+    const coalescer = this.d.coalescer;
+    if (coalescer.enabled && StateCoalescer.applies(stored.def, fire, result)) {
+      // acked now, written with the job's other recent runs (the event data shows the state it will have)
+      applied = applyResult(stored, fire, result, startedIso, finishedAt, backoff);
+      coalescer.add(key, { fire, result, startedIso, finishedAt });
+      written = { ...applied.record, revision: stored.revision };
+    } else {
+      try {
+        // this job's coalesced successes go first, so the store sees its runs in order
+        if (coalescer.enabled) await coalescer.flushKey(key);
+        written = await this.write(key, stored, (rec, uncertain) => {
+          // a retried write whose earlier try may have landed (its reply was lost) must not count it twice
+          if (uncertain && applied && rec.state.lastRunTime === startedIso) return undefined;
+          applied = applyResult(rec, fire, result, startedIso, finishedAt, backoff);
+          return applied.record;
+        });
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+      if (written === undefined) applied = undefined; // removed meanwhile: nothing written, nothing to retry
     }
-    if (written === undefined) applied = undefined; // removed meanwhile: nothing written, nothing to retry
 
     const abandoned = applied?.abandoned === true;
     if (abandoned) {

@@ -40,6 +40,7 @@ import { resolveOptions, type ResolvedWorkerOptions, type WorkerOptions } from "
 import { Puller } from "./puller.js";
 import { EarlyFires } from "./earlyFires.js";
 import { ActiveRun, Runner } from "./runner.js";
+import { StateCoalescer } from "./stateCoalescer.js";
 import type { RunMessage } from "./runMessage.js";
 import { Telemetry } from "./telemetry.js";
 import { WorkerEventEmitter } from "./workerEvents.js";
@@ -93,6 +94,7 @@ export class Worker {
   private stopStatus: (() => void) | undefined;
   private mux: RequestMux | undefined;
   private out: PublishBatch | undefined;
+  private coalescer: StateCoalescer | undefined;
 
   constructor(options: WorkerOptions = {}) {
     this.options = resolveOptions(options);
@@ -214,15 +216,19 @@ export class Worker {
     this.out = out;
     this.mux = new RequestMux(nc, out, o.requestTimeoutMs);
     const telemetry = new Telemetry(nc, jetstream(nc), this.mux, ns, o.workerId, o.events, o.runLog);
+    const store = new JobStore(
+      await leanJobsKv(this.topology, ns, this.mux, (err) =>
+        this.log.debug({ err }, "job bucket info unavailable; using the plain KV client"),
+      ),
+      ns,
+    );
+    const backoff = { baseMs: o.backoffBaseMs, maxMs: o.backoffMaxMs };
+    this.coalescer = new StateCoalescer(store, o.coalesceStateMs, backoff, this.log);
     this.runner = new Runner({
       o,
       ns,
-      store: new JobStore(
-        await leanJobsKv(this.topology, ns, this.mux, (err) =>
-          this.log.debug({ err }, "job bucket info unavailable; using the plain KV client"),
-        ),
-        ns,
-      ),
+      store,
+      coalescer: this.coalescer,
       locks: new LockProvider(this.topology.locks),
       telemetry,
       actions: this.actions,
@@ -500,6 +506,10 @@ export class Worker {
       await this.waitIdle(1_000);
       for (const a of this.active) a.msg.nak();
     }
+    // the last coalesced state writes, while the connection is still open
+    await this.coalescer
+      ?.close()
+      .catch((err: unknown) => this.log.warn({ err }, "final coalesced state write failed"));
     await this.actions.drain(2_000);
     await this.teardown();
     this.state = "stopped";

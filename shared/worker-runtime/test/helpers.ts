@@ -64,6 +64,8 @@ export class TestEnv {
       shutdownGraceMs: 2_000,
       heartbeatMs: 1_000,
       idlePollMs: 1_000,
+      // most tests read the state right after each run; stateCoalescer has its own tests
+      coalesceStateMs: 0,
       ...opts,
     });
     this.workers.push(w);

@@ -1,0 +1,136 @@
+/**
+ * Coalesced outcome writes for the runs of frequent recurring jobs.
+ *
+ * A period or persistent job with no end (maxCount 0), overlap policy allow and no lock is counted by the
+ * worker, not the scheduler (see schedulerCountsFires). Writing its state after every run costs a store
+ * read-modify-write per run here plus a decode per run in every scheduler replica's store watch; at 10,000
+ * schedules a second that is most of the machine. So a successful run of such a job is acked at once and its
+ * outcome (lastRunTime, lastFireTime, triggerCount, result, nextRunTime) is kept here and written at most
+ * every `coalesceStateMs`, all pending runs of a key in one compare-and-set that applies them in order with
+ * the same pure step (outcome.ts applyResult) a single run uses. Failures are never coalesced: they write at
+ * once (retries, abandonment), after flushing what is pending for the job.
+ *
+ * The cost: the store shows such a job's last run up to coalesceStateMs late, and a worker that dies
+ * (SIGKILL) loses that much bookkeeping; the runs themselves are acked, so not repeated. A graceful stop
+ * flushes. coalesceStateMs = 0 writes every run.
+ */
+import type { Logger } from "pino";
+import {
+  NotFoundError,
+  schedulerCountsFires,
+  type FireMessage,
+  type JobRecord,
+  type StoredJob,
+} from "@taskjet/protocol";
+import type { JobStore } from "@taskjet/nats";
+import { applyResult, type Backoff, type RunResult } from "./outcome.js";
+
+export interface PendingRun {
+  fire: FireMessage;
+  result: RunResult;
+  startedIso: string;
+  finishedAt: Date;
+}
+
+/** Most keys written at once by one flush. */
+const FLUSH_CONCURRENCY = 64;
+
+export class StateCoalescer {
+  private pending = new Map<string, PendingRun[]>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly intervalMs: number,
+    private readonly backoff: Backoff,
+    private readonly log: Logger,
+  ) {}
+
+  /** True when this run's outcome may be coalesced (a success of an unlimited, untracked recurring job). */
+  static applies(def: JobRecord["def"], fire: FireMessage, result: RunResult): boolean {
+    return (
+      result.kind === "succeeded" &&
+      def.jobType !== "once" &&
+      !fire.last &&
+      !fire.trackRunning &&
+      !schedulerCountsFires(def)
+    );
+  }
+
+  get enabled(): boolean {
+    return this.intervalMs > 0;
+  }
+
+  /** Runs waiting to be written. */
+  get size(): number {
+    let n = 0;
+    for (const runs of this.pending.values()) n += runs.length;
+    return n;
+  }
+
+  add(key: string, run: PendingRun): void {
+    let runs = this.pending.get(key);
+    if (!runs) this.pending.set(key, (runs = []));
+    runs.push(run);
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.intervalMs);
+  }
+
+  /** Writes what is pending for one key now (before a failure of the same job is written). */
+  async flushKey(key: string): Promise<void> {
+    const runs = this.pending.get(key);
+    if (!runs) return;
+    this.pending.delete(key);
+    await this.write(key, runs);
+  }
+
+  /** Writes everything pending; a failed key stays pending for the next flush. */
+  flush(): Promise<void> {
+    this.flushing ??= this.doFlush().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  /** Stop: the last flush, then no timer. */
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flushing;
+    await this.doFlush();
+  }
+
+  private async doFlush(): Promise<void> {
+    const batch = [...this.pending];
+    this.pending = new Map();
+    let next = 0;
+    const lane = async () => {
+      while (next < batch.length) {
+        const [key, runs] = batch[next++]!;
+        await this.write(key, runs);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FLUSH_CONCURRENCY, batch.length) }, lane));
+  }
+
+  private async write(key: string, runs: PendingRun[]): Promise<void> {
+    try {
+      await this.store.mutate(key, (current: StoredJob) => {
+        let rec: JobRecord = current;
+        for (const r of runs)
+          rec = applyResult(rec, r.fire, r.result, r.startedIso, r.finishedAt, this.backoff).record;
+        return rec;
+      });
+    } catch (err) {
+      if (err instanceof NotFoundError) return; // removed meanwhile: nothing to record
+      this.log.warn({ err, key, runs: runs.length }, "coalesced state write failed; trying again later");
+      const newer = this.pending.get(key) ?? [];
+      this.pending.set(key, [...runs, ...newer]);
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, this.intervalMs);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Coalesced state writes (stateCoalescer.ts): successful runs of an unlimited, untracked recurring job are
+ * acked at once and written together; a failure writes at once, after the pending successes; a graceful stop
+ * flushes; jobs the scheduler counts (maxCount) and once jobs are never coalesced.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startNats, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { TestEnv } from "./helpers.js";
+
+let server: NatsServerFixture;
+let env: TestEnv;
+beforeAll(async () => {
+  server = await startNats();
+  env = await new TestEnv(server).init();
+});
+afterEach(() => env.stopWorkers());
+afterAll(async () => {
+  await env?.close();
+  await server?.stop();
+});
+
+const past = (s: number) => new Date(Date.now() - s * 1000);
+const runStreamEmpty = () =>
+  waitFor(async () => (await env.topo.jsm.streams.info(env.ns.streams.run)).state.messages === 0, {
+    message: "run stream drained",
+  });
+
+describe("coalesced state writes", () => {
+  it("successful runs of an unlimited recurring job are acked at once and written together, in order", async () => {
+    const w = env.worker({ node: "c1", coalesceStateMs: 60_000 });
+    let n = 0;
+    w.register("often", async () => ++n);
+    await w.start();
+    const def = await env.job({ type: "often", jobType: "persistent", intervalSeconds: 1 });
+    const nominals = [past(3), past(2), past(1)];
+    let succeeded = 0;
+    w.events.on("run:success", () => succeeded++);
+    for (const t of nominals) await env.fire(def, { nominalTime: t, last: false });
+    await waitFor(() => succeeded === 3, { message: "three runs" });
+    await runStreamEmpty(); // acked before their state is written
+    expect((await env.record(def))!.state).toMatchObject({ triggerCount: 0 });
+    expect((await env.record(def))!.state.lastRunTime).toBeUndefined();
+    // a graceful stop writes what is pending
+    await w.stop();
+    const job = (await env.record(def))!;
+    expect(job.state).toMatchObject({
+      triggerCount: 3,
+      lastFireTime: nominals[2]!.toISOString(),
+      result: 3,
+      status: "queuing",
+    });
+    expect(job.state.lastRunTime).toBeDefined();
+  });
+
+  it("writes on its own after coalesceStateMs", async () => {
+    const w = env.worker({ node: "c2", coalesceStateMs: 300 });
+    w.register("later", async () => "ok");
+    await w.start();
+    const def = await env.job({ type: "later", jobType: "period", cron: "* * * * * ?" });
+    const [first, second] = [past(2), past(1)];
+    await env.fire(def, { nominalTime: first, last: false });
+    await env.fire(def, { nominalTime: second, last: false });
+    const job = await env.waitRecord(def, (j) => j.state.triggerCount === 2, "both runs written");
+    expect(job.state.lastFireTime).toBe(second.toISOString());
+  });
+
+  it("a failure is written at once, after the job's pending successes", async () => {
+    const w = env.worker({ node: "c3", coalesceStateMs: 60_000 });
+    let calls = 0;
+    w.register("flaky", async () => {
+      if (++calls === 3) throw new Error("third run fails");
+      return calls;
+    });
+    await w.start();
+    const def = await env.job({ type: "flaky", jobType: "persistent", intervalSeconds: 1 });
+    const failed = w.events.next("run:failure", (e) => e.fire.jobId === def.id);
+    for (const s of [3, 2, 1]) await env.fire(def, { nominalTime: past(s), last: false });
+    await failed;
+    const job = await env.waitRecord(def, (j) => j.state.lastError !== undefined, "failure written");
+    // the two successes were written first (counted), then the failure (counted too, tryCount 1)
+    expect(job.state).toMatchObject({ triggerCount: 3, tryCount: 1, lastError: "third run fails" });
+  });
+
+  it("jobs the scheduler counts (maxCount) and once jobs write every run at once", async () => {
+    const w = env.worker({ node: "c4", coalesceStateMs: 60_000 });
+    w.register("counted", async () => "done");
+    await w.start();
+    const finite = await env.job({ type: "counted", jobType: "persistent", intervalSeconds: 1, maxCount: 5 });
+    const once = await env.job({ type: "counted" });
+    await env.fire(finite, { nominalTime: past(1), last: false });
+    await env.fire(once);
+    await env.waitRecord(finite, (j) => j.state.lastRunTime !== undefined, "finite job written");
+    await env.waitRecord(once, (j) => j.state.status === "completed", "once job written");
+  });
+});
