@@ -365,10 +365,15 @@ export class Runner {
     let written: StoredJob | undefined;
     const coalescer = this.d.coalescer;
     if (coalescer.enabled && StateCoalescer.applies(stored.def, fire, result)) {
-      // acked now, written with the job's other recent runs (the event data shows the state it will have)
-      applied = applyResult(stored, fire, result, startedIso, finishedAt, backoff);
+      // acked now, written with the job's other recent runs; events and hooks see the state it will have
       coalescer.add(key, { fire, result, startedIso, finishedAt });
-      written = { ...applied.record, revision: stored.revision };
+      const wanted =
+        this.telemetry.eventsOn ||
+        this.d.afterHooks.length > 0 ||
+        (stored.def.actions?.length ?? 0) > 0 ||
+        this.events.has("run:success");
+      if (wanted) applied = applyResult(stored, fire, result, startedIso, finishedAt, backoff);
+      written = applied ? { ...applied.record, revision: stored.revision } : stored;
     } else {
       try {
         // this job's coalesced successes go first, so the store sees its runs in order
