@@ -55,18 +55,24 @@ describe("fencing", () => {
     const lost = new Promise<string>((r) => s.events.once("leader:lost", (e) => r(e.reason)));
     const epochBefore = Number(fires.of("j")[0]!.epoch);
     // what a newer leader's takeover does first: claim the cursor with its epoch
+    // (compare-and-set: the leader rewrites the cursor every 100 ms here, so a read may be stale by the write)
     const sched = await new Kvm(nc).open(ns.buckets.sched);
-    const cur = await sched.get(CURSOR_KEY);
-    await sched.update(
-      CURSOR_KEY,
-      encode({
-        epoch: epochBefore + 1,
-        firedThroughMs: null,
-        jobsRevision: 0,
-        writtenAt: "",
-        replicaId: "other",
-      }),
-      cur!.revision,
+    await waitFor(
+      async () => {
+        const cur = await sched.get(CURSOR_KEY);
+        const claim = encode({
+          epoch: epochBefore + 1,
+          firedThroughMs: null,
+          jobsRevision: 0,
+          writtenAt: "",
+          replicaId: "other",
+        });
+        return sched.update(CURSOR_KEY, claim, cur!.revision).then(
+          () => true,
+          () => false,
+        );
+      },
+      { message: "cursor claimed" },
     );
     expect(await lost).toBe("fenced");
     expect(s.metrics.fencedEvents).toBeGreaterThan(0);
