@@ -80,7 +80,7 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
         : await Promise.all([kvm.open(ns.buckets.lease), kvm.open(ns.buckets.sched)]);
     const js = jetstream(nc);
     const store = new JobStore(topo.jobs, ns);
-    const index = new JobIndex(topo.jobs);
+    const index = new JobIndex(topo.jobs, nc);
     index.onBadRecord = (key, err) =>
       c.log.warn({ key, err: String(err) }, "skipping a stored value that is not a job");
     index.onWatchError = (err) =>

@@ -18,3 +18,10 @@ export { Lease, type LeaseOptions, type LeaseHolder, type LeaseValue, type Lease
 export { LockProvider, type LockHandle, type LockValue } from "./lock.js";
 export { serveRequests, request, type RequestHandler, type RequestOptions } from "./rpc.js";
 export { Registry, type JobTypeInfo } from "./registry.js";
+export {
+  loadBucket,
+  parseAckReply,
+  type BucketMessageHandler,
+  type BucketOperation,
+  type LoadBucketOptions,
+} from "./snapshot.js";
