@@ -19,6 +19,16 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { loadBucket, type BucketOperation, type StoreChange } from "@taskjet/nats";
 import { decode, encode, type JobRecord, type ListFilter, type StoredJob } from "@taskjet/protocol";
 import { JobEntry, packRaw } from "./jobEntry.js";
+import { fieldsOf, scanJobFields, type JobFields } from "./jobFields.js";
+
+/** The slow path of a value the scanner does not take: the decoder decides whether it is a job at all. */
+function fieldsOfDecoded(bytes: Uint8Array): JobFields {
+  const record = decode(bytes) as JobRecord;
+  if (!record || typeof record !== "object" || !record.def || !record.state) {
+    throw new Error("not a job record");
+  }
+  return fieldsOf(record);
+}
 
 export interface IndexListener {
   /** a job was stored or changed; `scheduleChanged` when the times it fires at may have changed */
@@ -166,10 +176,7 @@ export class JobIndex {
       if (fromWatch) this.advance(revision);
       return;
     }
-    const record = decode(bytes) as JobRecord;
-    if (!record || typeof record !== "object" || !record.def || !record.state) {
-      throw new Error("not a job record");
-    }
+    const fields = scanJobFields(bytes) ?? fieldsOfDecoded(bytes);
     const raw = packRaw(bytes);
     const isNew = !entry;
     if (!entry) {
@@ -180,7 +187,7 @@ export class JobIndex {
       tenant.set(entry.id, entry);
     }
     const wasActive = !isNew && entry.active;
-    const scheduleChanged = entry.apply(record, raw, revision);
+    const scheduleChanged = entry.apply(fields, raw, revision);
     this.activeCount += (entry.active ? 1 : 0) - (wasActive ? 1 : 0);
     if (fromWatch) this.advance(revision);
     this.listener?.onPut(entry, scheduleChanged);
