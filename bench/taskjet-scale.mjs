@@ -45,12 +45,18 @@ async function fill(store, count) {
 
 async function measure(natsUrl, prefix) {
   const env = { ...process.env, NATS_URL: natsUrl, TASKJET_PREFIX: prefix, TASKJET_LOG_LEVEL: "info" };
+  // PROF=<dir> writes a CPU profile of each scheduler process there (as in stack.mjs)
+  const prof = process.env.PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROF}`] : [];
   const t0 = performance.now();
-  const p = spawn(process.execPath, ["--max-old-space-size=4096", "services/scheduler/dist/main.js"], {
-    cwd: root,
-    env,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const p = spawn(
+    process.execPath,
+    [...prof, "--max-old-space-size=4096", "services/scheduler/dist/main.js"],
+    {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   let buf = "";
   const tail = [];
   const loaded = {};

@@ -98,7 +98,7 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       ),
       ns,
     );
-    const index = new JobIndex(topo.jobs);
+    const index = new JobIndex(topo.jobs, nc);
     index.onBadRecord = (key, err) =>
       c.log.warn({ key, err: String(err) }, "skipping a stored value that is not a job");
     index.onWatchError = (err) =>

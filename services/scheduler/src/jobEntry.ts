@@ -16,6 +16,7 @@ import {
   type MisfirePolicy,
   type OverlapPolicy,
 } from "@taskjet/protocol";
+import { fieldsOf, type JobFields } from "./jobFields.js";
 import { JobSchedule } from "./schedule.js";
 
 const NONE = Number.NaN;
@@ -42,8 +43,6 @@ export function packRaw(bytes: Uint8Array): string {
 export function unpackRaw(raw: string): Uint8Array {
   return Buffer.from(raw, "latin1");
 }
-
-const isoMs = (iso: string | undefined): number => (iso === undefined ? NONE : Date.parse(iso));
 
 /**
  * Decoding a record for every fire costs more than publishing it. Jobs that fire often keep their decoded
@@ -91,7 +90,7 @@ interface JobPolicy {
   readonly tracked: boolean;
 }
 const policies = new Map<string, JobPolicy>();
-function policyOf(def: JobRecord["def"]): JobPolicy {
+function policyOf(def: JobFields): JobPolicy {
   const jobType = def.jobType ?? "once";
   const maxCount = def.maxCount ?? 0;
   const misfirePolicy = def.misfirePolicy ?? "fireOnce";
@@ -235,9 +234,12 @@ export class JobEntry {
     return r;
   }
 
-  /** Applies a stored version; returns whether the times it fires at changed (see `schedRev`). */
-  apply(job: JobRecord, raw: string, revision: number): boolean {
-    const { def, state } = job;
+  /**
+   * Applies a stored version (its fields, or the decoded record); returns whether the times it fires at
+   * changed (see `schedRev`).
+   */
+  apply(job: JobFields | JobRecord, raw: string, revision: number): boolean {
+    const f = "def" in job ? fieldsOf(job) : job;
     const first = this.revision === 0;
     const wasActive = !first && this.active;
     const oldSchedule = this.schedule;
@@ -246,40 +248,32 @@ export class JobEntry {
     this.raw = raw;
     this.hot = undefined;
     this.revision = revision;
-    this.status = statusOf.get(state.status) ?? "none";
-    this.policy = policyOf(def);
-    this.type = intern(def.type);
-    this.nodeName = intern(def.nodeName);
-    this.triggerCount = state.triggerCount ?? 0;
-    this.lastFireMs = isoMs(state.lastFireTime);
-    this.nextRunMs = isoMs(state.nextRunTime);
-    const tryCount = state.tryCount ?? 0;
-    const runningCount = state.running?.length ?? 0;
-    const rare =
-      tryCount > 0 || runningCount > 0 || state.retryAt !== undefined || state.buffered !== undefined;
+    this.status = statusOf.get(f.status) ?? "none";
+    this.policy = policyOf(f);
+    this.type = intern(f.type);
+    this.nodeName = intern(f.nodeName);
+    this.triggerCount = f.triggerCount ?? 0;
+    this.lastFireMs = f.lastFireMs;
+    this.nextRunMs = f.nextRunMs;
+    const tryCount = f.tryCount ?? 0;
+    const runningCount = f.runningCount;
+    const rare = tryCount > 0 || runningCount > 0 || f.hasRetryOrBuffer;
     this.rare = rare
-      ? {
-          tryCount,
-          runningCount,
-          retryAtMs: isoMs(state.retryAt),
-          bufferedMs: isoMs(state.buffered),
-          scheduleError: undefined,
-        }
+      ? { tryCount, runningCount, retryAtMs: f.retryAtMs, bufferedMs: f.bufferedMs, scheduleError: undefined }
       : undefined;
 
     try {
-      const createdAt = isoMs(state.createdAt);
-      const created = Number.isNaN(createdAt) ? 0 : createdAt;
+      const created = Number.isNaN(f.createdAtMs) ? 0 : f.createdAtMs;
       // most writes (workers) leave the schedule alone: keep the old object rather than rebuild it
-      this.schedule = this.schedule?.matches(def, created) ? this.schedule : new JobSchedule(def, created);
+      this.schedule = this.schedule?.matches(f, created) ? this.schedule : new JobSchedule(f, created);
     } catch (err) {
       // written by something that skipped validation: keep the job visible, never fire it
       this.schedule = undefined;
       this.rare = {
         tryCount,
         runningCount,
-        retryAtMs: isoMs(state.retryAt),
-        bufferedMs: isoMs(state.buffered),
+        retryAtMs: f.retryAtMs,
+        bufferedMs: f.bufferedMs,
         scheduleError: (err as Error).message,
       };
     }

@@ -21,3 +21,10 @@ export { Registry, type JobTypeInfo } from "./registry.js";
 export { PublishBatch } from "./batch.js";
 export { RequestMux, MuxTimeoutError, MuxNoRespondersError } from "./requestMux.js";
 export { leanKv, leanJobsKv, KvApiError } from "./leanKv.js";
+export {
+  loadBucket,
+  parseAckReply,
+  type BucketMessageHandler,
+  type BucketOperation,
+  type LoadBucketOptions,
+} from "./snapshot.js";
