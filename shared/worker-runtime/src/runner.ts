@@ -29,7 +29,7 @@ import {
 } from "@taskjet/protocol";
 import type { JobStore, LockHandle, LockProvider } from "@taskjet/nats";
 import type { ActionRunner } from "./actions.js";
-import { decodeFire, type PoisonInfo } from "./decodeFire.js";
+import { decodeFire, type Decoded, type PoisonInfo } from "./decodeFire.js";
 import {
   errorText,
   NonRetryableError,
@@ -61,6 +61,8 @@ export class ActiveRun {
   fire: FireMessage | undefined;
   /** set when the run was prepared ahead of its nominal time (an early fire held by the worker) */
   prepared: PreparedRun | undefined;
+  /** the payload, decoded on arrival (the worker reads the nominal time from it) */
+  decoded: Decoded | undefined;
   /** when it last went into the worker's buffer to wait for a slot */
   bufferedAt = 0;
   /** called once when the handler has returned (the worker frees the run's slot) */
@@ -171,7 +173,8 @@ export class Runner {
 
   private async prepareInner(a: ActiveRun): Promise<PreparedRun | undefined> {
     const { msg } = a;
-    const decoded = decodeFire(msg);
+    const decoded = a.decoded ?? decodeFire(msg);
+    a.decoded = undefined;
     if (!decoded.ok) {
       await this.poison(msg, decoded.poison);
       return undefined;

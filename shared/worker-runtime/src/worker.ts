@@ -13,7 +13,6 @@ import {
   decode,
   encodingOf,
   FailedPreconditionError,
-  Headers,
   namespace,
   token,
   ValidationError,
@@ -38,6 +37,7 @@ import type { JobHandler, JobHook, Registration, RegisterOptions } from "./handl
 import { Heartbeat } from "./heartbeat.js";
 import { resolveOptions, type ResolvedWorkerOptions, type WorkerOptions } from "./options.js";
 import { Puller } from "./puller.js";
+import { decodeFire } from "./decodeFire.js";
 import { EarlyFires } from "./earlyFires.js";
 import { ActiveRun, Runner } from "./runner.js";
 import { StateCoalescer } from "./stateCoalescer.js";
@@ -289,8 +289,9 @@ export class Worker {
    */
   private accept(msg: RunMessage): void {
     const a = new ActiveRun(msg);
-    const earlyMs = this.options.holdEarlyFires ? earlyBy(msg) : 0;
-    if (earlyMs > 0 && this.state !== "stopping") return this.holdEarly(a, earlyMs);
+    const nominalMs = this.options.holdEarlyFires ? nominalOf(a) : undefined;
+    if (nominalMs !== undefined && nominalMs > Date.now() && this.state !== "stopping")
+      return this.holdEarly(a, nominalMs);
     this.enqueue(a);
   }
 
@@ -318,8 +319,8 @@ export class Worker {
     this.bufferedCount++;
   }
 
-  private holdEarly(a: ActiveRun, earlyMs: number): void {
-    const until = Date.now() + Math.min(earlyMs, this.options.maxEarlyMs);
+  private holdEarly(a: ActiveRun, nominalMs: number): void {
+    const until = Math.min(nominalMs, Date.now() + this.options.maxEarlyMs);
     this.preparing.add(a);
     void this.runner!.prepare(a).then((ok) => {
       this.preparing.delete(a);
@@ -568,10 +569,11 @@ export function createWorker(options: WorkerOptions = {}): Worker {
 /** Runs in flight (handler running or outcome being written) stay below concurrency times this. */
 const FINISHING_FACTOR = 4;
 
-/** How long before its nominal time a fire arrived (0 when due or late, or without the header). */
-function earlyBy(msg: RunMessage): number {
-  const nominal = msg.headers?.get(Headers.Nominal);
-  if (!nominal) return 0;
-  const ms = Date.parse(nominal) - Date.now();
-  return ms > 0 ? ms : 0;
+/**
+ * A fire's nominal time in ms (undefined for a message that is not a valid fire). Decodes the payload now
+ * (kept for the run: decoded once) rather than parsing the headers of every message.
+ */
+function nominalOf(a: ActiveRun): number | undefined {
+  const d = (a.decoded = decodeFire(a.msg));
+  return d.ok ? Date.parse(d.fire.nominalTime) : undefined;
 }
