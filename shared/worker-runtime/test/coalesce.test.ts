@@ -3,21 +3,11 @@
  * acked at once and written together; a failure writes at once, after the pending successes; a graceful stop
  * flushes; jobs the scheduler counts (maxCount) and once jobs are never coalesced.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startNats, waitFor, type NatsServerFixture } from "@taskjet/testing";
-import { TestEnv } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { waitFor } from "@taskjet/testing";
+import { env, useTestEnv } from "./helpers.js";
 
-let server: NatsServerFixture;
-let env: TestEnv;
-beforeAll(async () => {
-  server = await startNats();
-  env = await new TestEnv(server).init();
-});
-afterEach(() => env.stopWorkers());
-afterAll(async () => {
-  await env?.close();
-  await server?.stop();
-});
+useTestEnv();
 
 const past = (s: number) => new Date(Date.now() - s * 1000);
 const runStreamEmpty = () =>

@@ -1,21 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encode, type JobDefinition } from "@taskjet/protocol";
 import { LockProvider } from "@taskjet/nats";
-import { startNats, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { waitFor } from "@taskjet/testing";
 import { RunAbortedError, type HandlerContext } from "@taskjet/worker-runtime";
-import { TestEnv } from "./helpers.js";
+import { env, useTestEnv } from "./helpers.js";
 
-let server: NatsServerFixture;
-let env: TestEnv;
-beforeAll(async () => {
-  server = await startNats();
-  env = await new TestEnv(server).init();
-});
-afterEach(() => env.stopWorkers());
-afterAll(async () => {
-  await env?.close();
-  await server?.stop();
-});
+useTestEnv();
 
 /** Resolves when the signal fires; the handler then throws its reason, as a well-behaved handler does. */
 function untilAborted(ctx: HandlerContext): Promise<never> {

@@ -1,20 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { priorities, priorityLevel, type JobDefinition } from "@taskjet/protocol";
-import { startNats, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { waitFor } from "@taskjet/testing";
 import { consumerNames } from "@taskjet/worker-runtime";
-import { TestEnv } from "./helpers.js";
+import { env, useTestEnv } from "./helpers.js";
 
-let server: NatsServerFixture;
-let env: TestEnv;
-beforeAll(async () => {
-  server = await startNats();
-  env = await new TestEnv(server).init();
-});
-afterEach(() => env.stopWorkers());
-afterAll(async () => {
-  await env?.close();
-  await server?.stop();
-});
+useTestEnv();
 
 describe("dispatch", () => {
   it("with a backlog, higher priorities start first (node and any-node subjects)", async () => {

@@ -2,22 +2,12 @@
  * Early fires: the scheduler publishes fires up to its leadMs before their nominal time; the worker prepares
  * each at once and starts its handler at the nominal time. A pause meanwhile skips it; a stop hands it back.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encode } from "@taskjet/protocol";
-import { startNats, waitFor, type NatsServerFixture } from "@taskjet/testing";
-import { TestEnv } from "./helpers.js";
+import { waitFor } from "@taskjet/testing";
+import { env, useTestEnv } from "./helpers.js";
 
-let server: NatsServerFixture;
-let env: TestEnv;
-beforeAll(async () => {
-  server = await startNats();
-  env = await new TestEnv(server).init();
-});
-afterEach(() => env.stopWorkers());
-afterAll(async () => {
-  await env?.close();
-  await server?.stop();
-});
+useTestEnv();
 
 const runStreamEmpty = () =>
   waitFor(async () => (await env.topo.jsm.streams.info(env.ns.streams.run)).state.messages === 0, {

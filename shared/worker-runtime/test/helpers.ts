@@ -18,7 +18,8 @@ import {
   type StoredJob,
 } from "@taskjet/protocol";
 import { ensureTopology, JobStore, type Topology, type TopologyOptions } from "@taskjet/nats";
-import { connectTo, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
 import {
   buildFire,
   createWorker,
@@ -148,4 +149,21 @@ export class TestEnv {
     await this.stopWorkers();
     await this.nc?.close();
   }
+}
+
+/** The suite's server and environment (set by useTestEnv before the first test). */
+export let server: NatsServerFixture;
+export let env: TestEnv;
+
+/** One nats-server and TestEnv for the test file; every test's workers are stopped after it. */
+export function useTestEnv(): void {
+  beforeAll(async () => {
+    server = await startNats();
+    env = await new TestEnv(server).init();
+  });
+  afterEach(() => env.stopWorkers());
+  afterAll(async () => {
+    await env?.close();
+    await server?.stop();
+  });
 }

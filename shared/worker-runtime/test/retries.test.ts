@@ -1,21 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Msg } from "@nats-io/nats-core";
 import { z } from "zod";
-import { startNats, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { waitFor } from "@taskjet/testing";
 import { backoffMs, NonRetryableError, RetryAfterError } from "@taskjet/worker-runtime";
-import { TestEnv } from "./helpers.js";
+import { env, useTestEnv } from "./helpers.js";
 
-let server: NatsServerFixture;
-let env: TestEnv;
-beforeAll(async () => {
-  server = await startNats();
-  env = await new TestEnv(server).init();
-});
-afterEach(() => env.stopWorkers());
-afterAll(async () => {
-  await env?.close();
-  await server?.stop();
-});
+useTestEnv();
 
 describe("backoff", () => {
   it("is min(base * 2^(n-1), max) * (0.5..1.5)", () => {

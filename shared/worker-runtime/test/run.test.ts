@@ -1,23 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Msg } from "@nats-io/nats-core";
 import { z } from "zod";
 import { JobEventDataSchema, type JobEventData } from "@taskjet/protocol";
 import { Registry } from "@taskjet/nats";
-import { startNats, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { waitFor } from "@taskjet/testing";
 import { createWorker, type HandlerContext } from "@taskjet/worker-runtime";
-import { quietLogger, TestEnv } from "./helpers.js";
+import { env, quietLogger, server, useTestEnv } from "./helpers.js";
 
-let server: NatsServerFixture;
-let env: TestEnv;
-beforeAll(async () => {
-  server = await startNats();
-  env = await new TestEnv(server).init();
-});
-afterEach(() => env.stopWorkers());
-afterAll(async () => {
-  await env?.close();
-  await server?.stop();
-});
+useTestEnv();
 
 describe("a run", () => {
   it("succeeds: state completed with result and counters, run log started + succeeded", async () => {

@@ -1,18 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startNats, waitFor, type NatsServerFixture } from "@taskjet/testing";
-import { TestEnv } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { waitFor } from "@taskjet/testing";
+import { env, useTestEnv } from "./helpers.js";
 
-let server: NatsServerFixture;
-let env: TestEnv;
-beforeAll(async () => {
-  server = await startNats();
-  env = await new TestEnv(server).init();
-});
-afterEach(() => env.stopWorkers());
-afterAll(async () => {
-  await env?.close();
-  await server?.stop();
-});
+useTestEnv();
 
 describe("graceful shutdown", () => {
   it("stop() lets an in-flight run finish within the grace and takes no new fires", async () => {
