@@ -248,7 +248,7 @@ export class Ticker implements IndexListener, SettlerHost {
         continue;
       }
       const batch = this.heap.popDue(now + this.aheadMs, opts.maxBatchSize);
-      await this.process(batch, gen);
+      await this.process(this.deferOverlapJobs(batch, now, gen), gen);
       await yieldToLoop(); // timers first (lease renewal, cursor) before the next batch
     }
   }
@@ -270,6 +270,43 @@ export class Ticker implements IndexListener, SettlerHost {
     });
   }
 
+  /**
+   * Jobs with an overlap policy other than allow are not published early: whether their previous run is
+   * still going must be judged at their due time, not leadMs before it (a run that starts in between would
+   * be missed, and a replace would interrupt it early). They stay busy (the cursor holds before them) and
+   * are planned wakeEarlyMs before their due time, as without a lead.
+   */
+  private deferOverlapJobs(batch: JobEntry[], now: number, gen: number): JobEntry[] {
+    const { leadMs, wakeEarlyMs } = this.d.opts;
+    if (leadMs === 0) return batch;
+    const ready: JobEntry[] = [];
+    const later = new Map<number, JobEntry[]>();
+    for (const e of batch) {
+      if (e.overlapPolicy === "allow" || e.dueIsRetry || e.due - now <= wakeEarlyMs) {
+        ready.push(e);
+        continue;
+      }
+      e.slot = Slot.Busy;
+      e.dirty = false;
+      this.busy.add(e);
+      let group = later.get(e.due);
+      if (!group) later.set(e.due, (group = []));
+      group.push(e);
+    }
+    for (const [due, group] of later) {
+      const run = () => {
+        for (const e of group) this.busy.delete(e);
+        if (!this.mayFire(gen)) {
+          for (const e of group) this.finish(e);
+          return;
+        }
+        this.track(this.process(group, gen));
+      };
+      this.d.clock.setTimer(run, Math.max(0, due - wakeEarlyMs - this.d.clock.now()));
+    }
+    return ready;
+  }
+
   /** Plans a popped batch and publishes it, grouped by the instant each fire may go out. */
   private async process(batch: JobEntry[], gen: number): Promise<void> {
     const now = this.d.clock.now();
@@ -287,7 +324,8 @@ export class Ticker implements IndexListener, SettlerHost {
       const w = this.plan(e, now);
       if (!w) continue;
       const first = w.plan.fires[0];
-      const instant = first && first.reason === "schedule" ? Math.max(now, first.nominalMs - lead) : now;
+      const ahead = e.overlapPolicy === "allow" ? lead : 0; // see deferOverlapJobs
+      const instant = first && first.reason === "schedule" ? Math.max(now, first.nominalMs - ahead) : now;
       let group = groups.get(instant);
       if (!group) groups.set(instant, (group = []));
       group.push(w);

@@ -89,6 +89,44 @@ describe("overlap policies", () => {
     expect(fires.nominals("j")[1]).toBe(iso(T0 + 3_000));
   });
 
+  it("with a lead, a job with an overlap policy is judged and published at its due time, not leadMs early", async () => {
+    const prefix = uniqueName("o");
+    const clock = new ManualClock(T0);
+    const s = await startLeader(testOptions(nc, prefix, { clock, leadMs: 800, wakeEarlyMs: 100 }));
+    cleanups.push(() => s.stop());
+    const fires = await FireCollector.start(nc, namespace(prefix));
+    cleanups.push(() => fires.stop());
+    const perSecond = { type: "noop", jobType: "period", cron: "* * * * * ?" };
+    await api(nc, prefix, "queue", { id: "j", name: "j", overlapPolicy: "skip", ...perSecond });
+    await api(nc, prefix, "queue", { id: "k", name: "k", ...perSecond });
+    clock.advance(300);
+    // the allow job goes out early (it was due to go out at T0 + 200); the skip job waits for its due time
+    const [k] = await fires.waitFires("k", 1);
+    expect(k!.msg).toMatchObject({ nominalTime: iso(T0 + 1_000), firedAt: iso(T0 + 300) });
+    // a run of j starts before j's due time: the skip policy sees it, as it would without a lead
+    const other: RunInfo = {
+      fireId: fireIdOf("default", "j", T0),
+      nominalTime: iso(T0),
+      worker: "w1",
+      node: "n1",
+      startedAt: iso(T0 + 300),
+      attempt: 1,
+    };
+    await writeState(nc, prefix, KEY, { running: [other], status: "running" });
+    await api(nc, prefix, "list", {});
+    clock.advance(700);
+    const [skipped] = await waitFor(async () => {
+      const l = (await runLog(nc, prefix, "default", "j")).filter((e) => e.outcome === "skipped");
+      return l.length > 0 ? l : undefined;
+    });
+    expect(skipped).toMatchObject({ nominalTime: iso(T0 + 1_000), reason: "overlap: a run is in progress" });
+    await writeState(nc, prefix, KEY, { running: [], status: "queuing" });
+    await api(nc, prefix, "list", {});
+    clock.advance(1_000);
+    const [j] = await fires.waitFires("j", 1);
+    expect(j!.msg).toMatchObject({ nominalTime: iso(T0 + 2_000), firedAt: iso(T0 + 2_000) });
+  });
+
   it("bufferOne: holds one fire while the run goes on, skips more, fires the held one when the run ends", async () => {
     const { prefix, fires, run, setRunning, tick } = await setup("bufferOne");
     await setRunning([run]);
