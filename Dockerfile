@@ -9,6 +9,9 @@ RUN npm ci --no-audit --no-fund && npx turbo run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# a larger young generation: the hot paths allocate short-lived objects per fire and per run; measured
+# ~9 % less scheduler CPU per job (bench/RESULTS.md)
+ENV NODE_OPTIONS=--max-semi-space-size=64
 WORKDIR /app
 COPY --from=build /app /app
 USER node

@@ -15,6 +15,8 @@ export async function startStack({ schedulerEnv = {} } = {}) {
     TASKJET_PREFIX: prefix,
     LOG_LEVEL: "warn",
     ...schedulerEnv,
+    // as the Dockerfile runs it (SCHED_NODE_OPTIONS="" for node's defaults)
+    NODE_OPTIONS: process.env.SCHED_NODE_OPTIONS ?? "--max-semi-space-size=64",
   };
   let schedulerLog = "";
   const startScheduler = () => {
