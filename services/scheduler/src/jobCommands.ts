@@ -156,6 +156,8 @@ export class JobCommands {
 
   async exists(tenant: string, body: unknown): Promise<{ exists: boolean }> {
     const { id } = parseOrThrow(IdRequestSchema, body);
+    // read your own writes: a remove just answered must not be seen as existing by a view that lags
+    await this.d.index.catchUp(this.d.apiTimeoutMs);
     if (this.d.index.byId(tenant, id)) return { exists: true };
     return { exists: (await this.d.store.findKey(tenant, id)) !== undefined };
   }
