@@ -32,6 +32,13 @@ export async function startStack({ schedulerEnv = {} } = {}) {
     return p;
   };
   let scheduler = startScheduler();
+  // a benchmark stopped by a signal (a timeout) must not leave its scheduler running and skewing the next one
+  for (const sig of ["SIGINT", "SIGTERM"]) {
+    process.once(sig, () => {
+      scheduler.kill("SIGKILL");
+      process.exit(130); // runs the exit hooks, which kill the nats-server child
+    });
+  }
   const client = await TaskjetClient.connect({ servers: [nats.url], prefix, requestTimeoutMs: 60_000 });
   await waitFor(async () => (await client.scheduler.status().catch(() => undefined))?.leader, {
     timeoutMs: 60_000,
