@@ -369,13 +369,17 @@ export class Runner {
     const coalescer = this.d.coalescer;
     if (coalescer.enabled && StateCoalescer.applies(stored.def, fire, result)) {
       // acked now, written with the job's other recent runs; events and hooks see the state it will have
-      coalescer.add(key, { fire, result, startedIso, finishedAt });
+      // (this run applied on top of the runs still pending, so counters stay right in between)
       const wanted =
         this.telemetry.eventsOn ||
         this.d.afterHooks.length > 0 ||
         (stored.def.actions?.length ?? 0) > 0 ||
         this.events.has("run:success");
-      if (wanted) applied = applyResult(stored, fire, result, startedIso, finishedAt, backoff);
+      if (wanted) {
+        const base = coalescer.projection(key) ?? stored;
+        applied = applyResult(base, fire, result, startedIso, finishedAt, backoff);
+      }
+      coalescer.add(key, { fire, result, startedIso, finishedAt }, applied?.record);
       written = applied ? { ...applied.record, revision: stored.revision } : stored;
     } else {
       try {

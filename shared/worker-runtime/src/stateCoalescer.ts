@@ -37,6 +37,8 @@ const FLUSH_CONCURRENCY = 64;
 
 export class StateCoalescer {
   private pending = new Map<string, PendingRun[]>();
+  /** per key, the state the pending runs lead to (what events and hooks show until the write lands) */
+  private readonly projected = new Map<string, JobRecord>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
@@ -69,7 +71,15 @@ export class StateCoalescer {
     return n;
   }
 
-  add(key: string, run: PendingRun): void {
+  /** The job as its pending runs leave it, or undefined when nothing is pending or projected. */
+  projection(key: string): JobRecord | undefined {
+    return this.projected.get(key);
+  }
+
+  /** `after`: the record with this run applied, when the caller computed it (kept as the projection). */
+  add(key: string, run: PendingRun, after?: JobRecord): void {
+    if (after) this.projected.set(key, after);
+    else this.projected.delete(key);
     let runs = this.pending.get(key);
     if (!runs) this.pending.set(key, (runs = []));
     runs.push(run);
@@ -122,8 +132,13 @@ export class StateCoalescer {
           rec = applyResult(rec, r.fire, r.result, r.startedIso, r.finishedAt, this.backoff).record;
         return rec;
       });
+      // written: reads of the store show it now (unless newer runs are pending meanwhile)
+      if (!this.pending.has(key)) this.projected.delete(key);
     } catch (err) {
-      if (err instanceof NotFoundError) return; // removed meanwhile: nothing to record
+      if (err instanceof NotFoundError) {
+        this.projected.delete(key);
+        return; // removed meanwhile: nothing to record
+      }
       this.log.warn({ err, key, runs: runs.length }, "coalesced state write failed; trying again later");
       const newer = this.pending.get(key) ?? [];
       this.pending.set(key, [...runs, ...newer]);

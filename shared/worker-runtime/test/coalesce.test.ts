@@ -24,9 +24,15 @@ describe("coalesced state writes", () => {
     const def = await env.job({ type: "often", jobType: "persistent", intervalSeconds: 1 });
     const nominals = [past(3), past(2), past(1)];
     let succeeded = 0;
-    w.events.on("run:success", () => succeeded++);
+    const counts: (number | undefined)[] = [];
+    w.events.on("run:success", (e) => {
+      succeeded++;
+      counts.push(e.state?.triggerCount);
+    });
     for (const t of nominals) await env.fire(def, { nominalTime: t, last: false });
     await waitFor(() => succeeded === 3, { message: "three runs" });
+    // what listeners see counts every run, though none is written yet
+    expect(counts).toEqual([1, 2, 3]);
     await runStreamEmpty(); // acked before their state is written
     expect((await env.record(def))!.state).toMatchObject({ triggerCount: 0 });
     expect((await env.record(def))!.state.lastRunTime).toBeUndefined();
