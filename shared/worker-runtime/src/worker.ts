@@ -447,6 +447,15 @@ export class Worker {
     const reason = String(it.reason ?? "interrupted");
     for (const a of this.preparing) if (matches(a.fire)) a.abort(reason);
     for (const a of this.early.take((h) => matches(h.fire))) void this.runner!.skipPrepared(a, reason);
+    // released early fires waiting for a slot were read before the interrupt: skip them too
+    for (let p = 0; p < this.buffered.length; p++) {
+      const queue = this.buffered[p]!;
+      const keep = queue.filter((a) => !(a.prepared && matches(a.fire)));
+      if (keep.length === queue.length) continue;
+      for (const a of queue) if (a.prepared && matches(a.fire)) void this.runner!.skipPrepared(a, reason);
+      this.bufferedCount -= queue.length - keep.length;
+      this.buffered[p] = keep;
+    }
   }
 
   private watchConnection(nc: NatsConnection, ns: Namespace): void {

@@ -60,6 +60,37 @@ describe("early fires", () => {
     ]);
   });
 
+  it("a released early fire still waiting for a slot is skipped when its job is paused", async () => {
+    const w = env.worker({ node: "e5", concurrency: 1 });
+    let release!: () => void;
+    const blocker = new Promise<void>((r) => (release = r));
+    let ranB = 0;
+    w.register("blocking", () => blocker);
+    w.register("waiting", async () => ranB++);
+    await w.start();
+    const a = await env.job({ type: "blocking" });
+    const b = await env.job({ type: "waiting" });
+    const started = w.events.next("run:start", (e) => e.fire.jobId === a.id);
+    await env.fire(a);
+    await started; // the only slot is taken
+    const nominal = Date.now() + 600;
+    const held = w.events.next("run:held", (e) => e.fire.jobId === b.id);
+    await env.fire(b, { nominalTime: new Date(nominal) });
+    await held;
+    // its instant passes while the slot is still taken: released into the buffer, prepared
+    await waitFor(() => Date.now() > nominal + 50, { message: "b's nominal time passed" });
+    const skipped = w.events.next("run:skipped", (e) => e.fire.jobId === b.id);
+    env.nc.publish(
+      env.ns.ctl("e5"),
+      encode({ jobId: b.id, tenantId: b.tenantId, fireId: "*", reason: "paused" }),
+    );
+    expect(await skipped).toMatchObject({ reason: "paused" });
+    release();
+    await env.waitRecord(a, (j) => j.state.status === "completed", "a completed");
+    expect(ranB).toBe(0);
+    await runStreamEmpty();
+  });
+
   it("stop hands a held fire back; another worker holds it again and runs it at its nominal time", async () => {
     const first = env.worker({ node: "e3" });
     first.register("handedBack", async () => "first");
