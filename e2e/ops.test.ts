@@ -56,6 +56,16 @@ describe("service metrics endpoints", () => {
     );
     expect(metrics).toContain('taskjet_worker_runs_total{type="http",outcome="failed"} 1');
     expect(metrics).toContain("taskjet_worker_run_duration_seconds_bucket");
+    expect(metrics).toContain("taskjet_worker_state_runs_pending 0");
+    // a fire published ahead of its time (leadMs) waits in the worker, prepared
+    const at = new Date(Date.now() + 2_500).toISOString();
+    await client.scheduler.queue({ id: "later", name: "later", type: "console", beginTime: at, args: {} });
+    await waitFor(
+      async () => (await text(w.port, "/metrics")).body.includes("taskjet_worker_early_fires_held 1"),
+      {
+        message: "the early fire is held",
+      },
+    );
     const sm = (await text(s.port, "/metrics")).body;
     expect(sm).toMatch(/taskjet_scheduler_fires_total\{reason="schedule",duplicate="false"\} [1-9]/);
     expect(sm).toContain("taskjet_scheduler_leader 1");

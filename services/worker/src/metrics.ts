@@ -56,6 +56,22 @@ export function workerMetrics(worker: Worker): Registry {
       this.set(worker.running);
     },
   });
+  new Gauge({
+    name: "taskjet_worker_early_fires_held",
+    help: "Fires that came before their nominal time, prepared and held for it",
+    registers: [registry],
+    collect() {
+      this.set(worker.heldEarly);
+    },
+  });
+  new Gauge({
+    name: "taskjet_worker_state_runs_pending",
+    help: "Successful runs of frequent recurring jobs whose coalesced state write is still to be made",
+    registers: [registry],
+    collect() {
+      this.set(worker.pendingStateRuns);
+    },
+  });
   const e = worker.events;
   e.on("run:start", (r) =>
     lateness.observe((Date.parse(r.startedAt) - Date.parse(r.fire.nominalTime)) / 1000),

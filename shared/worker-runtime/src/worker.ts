@@ -116,6 +116,16 @@ export class Worker {
     return this.active.size;
   }
 
+  /** Early fires prepared and held for their nominal time. */
+  get heldEarly(): number {
+    return this.early.size;
+  }
+
+  /** Successful runs whose coalesced state write is still to be made. */
+  get pendingStateRuns(): number {
+    return this.coalescer?.size ?? 0;
+  }
+
   /** Runs settled since start (acked, nak'd or terminated). */
   get settledCount(): number {
     return this.completed;
