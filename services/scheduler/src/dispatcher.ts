@@ -137,7 +137,7 @@ export class Dispatcher {
     private readonly opts: { maxInFlightPublishes: number; publishTimeoutMs: number; now: () => number },
   ) {
     this.window = new Window(opts.maxInFlightPublishes);
-    this.mux = new PubAckMux(nc);
+    this.mux = new PubAckMux(nc, opts.publishTimeoutMs);
   }
 
   /**
@@ -189,7 +189,7 @@ export class Dispatcher {
           continue;
         }
         pending.push(
-          this.mux.publish(p.subject, p.data, p.headers, this.opts.publishTimeoutMs).then(
+          this.mux.publish(p.subject, p.data, p.headers).then(
             (ack): PublishOutcome => {
               this.window.release();
               return { ok: true, duplicate: ack.duplicate, fireId: p.fireId };

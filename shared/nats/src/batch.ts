@@ -13,7 +13,34 @@ interface Queued {
   onError: ((err: Error) => void) | undefined;
 }
 
-export class PublishBatch {
+/** Something that sends core NATS messages: PublishBatch, or directPublisher for writes that may not wait. */
+export interface Publisher {
+  publish(
+    subject: string,
+    data: Uint8Array,
+    reply?: string,
+    headers?: MsgHdrs,
+    onError?: (err: Error) => void,
+  ): void;
+}
+
+/** Publishes at once (the caller writes a whole batch in one synchronous loop: one socket write anyway). */
+export function directPublisher(nc: NatsConnection): Publisher {
+  return {
+    publish(subject, data, reply, headers, onError) {
+      try {
+        nc.publish(subject, data, {
+          ...(reply !== undefined ? { reply } : {}),
+          ...(headers !== undefined ? { headers } : {}),
+        });
+      } catch (err) {
+        onError?.(err instanceof Error ? err : new Error(String(err)));
+      }
+    },
+  };
+}
+
+export class PublishBatch implements Publisher {
   private queue: Queued[] = [];
   private scheduled = false;
 

@@ -18,7 +18,7 @@ export { Lease, type LeaseOptions, type LeaseHolder, type LeaseValue, type Lease
 export { LockProvider, type LockHandle, type LockValue } from "./lock.js";
 export { serveRequests, request, type RequestHandler, type RequestOptions } from "./rpc.js";
 export { Registry, type JobTypeInfo } from "./registry.js";
-export { PublishBatch } from "./batch.js";
+export { PublishBatch, directPublisher, type Publisher } from "./batch.js";
 export { RequestMux, MuxTimeoutError, MuxNoRespondersError } from "./requestMux.js";
 export { leanKv, leanJobsKv, KvApiError } from "./leanKv.js";
 export {

@@ -12,7 +12,7 @@ import {
   type NatsConnection,
   type Subscription,
 } from "@nats-io/nats-core";
-import type { PublishBatch } from "./batch.js";
+import type { Publisher } from "./batch.js";
 
 interface Pending {
   resolve: (m: Msg) => void;
@@ -37,7 +37,7 @@ export class RequestMux {
 
   constructor(
     nc: NatsConnection,
-    private readonly out: PublishBatch,
+    private readonly out: Publisher,
     private readonly timeoutMs = 5_000,
   ) {
     const prefixLength = this.inbox.length + 1;
