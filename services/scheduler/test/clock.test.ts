@@ -18,6 +18,7 @@ import {
   useNatsServer,
   nc,
   cleanups,
+  leaderWithFires,
 } from "./harness.js";
 
 useNatsServer();
@@ -25,12 +26,7 @@ useNatsServer();
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function setup(startIso: string) {
-  const prefix = uniqueName("c");
-  const clock = new ManualClock(startIso);
-  const s = await startLeader(testOptions(nc, prefix, { clock }));
-  cleanups.push(() => s.stop());
-  const fires = await FireCollector.start(nc, namespace(prefix));
-  cleanups.push(() => fires.stop());
+  const { prefix, clock, fires } = await leaderWithFires(startIso, {}, "c");
   /** Moves the clock to `targetMs` so that a timer due there fires exactly on time. */
   const advanceTo = async (targetMs: number) => {
     const lead = Math.min(200, targetMs - clock.now());

@@ -2,31 +2,23 @@ import { describe, expect, it } from "vitest";
 import { fireIdOf, fireMsgId, type QueueResult } from "@taskjet/protocol";
 import {
   api,
-  FireCollector,
   iso,
-  ManualClock,
-  namespace,
   readJob,
   startLeader,
   T0,
   testOptions,
-  uniqueName,
   waitFor,
   writeState,
   useNatsServer,
   nc,
   cleanups,
+  leaderWithFires,
 } from "./harness.js";
 
 useNatsServer();
 
 async function setup(startMs = T0, extra: Parameters<typeof testOptions>[2] = {}) {
-  const prefix = uniqueName("f");
-  const clock = new ManualClock(startMs);
-  const service = await startLeader(testOptions(nc, prefix, { clock, ...extra }));
-  cleanups.push(() => service.stop());
-  const fires = await FireCollector.start(nc, namespace(prefix));
-  cleanups.push(() => fires.stop());
+  const { prefix, clock, service, fires } = await leaderWithFires(startMs, extra, "f");
   const queue = (body: Record<string, unknown>) => api<QueueResult>(nc, prefix, "queue", body);
   return { prefix, clock, service, fires, queue };
 }

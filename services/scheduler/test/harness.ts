@@ -237,3 +237,21 @@ export function useNatsServer(): void {
     await nats?.stop();
   });
 }
+
+/**
+ * A leader on a fresh prefix driven by a ManualClock starting at `start`, and a collector of its fires;
+ * both are stopped after the test. `extra` adds service options.
+ */
+export async function leaderWithFires(
+  start: number | string = T0,
+  extra: SchedulerOptions = {},
+  prefixBase = "s",
+): Promise<{ prefix: string; clock: ManualClock; service: SchedulerService; fires: FireCollector }> {
+  const prefix = uniqueName(prefixBase);
+  const clock = new ManualClock(start);
+  const service = await startLeader(testOptions(nc, prefix, { clock, ...extra }));
+  cleanups.push(() => service.stop());
+  const fires = await FireCollector.start(nc, namespace(prefix));
+  cleanups.push(() => fires.stop());
+  return { prefix, clock, service, fires };
+}

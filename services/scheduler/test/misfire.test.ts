@@ -22,6 +22,7 @@ import {
   useNatsServer,
   nc,
   cleanups,
+  leaderWithFires,
 } from "./harness.js";
 
 useNatsServer();
@@ -156,12 +157,7 @@ describe("misfire policies after a gap without a leader", () => {
 
 describe("misfires at the end of a pause", () => {
   it("resume replays the paused period through the misfire policy (fireOnce)", async () => {
-    const prefix = uniqueName("p");
-    const clock = new ManualClock(T0);
-    const s = await startLeader(testOptions(nc, prefix, { clock }));
-    cleanups.push(() => s.stop());
-    const fires = await FireCollector.start(nc, namespace(prefix));
-    cleanups.push(() => fires.stop());
+    const { prefix, clock, fires } = await leaderWithFires(T0, {}, "p");
     await api(nc, prefix, "queue", {
       id: "j",
       name: "j",
@@ -191,12 +187,7 @@ describe("misfires at the end of a pause", () => {
   });
 
   it("a short pause (below the threshold) fires the missed ones late", async () => {
-    const prefix = uniqueName("p");
-    const clock = new ManualClock(T0);
-    const s = await startLeader(testOptions(nc, prefix, { clock }));
-    cleanups.push(() => s.stop());
-    const fires = await FireCollector.start(nc, namespace(prefix));
-    cleanups.push(() => fires.stop());
+    const { prefix, clock, fires } = await leaderWithFires(T0, {}, "p");
     await api(nc, prefix, "queue", {
       id: "j",
       name: "j",

@@ -7,21 +7,17 @@ import { decode, fireIdOf, type RunInfo } from "@taskjet/protocol";
 import type { InterruptMessage } from "../src/index.js";
 import {
   api,
-  FireCollector,
   iso,
-  ManualClock,
   namespace,
   readJob,
   runLog,
-  startLeader,
   T0,
-  testOptions,
-  uniqueName,
   waitFor,
   writeState,
   useNatsServer,
   nc,
   cleanups,
+  leaderWithFires,
 } from "./harness.js";
 
 useNatsServer();
@@ -29,12 +25,7 @@ useNatsServer();
 const KEY = "default.default.j";
 
 async function setup(overlapPolicy: string, extra: Record<string, unknown> = {}) {
-  const prefix = uniqueName("o");
-  const clock = new ManualClock(T0);
-  const s = await startLeader(testOptions(nc, prefix, { clock }));
-  cleanups.push(() => s.stop());
-  const fires = await FireCollector.start(nc, namespace(prefix));
-  cleanups.push(() => fires.stop());
+  const { prefix, clock, fires } = await leaderWithFires(T0, {}, "o");
   await api(nc, prefix, "queue", {
     id: "j",
     name: "j",
@@ -90,12 +81,7 @@ describe("overlap policies", () => {
   });
 
   it("with a lead, a job with an overlap policy is judged and published at its due time, not leadMs early", async () => {
-    const prefix = uniqueName("o");
-    const clock = new ManualClock(T0);
-    const s = await startLeader(testOptions(nc, prefix, { clock, leadMs: 800, wakeEarlyMs: 100 }));
-    cleanups.push(() => s.stop());
-    const fires = await FireCollector.start(nc, namespace(prefix));
-    cleanups.push(() => fires.stop());
+    const { prefix, clock, fires } = await leaderWithFires(T0, { leadMs: 800, wakeEarlyMs: 100 }, "o");
     const perSecond = { type: "noop", jobType: "period", cron: "* * * * * ?" };
     await api(nc, prefix, "queue", { id: "j", name: "j", overlapPolicy: "skip", ...perSecond });
     await api(nc, prefix, "queue", { id: "k", name: "k", ...perSecond });
