@@ -3,6 +3,7 @@
 //   BENCH=throughput,precision,scale,memory   which ones (default all)
 //   QUICK=1                                   scaled-down sizes for a smoke run
 //   REPEAT=3                                  throughput repetitions (median reported)
+//   FLOOR=0                                   skip the bare-JetStream floor runs beside throughput/precision
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -12,6 +13,7 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const quick = process.env.QUICK === "1";
 const selected = (process.env.BENCH ?? "throughput,precision,scale,memory").split(",");
 const repeat = Number(process.env.REPEAT ?? (quick ? 1 : 3));
+const floor = process.env.FLOOR !== "0";
 
 function run(script, env = {}, nodeArgs = []) {
   const r = spawnSync(process.execPath, [...nodeArgs, `${here}${script}`], {
@@ -52,6 +54,8 @@ const report = { machine, quick };
 if (selected.includes("throughput")) {
   const jobs = quick ? 5_000 : 20_000;
   const runs = { bullmq: [], taskjet: [], telemetry: [] };
+  // what bare JetStream does on this machine: no store (lean) and the least any store-backed design pays
+  if (floor) Object.assign(runs, { floorLean: [], floorStore: [] });
   for (let i = 0; i < repeat; i++) {
     // interleaved, so drift in machine load hits both sides alike
     runs.bullmq.push(run("bullmq-throughput.mjs", { JOBS: String(jobs), CONCURRENCY: "100" }));
@@ -59,6 +63,10 @@ if (selected.includes("throughput")) {
     runs.telemetry.push(
       run("taskjet-throughput.mjs", { JOBS: String(jobs), CONCURRENCY: "100", TELEMETRY: "1" }),
     );
+    if (floor) {
+      runs.floorLean.push(run("jetstream-floor.mjs", { JOBS: String(jobs), MODE: "lean" }));
+      runs.floorStore.push(run("jetstream-floor.mjs", { JOBS: String(jobs), MODE: "store-lean" }));
+    }
   }
   const m = Object.fromEntries(
     Object.entries(runs).map(([k, v]) => [k, median(v.map((r) => r.jobsPerSecond))]),
@@ -75,14 +83,27 @@ if (selected.includes("throughput")) {
       `BullMQ ${m.bullmq.toFixed(0)}/s -> ratio ${(m.taskjet / m.bullmq).toFixed(2)}x ` +
       `(${(m.telemetry / m.bullmq).toFixed(2)}x with telemetry)`,
   );
+  if (floor) {
+    console.log(
+      `throughput floor: bare JetStream ${m.floorLean.toFixed(0)}/s (${(m.floorLean / m.bullmq).toFixed(2)}x BullMQ), ` +
+        `with a store create + update per job ${m.floorStore.toFixed(0)}/s (${(m.floorStore / m.bullmq).toFixed(2)}x BullMQ)`,
+    );
+  }
 }
 
 if (selected.includes("precision")) {
   const env = { SCHEDULES: quick ? "1000" : "10000", DURATION_S: quick ? "15" : "60", WARMUP_S: "5" };
   const taskjet = run("taskjet-precision.mjs", env);
   const bullmq = run("bullmq-precision.mjs", env);
-  report.precision = { ...env, taskjet, bullmq, p99Ratio: bullmq.latenessMs.p99 / taskjet.latenessMs.p99 };
-  for (const r of [taskjet, bullmq]) {
+  const bare = floor ? run("jetstream-floor-precision.mjs", env) : undefined;
+  report.precision = {
+    ...env,
+    taskjet,
+    bullmq,
+    floor: bare,
+    p99Ratio: bullmq.latenessMs.p99 / taskjet.latenessMs.p99,
+  };
+  for (const r of [taskjet, bullmq, ...(bare ? [bare] : [])]) {
     console.log(
       `precision ${r.system}: p50 ${r.latenessMs.p50} ms, p99 ${r.latenessMs.p99} ms, max ${r.latenessMs.max} ms, ` +
         `missed ${r.missed}/${r.expected}, duplicates ${r.duplicates}`,

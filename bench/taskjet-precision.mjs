@@ -45,9 +45,11 @@ const fromMs = nextSecond(Date.now()) + warmupS * 1000;
 book = new FireBook(schedules, fromMs, fromMs + durationS * 1000);
 await sleep(fromMs - Date.now());
 const schedulerAtStart = procStat(stack.scheduler.pid);
+const natsAtStart = procStat(stack.nats.pid);
 const workerCpuStart = process.cpuUsage();
 await sleep(durationS * 1000);
 const schedulerAtEnd = procStat(stack.scheduler.pid);
+const natsAtEnd = procStat(stack.nats.pid);
 const workerCpu = process.cpuUsage(workerCpuStart);
 await sleep(3000); // let the last window's fires land
 const result = {
@@ -60,6 +62,14 @@ const result = {
   schedulerRssMb: schedulerAtEnd.rssMb,
   workerCpuMs: (workerCpu.user + workerCpu.system) / 1000,
   workerRssMb: process.memoryUsage().rss / 2 ** 20,
+  natsServerCpuMs: natsAtEnd.cpuMs - natsAtStart.cpuMs,
+};
+// machine time per run started in the window (µs), by process
+const runs = result.seen || 1;
+result.cpuUsPerRun = {
+  scheduler: (result.schedulerCpuMs * 1000) / runs,
+  natsServer: (result.natsServerCpuMs * 1000) / runs,
+  worker: (result.workerCpuMs * 1000) / runs,
 };
 console.log(JSON.stringify(result));
 await worker.stop();
