@@ -1,23 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { describe, expect, it } from "vitest";
 import { namespace } from "@taskjet/protocol";
 import { ensureTopology, Lease, LockProvider } from "@taskjet/nats";
-import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { uniqueName, useNatsServer, waitFor } from "@taskjet/testing";
 
-let server: NatsServerFixture;
-let nc: NatsConnection;
-beforeAll(async () => {
-  server = await startNats();
-  nc = await connectTo(server.url);
-});
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+const nats = useNatsServer();
 
 const ttlMs = 1000;
 async function topo() {
-  return ensureTopology(nc, namespace(uniqueName("ls")), { leaseTtlMs: ttlMs });
+  return ensureTopology(nats.nc, namespace(uniqueName("ls")), { leaseTtlMs: ttlMs });
 }
 
 describe("Lease", () => {

@@ -1,36 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { describe, expect, it } from "vitest";
 import { headers } from "@nats-io/nats-core";
 import { z } from "zod";
 import { namespace, NotFoundError, ValidationError, parseOrThrow } from "@taskjet/protocol";
 import { request, serveRequests } from "@taskjet/nats";
-import { connectTo, startNats, uniqueName, type NatsServerFixture } from "@taskjet/testing";
+import { uniqueName, useNatsServer } from "@taskjet/testing";
 
-let server: NatsServerFixture;
-let nc: NatsConnection;
-beforeAll(async () => {
-  server = await startNats();
-  nc = await connectTo(server.url);
-});
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+const nats = useNatsServer();
 
 describe("request/reply", () => {
   it("answers msgpack and JSON in the caller's encoding, errors as typed envelopes", async () => {
     const ns = namespace(uniqueName("rp"));
     const schema = z.strictObject({ id: z.string().min(1) });
-    serveRequests(nc, ns.api("*", "get"), (body) => {
+    serveRequests(nats.nc, ns.api("*", "get"), (body) => {
       const { id } = parseOrThrow(schema, body);
       if (id === "missing") throw new NotFoundError("no such job", { field: "id" });
       return { id };
     });
     const subject = ns.api("t1", "get");
-    expect(await request(nc, subject, { id: "a" })).toEqual({ id: "a" });
-    expect(await request(nc, subject, { id: "a" }, { encoding: "json" })).toEqual({ id: "a" });
-    await expect(request(nc, subject, { id: "" })).rejects.toBeInstanceOf(ValidationError);
-    await expect(request(nc, subject, { id: "missing" }, { encoding: "json" })).rejects.toMatchObject({
+    expect(await request(nats.nc, subject, { id: "a" })).toEqual({ id: "a" });
+    expect(await request(nats.nc, subject, { id: "a" }, { encoding: "json" })).toEqual({ id: "a" });
+    await expect(request(nats.nc, subject, { id: "" })).rejects.toBeInstanceOf(ValidationError);
+    await expect(request(nats.nc, subject, { id: "missing" }, { encoding: "json" })).rejects.toMatchObject({
       code: "NOT_FOUND",
       field: "id",
     });
@@ -38,18 +28,18 @@ describe("request/reply", () => {
     // a raw client: JSON in, JSON out
     const h = headers();
     h.set("Content-Type", "application/json");
-    const raw = await nc.request(subject, JSON.stringify({ id: "b" }), { headers: h, timeout: 2000 });
+    const raw = await nats.nc.request(subject, JSON.stringify({ id: "b" }), { headers: h, timeout: 2000 });
     expect(raw.headers?.get("Content-Type")).toBe("application/json");
     expect(JSON.parse(raw.string())).toEqual({ ok: true, data: { id: "b" } });
 
     // garbage JSON gets a DECODE_ERROR reply, not silence
-    const bad = await nc.request(subject, "{nope", { headers: h, timeout: 2000 });
+    const bad = await nats.nc.request(subject, "{nope", { headers: h, timeout: 2000 });
     expect(JSON.parse(bad.string())).toMatchObject({ ok: false, error: { code: "DECODE_ERROR" } });
   });
 
   it("says UNAVAILABLE when nobody serves the subject", async () => {
     const ns = namespace(uniqueName("rp"));
-    await expect(request(nc, ns.api("t1", "list"), {}, { timeoutMs: 1000 })).rejects.toMatchObject({
+    await expect(request(nats.nc, ns.api("t1", "list"), {}, { timeoutMs: 1000 })).rejects.toMatchObject({
       code: "UNAVAILABLE",
     });
   });

@@ -1,26 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { describe, expect, it } from "vitest";
 import { Kvm, type KV } from "@nats-io/kv";
 import { loadBucket, parseAckReply, type BucketOperation } from "@taskjet/nats";
-import { connectTo, startNats, uniqueName, type NatsServerFixture } from "@taskjet/testing";
+import { uniqueName, useNatsServer } from "@taskjet/testing";
 
-let server: NatsServerFixture;
-let nc: NatsConnection;
-beforeAll(async () => {
-  server = await startNats();
-  nc = await connectTo(server.url);
-});
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+const nats = useNatsServer();
 
-const bucket = (history = 1): Promise<KV> => new Kvm(nc).create(uniqueName("snap"), { history });
+const bucket = (history = 1): Promise<KV> => new Kvm(nats.nc).create(uniqueName("snap"), { history });
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 async function load(kv: KV) {
   const seen: { key: string; value: string; revision: number; op: BucketOperation }[] = [];
-  const last = await loadBucket(nc, kv, (key, value, revision, op) =>
+  const last = await loadBucket(nats.nc, kv, (key, value, revision, op) =>
     seen.push({ key, value: new TextDecoder().decode(value), revision, op }),
   );
   return { last, seen };
@@ -83,7 +73,7 @@ describe("loadBucket", () => {
       if (op === "PUT") view.set(key, value);
       else view.delete(key);
     };
-    const last = await loadBucket(nc, kv, (key, value, rev, op) =>
+    const last = await loadBucket(nats.nc, kv, (key, value, rev, op) =>
       apply(key, new TextDecoder().decode(value), rev, op),
     );
     // follow from the next sequence, as the job index does, until the writer is done and we caught up

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { afterAll, describe, expect, it } from "vitest";
 import { initialState, namespace, parseJobInput, ConflictError, type JobRecord } from "@taskjet/protocol";
 import {
   ensureTopology,
@@ -9,19 +8,12 @@ import {
   RequestMux,
   type StoreChange,
 } from "@taskjet/nats";
-import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { uniqueName, useNatsServer, waitFor } from "@taskjet/testing";
 
-let server: NatsServerFixture;
-let nc: NatsConnection;
-beforeAll(async () => {
-  server = await startNats();
-  nc = await connectTo(server.url);
-});
+const nats = useNatsServer();
 const muxes: RequestMux[] = [];
-afterAll(async () => {
+afterAll(() => {
   for (const m of muxes) m.close();
-  await nc?.close();
-  await server?.stop();
 });
 
 function record(id: string, group = "g1", tenantId = "t1"): JobRecord {
@@ -33,9 +25,9 @@ type Client = "nats.js KV" | "lean KV";
 
 async function openStoreWith(client: Client) {
   const ns = namespace(uniqueName("st"));
-  const topo = await ensureTopology(nc, ns);
+  const topo = await ensureTopology(nats.nc, ns);
   if (client === "nats.js KV") return new JobStore(topo.jobs, ns);
-  const mux = new RequestMux(nc, new PublishBatch(nc));
+  const mux = new RequestMux(nats.nc, new PublishBatch(nats.nc));
   muxes.push(mux);
   const kv = await leanJobsKv(topo, ns, mux, (err) => {
     throw err;

@@ -1,18 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { describe, expect, it } from "vitest";
 import { Counter, natsReadiness, Registry, startOpsServer } from "@taskjet/observability";
-import { connectTo, startNats, type NatsServerFixture } from "@taskjet/testing";
+import { connectTo, useNatsServer } from "@taskjet/testing";
 
-let server: NatsServerFixture;
-let nc: NatsConnection;
-beforeAll(async () => {
-  server = await startNats();
-  nc = await connectTo(server.url);
-});
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+const nats = useNatsServer();
 
 describe("ops server", () => {
   it("serves metrics, health and real readiness", async () => {
@@ -24,7 +14,7 @@ describe("ops server", () => {
       port: 0,
       host: "127.0.0.1",
       registry,
-      checks: { nats: natsReadiness(nc), store: () => (storeDown ? "store unreachable" : undefined) },
+      checks: { nats: natsReadiness(nats.nc), store: () => (storeDown ? "store unreachable" : undefined) },
     });
     const base = `http://127.0.0.1:${ops.port}`;
     expect(await (await fetch(`${base}/metrics`)).text()).toContain("taskjet_test_fires_total 3");
@@ -35,7 +25,7 @@ describe("ops server", () => {
     expect(notReady.status).toBe(503);
     expect(await notReady.json()).toEqual({ status: "not ready", failures: { store: "store unreachable" } });
     storeDown = false;
-    const conn = await connectTo(server.url);
+    const conn = await connectTo(nats.server.url);
     const check = natsReadiness(conn);
     expect(await check()).toBeUndefined();
     await conn.close();

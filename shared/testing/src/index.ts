@@ -1,9 +1,11 @@
 /**
  * @taskjet/testing: vitest helpers that start REAL nats-server processes (single server or
- * JetStream cluster) for integration tests, plus small polling/collection helpers.
+ * JetStream cluster) for integration tests, `useNatsServer()` for a file's server and connection, plus
+ * small polling/collection helpers.
  */
 export type { NatsServerFixture, StartNatsOptions } from "./NatsServerFixture.js";
 export { startNats } from "./startNats.js";
+export { useNatsServer, type NatsTestContext } from "./useNatsServer.js";
 export { startCluster, type NatsClusterFixture, type StartClusterOptions } from "./startCluster.js";
 export { NatsServerStartError } from "./spawnNatsServer.js";
 export { waitFor, withDeadline, type Truthy, type WaitForOptions } from "./waitFor.js";
