@@ -1,6 +1,7 @@
 /**
  * @taskjet/testing: vitest helpers that start REAL nats-server processes (single server or
- * JetStream cluster) for integration tests, `useNatsServer()` for a file's server and connection, plus
+ * JetStream cluster) for integration tests, `useNatsServer()` for a file's server and connection (needs
+ * vitest, a dev dependency: import this package from tests and benchmarks only), plus
  * small polling/collection helpers.
  */
 export type { NatsServerFixture, StartNatsOptions } from "./NatsServerFixture.js";
