@@ -1,9 +1,9 @@
 /**
- * What the leader does after a batch is published (the slow half of the firing loop, ticker.ts): counts the
- * acks, records skipped fires, writes the per-fire bookkeeping, moves each job's high-water mark and hands
- * the entry back to the ticker. Also the fires and writes that follow store changes rather than the clock:
- * releasing a buffered fire (overlapPolicy bufferOne) when the run ends, and remembering how far a paused
- * job was fired.
+ * What the leader does after a batch is published (the slow half of the firing loop, ticker.ts; the fast
+ * half is batchPublisher.ts): counts the acks, records skipped fires, writes the per-fire bookkeeping, moves
+ * each job's high-water mark and hands the entry back to the ticker. Also the fires and writes that follow
+ * store changes rather than the clock: releasing a buffered fire (overlapPolicy bufferOne) when the run
+ * ends, and remembering how far a paused job was fired.
  *
  * A failed publish moves nothing: the entry goes back after publishRetryDelayMs and the same plan is made
  * again (the fires that did go out carry the same Nats-Msg-Id and are deduplicated). A fenced write (the

@@ -1,8 +1,9 @@
 /**
  * The timekeeper: keeps every active job in a due heap (on every replica), and on the leader pops what is
- * due, plans it (planner.ts), publishes the fires (dispatcher.ts) and hands the results to the settler
- * (settler.ts: skip records, bookkeeping, back into the heap). Followers advance their heap to the leader's
- * cursor instead (fireCursor.ts), so a takeover starts from a warm heap.
+ * due and hands it to the batch publisher (batchPublisher.ts: plans it with planner.ts, publishes the fires
+ * with dispatcher.ts), whose results go to the settler (settler.ts: skip records, bookkeeping, back into the
+ * heap). Followers advance their heap to the leader's cursor instead (fireCursor.ts), so a takeover starts
+ * from a warm heap.
  *
  * Timing: one loop sleeps until the earliest due time minus leadMs minus wakeEarlyMs (never longer than
  * maxSleepMs, so a wall-clock step is noticed), pops the due batch, plans and encodes it, waits for its
@@ -18,15 +19,16 @@
 import type { Logger } from "pino";
 import type { Clock, TimerHandle } from "./clock.js";
 import type { Bookkeeper } from "./bookkeeper.js";
-import { yieldToLoop, type Dispatcher, type FireToPublish } from "./dispatcher.js";
+import { BatchPublisher, type PublisherHost } from "./batchPublisher.js";
+import { yieldToLoop, type Dispatcher } from "./dispatcher.js";
 import { DueHeap } from "./dueHeap.js";
 import { EMPTY_CURSOR, isCovered, type CursorValue } from "./fireCursor.js";
 import type { IndexListener, JobIndex } from "./jobIndex.js";
 import { Slot, type JobEntry } from "./jobEntry.js";
 import type { ResolvedSchedulerOptions } from "./options.js";
-import { planRetry, planSchedule, type Plan } from "./planner.js";
+import type { Plan } from "./planner.js";
 import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
-import { Settler, type Records, type SettlerHost, type Work } from "./settler.js";
+import { Settler, type SettlerHost } from "./settler.js";
 import type { SkipRecorder } from "./skipRecorder.js";
 
 export interface TickerDeps {
@@ -42,7 +44,7 @@ export interface TickerDeps {
   isLeader: () => boolean;
 }
 
-export class Ticker implements IndexListener, SettlerHost {
+export class Ticker implements IndexListener, SettlerHost, PublisherHost {
   readonly heap = new DueHeap();
   /** popped entries whose plan is in flight (the cursor keeper holds the cursor before them) */
   readonly busy = new Set<JobEntry>();
@@ -52,6 +54,7 @@ export class Ticker implements IndexListener, SettlerHost {
   private readonly withBuffer = new Set<JobEntry>();
   private readonly chains = new Set<Promise<unknown>>();
   private readonly settler: Settler;
+  private readonly batches: BatchPublisher;
   private firing = false;
   private looping = false;
   private gen = 0;
@@ -63,6 +66,7 @@ export class Ticker implements IndexListener, SettlerHost {
 
   constructor(private readonly d: TickerDeps) {
     this.settler = new Settler(this, d);
+    this.batches = new BatchPublisher(this, this.settler, d);
   }
 
   /** paused jobs whose "fired through" write is in flight */
@@ -248,7 +252,7 @@ export class Ticker implements IndexListener, SettlerHost {
         continue;
       }
       const batch = this.heap.popDue(now + this.aheadMs, opts.maxBatchSize);
-      await this.process(this.deferOverlapJobs(batch, now, gen), gen);
+      await this.batches.fire(batch, now, gen);
       await yieldToLoop(); // timers first (lease renewal, cursor) before the next batch
     }
   }
@@ -268,129 +272,5 @@ export class Ticker implements IndexListener, SettlerHost {
       this.sleepingUntil = clock.now() + wait;
       this.wake = done;
     });
-  }
-
-  /**
-   * Jobs with an overlap policy other than allow are not published early: whether their previous run is
-   * still going must be judged at their due time, not leadMs before it (a run that starts in between would
-   * be missed, and a replace would interrupt it early). They stay busy (the cursor holds before them) and
-   * are planned wakeEarlyMs before their due time, as without a lead.
-   */
-  private deferOverlapJobs(batch: JobEntry[], now: number, gen: number): JobEntry[] {
-    const { leadMs, wakeEarlyMs } = this.d.opts;
-    if (leadMs === 0) return batch;
-    const ready: JobEntry[] = [];
-    const later = new Map<number, JobEntry[]>();
-    for (const e of batch) {
-      if (e.overlapPolicy === "allow" || e.dueIsRetry || e.due - now <= wakeEarlyMs) {
-        ready.push(e);
-        continue;
-      }
-      e.slot = Slot.Busy;
-      e.dirty = false;
-      this.busy.add(e);
-      let group = later.get(e.due);
-      if (!group) later.set(e.due, (group = []));
-      group.push(e);
-    }
-    for (const [due, group] of later) {
-      const run = () => {
-        for (const e of group) this.busy.delete(e);
-        if (!this.mayFire(gen)) {
-          for (const e of group) this.finish(e);
-          return;
-        }
-        this.track(this.process(group, gen));
-      };
-      this.d.clock.setTimer(run, Math.max(0, due - wakeEarlyMs - this.d.clock.now()));
-    }
-    return ready;
-  }
-
-  /** Plans a popped batch and publishes it, grouped by the instant each fire may go out. */
-  private async process(batch: JobEntry[], gen: number): Promise<void> {
-    const now = this.d.clock.now();
-    // all of the batch is busy before the first yield: a store change meanwhile only marks it dirty
-    for (const e of batch) {
-      e.slot = Slot.Busy;
-      e.dirty = false;
-    }
-    // a scheduled fire goes out leadMs before its nominal time when popped early, else now
-    const lead = this.d.opts.leadMs;
-    const groups = new Map<number, Work[]>();
-    let n = 0;
-    for (const e of batch) {
-      if (++n % 2_000 === 0) await yieldToLoop();
-      const w = this.plan(e, now);
-      if (!w) continue;
-      const first = w.plan.fires[0];
-      const ahead = e.overlapPolicy === "allow" ? lead : 0; // see deferOverlapJobs
-      const instant = first && first.reason === "schedule" ? Math.max(now, first.nominalMs - ahead) : now;
-      let group = groups.get(instant);
-      if (!group) groups.set(instant, (group = []));
-      group.push(w);
-    }
-    for (const instant of [...groups.keys()].sort((a, b) => a - b)) {
-      await this.publish(groups.get(instant)!, instant, gen);
-    }
-  }
-
-  private plan(e: JobEntry, now: number): Work | undefined {
-    if (e.deleted) {
-      e.slot = Slot.Idle;
-      return undefined;
-    }
-    if (e.dirty) {
-      // changed in the store while this batch was being planned: decide again from the new state
-      this.place(e);
-      return undefined;
-    }
-    if (e.dueIsRetry) return { e, plan: planRetry(e), retryAtMs: e.retryAtMs };
-    if (e.due <= this.floorOf(e)) {
-      // a stale due time (follower heap, takeover, a store floor that moved): recompute, fire nothing
-      this.place(e);
-      return undefined;
-    }
-    this.busy.add(e);
-    return { e, plan: planSchedule(e, e.due, now, this.d.opts), retryAtMs: Number.NaN };
-  }
-
-  private async publish(work: Work[], instant: number, gen: number): Promise<void> {
-    const { clock, dispatcher, metrics, events } = this.d;
-    const items: FireToPublish[] = [];
-    const records: Records = new Map();
-    for (const w of work) {
-      if (w.plan.fires.length === 0 && w.plan.skips.length === 0 && !w.plan.interrupt) continue;
-      const record = w.e.record();
-      records.set(w.e, record);
-      for (const fire of w.plan.fires) items.push({ record, fire });
-    }
-    // encode before the instant (we woke early for this), then only the socket writes remain
-    const prepared = await dispatcher.prepare(items, this.epochValue, instant);
-    const early = instant - clock.now();
-    if (early > 0) await new Promise<void>((r) => clock.setTimer(r, early));
-    for (const w of work) {
-      const record = records.get(w.e);
-      if (w.plan.interrupt && record)
-        metrics.interruptsSent += dispatcher.interrupt(record, "replaced", false);
-    }
-    const { issued, acked } = dispatcher.send(prepared, () => this.mayFire(gen));
-    let issuedMs = 0;
-    void issued.then(() => (issuedMs = clock.now()));
-    this.track(
-      acked.then((outcomes) => {
-        if (prepared.length > 0) {
-          events.emit("fire:batch", {
-            instantMs: instant,
-            count: prepared.length,
-            issuedMs,
-            ackedMs: clock.now(),
-          });
-        }
-        return this.settler.afterPublish(work, records, outcomes, gen);
-      }),
-    );
-    // go on once the batch is fully issued (not acked): the publish window bounds what can pile up
-    await issued;
   }
 }
