@@ -38,10 +38,10 @@ export function pooled(b: Uint8Array, start: number, len: number): string {
 }
 
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+// NaN, not a sentinel number: one bad digit must fail every range check below, wherever it sits
 const digit = (b: Uint8Array, i: number): number => {
   const d = b[i]! - 48;
-  if (d < 0 || d > 9) return -1000;
-  return d;
+  return d >= 0 && d <= 9 ? d : NaN;
 };
 
 /** `YYYY-MM-DDTHH:MM:SS.sssZ` (toISOString's form) to ms; anything else through Date.parse. */

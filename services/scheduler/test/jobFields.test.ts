@@ -36,6 +36,17 @@ describe("scanJobFields", () => {
         },
       ),
     ],
+    [
+      "times in toISOString's form with a non-digit in them",
+      record(
+        {},
+        {
+          createdAt: "202X-03-02T10:00:00.000Z",
+          nextRunTime: "2026-03-02T10:00:0X.000Z",
+          lastFireTime: "2026-03-02T10:00:00.00XZ",
+        },
+      ),
+    ],
     ["fields left undefined", { ...record({}), state: { ...initialState("x"), retryAt: undefined } }],
     [
       "a long unicode name",
