@@ -67,6 +67,8 @@ export interface AssemblyContext {
   replicaInfo: () => ReplicaInfo;
   onLeadership: (leader: boolean, epoch: number) => void;
   onFenced: (err: FencedError) => void;
+  /** the leader's firing loop threw: it must not keep a lease it no longer fires under */
+  onFiringFailed: (err: unknown) => void;
 }
 
 /** Connects, creates the topology, loads the store; nothing is served or campaigned yet. */
@@ -125,6 +127,7 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       events: c.events,
       metrics: c.metrics,
       isLeader: () => leadership.isLeader(),
+      onLoopFailed: (err) => c.onFiringFailed(err),
     });
     index.setListener(ticker);
     const t0 = Date.now();

@@ -147,9 +147,10 @@ export class BatchPublisher {
     const prepared = await dispatcher.prepare(items, this.host.epoch, instant);
     const early = instant - clock.now();
     if (early > 0) await new Promise<void>((r) => clock.setTimer(r, early));
+    // a leader deposed while it waited for the instant interrupts nothing (its fires are fenced too)
     for (const w of work) {
       const record = records.get(w.e);
-      if (w.plan.interrupt && record)
+      if (w.plan.interrupt && record && this.host.mayFire(gen))
         metrics.interruptsSent += dispatcher.interrupt(record, "replaced", false);
     }
     const { issued, acked } = dispatcher.send(prepared, () => this.host.mayFire(gen));

@@ -40,6 +40,7 @@ export class SchedulerService {
     this.log = (opts.logger ?? pino({ name: "taskjet-scheduler" })).child({
       replicaId: this.options.replicaId,
     });
+    this.events.onListenerError = (err, event) => this.log.error({ err, event }, "an event listener threw");
   }
 
   get replicaId(): string {
@@ -162,6 +163,7 @@ export class SchedulerService {
       replicaInfo: () => this.replicaInfo(),
       onLeadership: (leader, epoch) => this.onLeadership(leader, epoch),
       onFenced: (err) => this.onFenced(err),
+      onFiringFailed: () => this.resignLeadership("firing loop failed"),
     });
     this.running = r;
     r.api.start();
@@ -223,9 +225,15 @@ export class SchedulerService {
     const r = this.running;
     if (!r) return;
     this.log.warn({ err: err.message }, "deposed: another leader took the fire cursor");
-    this.leaderGeneration++;
     // give the lease up too (a no-op when the newer leader holds it already) and campaign again
-    void this.leaveLeadership(r, "fenced").then(() => r.leadership.resign().catch(() => undefined));
+    this.resignLeadership("fenced");
+  }
+
+  private resignLeadership(reason: string): void {
+    const r = this.running;
+    if (!r) return;
+    this.leaderGeneration++;
+    void this.leaveLeadership(r, reason).then(() => r.leadership.resign().catch(() => undefined));
   }
 
   /** Measures every registered worker's clock against this replica's now (also done periodically by the leader). */

@@ -27,7 +27,27 @@ export interface ServiceEventMap {
   "service:stopped": [];
 }
 
-export class ServiceEvents extends EventEmitter<ServiceEventMap> {}
+/**
+ * A listener that throws is reported to `onListenerError` and the other listeners still run: events are
+ * emitted from inside the firing loop, and an embedder's bug there must not stop the leader firing.
+ */
+export class ServiceEvents extends EventEmitter<ServiceEventMap> {
+  onListenerError: (err: unknown, event: string) => void = (err, event) =>
+    console.error(`taskjet scheduler: a "${event}" listener threw`, err);
+
+  override emit<K extends keyof ServiceEventMap>(event: K, ...args: ServiceEventMap[K]): boolean {
+    // raw listeners, so a once() wrapper still removes itself when called
+    const listeners = this.rawListeners(event) as ((...a: unknown[]) => unknown)[];
+    for (const listener of listeners) {
+      try {
+        listener.apply(this, args);
+      } catch (err) {
+        this.onListenerError(err, event);
+      }
+    }
+    return listeners.length > 0;
+  }
+}
 
 export interface SchedulerMetrics {
   firesPublished: number;

@@ -42,6 +42,8 @@ export interface TickerDeps {
   events: ServiceEvents;
   metrics: SchedulerMetrics;
   isLeader: () => boolean;
+  /** the loop threw (a bug): the service gives the lease up rather than lead without firing */
+  onLoopFailed: (err: unknown) => void;
 }
 
 export class Ticker implements IndexListener, SettlerHost, PublisherHost {
@@ -176,7 +178,10 @@ export class Ticker implements IndexListener, SettlerHost, PublisherHost {
     this.looping = true;
     for (const e of [...this.parked]) this.place(e);
     for (const e of [...this.withBuffer]) this.settler.release(e);
-    this.loop = this.run(this.gen).catch((err: unknown) => this.d.log.error({ err }, "ticker loop failed"));
+    this.loop = this.run(this.gen).catch((err: unknown) => {
+      this.d.log.error({ err }, "ticker loop failed");
+      this.d.onLoopFailed(err);
+    });
   }
 
   /** Stops taking new batches but lets in-flight work finish as leader (graceful stop: then `drain`). */
@@ -204,7 +209,9 @@ export class Ticker implements IndexListener, SettlerHost, PublisherHost {
 
   track(p: Promise<unknown>): void {
     this.chains.add(p);
-    void p.finally(() => this.chains.delete(p));
+    void p
+      .catch((err: unknown) => this.d.log.error({ err }, "a firing step failed"))
+      .finally(() => this.chains.delete(p));
   }
 
   finish(e: JobEntry): void {

@@ -53,6 +53,21 @@ describe("firing", () => {
     expect(first.msg.nextNominalTime).toBe(iso(T0 + 2_000));
   });
 
+  it("keeps firing when a fire:batch listener throws (logged, not an unhandled rejection)", async () => {
+    const { clock, fires, queue, service } = await setup();
+    let thrown = 0;
+    service.events.on("fire:batch", () => {
+      thrown++;
+      throw new Error("a broken listener");
+    });
+    await queue({ id: "tick", name: "tick", type: "noop", jobType: "period", cron: "* * * * * ?" });
+    for (let i = 1; i <= 3; i++) {
+      clock.advance(1_000);
+      await fires.waitFires("tick", i);
+    }
+    await waitFor(() => thrown >= 3, { message: "the listener ran for every batch" });
+  });
+
   it("publishes scheduled fires leadMs before their nominal time (workers start them at it)", async () => {
     const { clock, fires, queue } = await setup(T0, { leadMs: 500 });
     await queue({ id: "lead", name: "lead", type: "noop", jobType: "period", cron: "* * * * * ?" });
