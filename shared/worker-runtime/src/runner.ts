@@ -29,14 +29,9 @@ import {
 } from "@taskjet/protocol";
 import type { JobStore, LockHandle, LockProvider } from "@taskjet/nats";
 import type { ActionRunner } from "./actions.js";
-import { decodeFire, type Decoded, type PoisonInfo } from "./decodeFire.js";
-import {
-  errorText,
-  NonRetryableError,
-  RetryAfterError,
-  RunAbortedError,
-  type AbortReason,
-} from "./errors.js";
+import type { ActiveRun, PreparedRun } from "./activeRun.js";
+import { decodeFire, type PoisonInfo } from "./decodeFire.js";
+import { errorText, NonRetryableError, RetryAfterError, type AbortReason } from "./errors.js";
 import type { HandlerContext, JobHook, JobInfo, Registration } from "./handler.js";
 import { applyResult, withoutAbortedRun, withRunning, type Applied, type RunResult } from "./outcome.js";
 import type { ResolvedWorkerOptions } from "./options.js";
@@ -44,57 +39,6 @@ import type { RunMessage } from "./runMessage.js";
 import { StateCoalescer } from "./stateCoalescer.js";
 import type { Telemetry, WorkerRunLogEntry } from "./telemetry.js";
 import type { RunRef, WorkerEventEmitter } from "./workerEvents.js";
-
-/** What a run needs once its fire is decoded and its job read (see Runner.prepare). */
-export interface PreparedRun {
-  fire: FireMessage;
-  ref: RunRef;
-  reg: Registration | undefined;
-  /** the result without calling a handler (no handler for the type after too many deliveries) */
-  forced: RunResult | undefined;
-  key: string;
-  stored: StoredJob;
-}
-
-/** A message between delivery and settlement: holds one of the worker's slots (or waits for its instant). */
-export class ActiveRun {
-  fire: FireMessage | undefined;
-  /** set when the run was prepared ahead of its nominal time (an early fire held by the worker) */
-  prepared: PreparedRun | undefined;
-  /** the payload, decoded on arrival (the worker reads the nominal time from it) */
-  decoded: Decoded | undefined;
-  /** when it last went into the worker's buffer to wait for a slot */
-  bufferedAt = 0;
-  /** called once when the handler has returned (the worker frees the run's slot) */
-  onHandlerDone: (() => void) | undefined;
-  /** rejects the handler's race when the run is aborted */
-  onAbort: ((err: RunAbortedError) => void) | undefined;
-  private controller: AbortController | undefined;
-  private reason: AbortReason | undefined;
-
-  constructor(readonly msg: RunMessage) {}
-
-  /** Made on first use: most handlers never look at their signal. */
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.reason !== undefined) this.controller.abort(new RunAbortedError(this.reason));
-    }
-    return this.controller.signal;
-  }
-
-  get abortReason(): AbortReason | undefined {
-    return this.reason;
-  }
-
-  abort(reason: AbortReason): void {
-    if (this.reason !== undefined) return;
-    this.reason = reason;
-    const err = new RunAbortedError(reason);
-    this.controller?.abort(err);
-    this.onAbort?.(err);
-  }
-}
 
 export interface RunnerDeps {
   o: ResolvedWorkerOptions;

@@ -32,6 +32,7 @@ import {
   type Topology,
 } from "@taskjet/nats";
 import { ActionRunner, type ActionFn } from "./actions.js";
+import { ActiveRun } from "./activeRun.js";
 import { ensureConsumers } from "./consumers.js";
 import type { JobHandler, JobHook, Registration, RegisterOptions } from "./handler.js";
 import { Heartbeat } from "./heartbeat.js";
@@ -39,7 +40,7 @@ import { resolveOptions, type ResolvedWorkerOptions, type WorkerOptions } from "
 import { Puller } from "./puller.js";
 import { decodeFire } from "./decodeFire.js";
 import { EarlyFires } from "./earlyFires.js";
-import { ActiveRun, Runner } from "./runner.js";
+import { Runner } from "./runner.js";
 import { StateCoalescer } from "./stateCoalescer.js";
 import type { RunMessage } from "./runMessage.js";
 import { Telemetry } from "./telemetry.js";
