@@ -14,11 +14,9 @@
  */
 import type { Logger } from "pino";
 import {
-  ConflictError,
   encode,
   NotFoundError,
   parseOrThrow,
-  TaskjetError,
   type ActionTrigger,
   type FireMessage,
   type JobEventData,
@@ -31,6 +29,7 @@ import type { JobStore, LockHandle, LockProvider } from "@taskjet/nats";
 import type { ActionRunner } from "./actions.js";
 import type { ActiveRun, PreparedRun } from "./activeRun.js";
 import { decodeFire, type PoisonInfo } from "./decodeFire.js";
+import { Durable } from "./durable.js";
 import { errorText, NonRetryableError, RetryAfterError, type AbortReason } from "./errors.js";
 import type { HandlerContext, JobHook, JobInfo, Registration } from "./handler.js";
 import { applyResult, withoutAbortedRun, withRunning, type Applied, type RunResult } from "./outcome.js";
@@ -63,10 +62,12 @@ const NO_LOG: Promise<void> = Promise.resolve();
 export class Runner {
   private readonly events: WorkerEventEmitter;
   private readonly telemetry: Telemetry;
+  private readonly durable: Durable;
 
   constructor(private readonly d: RunnerDeps) {
     this.events = d.events;
     this.telemetry = d.telemetry;
+    this.durable = new Durable(d);
   }
 
   /** Runs the message to settlement. Never throws. */
@@ -148,7 +149,7 @@ export class Runner {
     }
 
     const key = this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId });
-    const stored = await this.durable(() => this.d.store.get(key));
+    const stored = await this.durable.call(() => this.d.store.get(key));
     const skip = skipReason(stored);
     if (skip !== undefined || !stored) {
       await this.skip(msg, ref, skip ?? "removed", stored);
@@ -164,7 +165,7 @@ export class Runner {
     let lock: LockHandle | undefined;
     if (fire.lockTimeoutSeconds > 0) {
       const lockKey = `${fire.tenantId}.${fire.jobId}`;
-      lock = await this.durable(() =>
+      lock = await this.durable.call(() =>
         this.d.locks.acquire(lockKey, this.d.o.workerId, fire.fireId, fire.lockTimeoutSeconds * 1000),
       );
       if (!lock) {
@@ -187,7 +188,7 @@ export class Runner {
           startedAt: startedIso,
           attempt: fire.attempt,
         };
-        const written = await this.write(key, stored, (rec) =>
+        const written = await this.durable.write(key, stored, (rec) =>
           skipReason(rec) === undefined ? withRunning(rec, entry, startedIso) : undefined,
         );
         const late = skipReason(written);
@@ -329,7 +330,7 @@ export class Runner {
       try {
         // this job's coalesced successes go first, so the store sees its runs in order
         if (coalescer.enabled) await coalescer.flushKey(key);
-        written = await this.write(key, stored, (rec, uncertain) => {
+        written = await this.durable.write(key, stored, (rec, uncertain) => {
           // a retried write whose earlier try may have landed (its reply was lost) must not count it twice
           if (uncertain && applied && rec.state.lastRunTime === startedIso) return undefined;
           applied = applyResult(rec, fire, result, startedIso, finishedAt, backoff);
@@ -343,7 +344,7 @@ export class Runner {
 
     const abandoned = applied?.abandoned === true;
     if (abandoned) {
-      await this.durable(() =>
+      await this.durable.call(() =>
         this.telemetry.deadLetter(fire.tenantId, fire.jobId, {
           reason: "abandoned",
           error: result.kind === "failed" ? result.error : "abandoned",
@@ -430,75 +431,16 @@ export class Runner {
     const handedBack = reason === "shutdown";
     if (fire.trackRunning) {
       const nowIso = new Date().toISOString();
-      await this.write(key, stored, (rec) => withoutAbortedRun(rec, fire.fireId, nowIso)).catch(
-        (err: unknown) =>
+      await this.durable
+        .write(key, stored, (rec) => withoutAbortedRun(rec, fire.fireId, nowIso))
+        .catch((err: unknown) =>
           this.d.logger.warn({ err, key }, "could not clear the aborted run from state.running"),
-      );
+        );
     }
     if (handedBack) a.msg.nak();
     else a.msg.ack();
     this.events.emit("run:aborted", { ...ref, reason, handedBack });
     await Promise.all([startLog, this.log(fire, ref, "aborted", startedIso, { durationMs, reason })]);
-  }
-
-  /**
-   * CAS write from a record read earlier; re-reads and re-applies only if someone wrote meanwhile.
-   * `fn` learns whether an earlier try may have landed: a lost CAS did not, a timeout might have.
-   */
-  private write(
-    key: string,
-    seed: StoredJob,
-    fn: (rec: StoredJob, uncertain: boolean) => JobRecord | undefined,
-  ): Promise<StoredJob | undefined> {
-    let uncertain = false;
-    const noteUncertain = (err: unknown) => {
-      if (!(err instanceof ConflictError) && !(err instanceof NotFoundError)) uncertain = true;
-      throw err;
-    };
-    return this.durable(async () => {
-      const first = fn(seed, uncertain);
-      if (!first) return seed;
-      try {
-        const revision = await this.d.store.update(key, first, seed.revision).catch(noteUncertain);
-        return { def: first.def, state: first.state, revision };
-      } catch (err) {
-        if (!(err instanceof ConflictError)) throw err;
-      }
-      try {
-        // a deleted key reads as absent: treat it as removed
-        return await this.d.store
-          .mutate(key, (rec) => {
-            if (!rec.def || !rec.state) throw new NotFoundError(`job ${key} was removed`);
-            return fn(rec, uncertain);
-          })
-          .catch(noteUncertain);
-      } catch (err) {
-        if (err instanceof NotFoundError) return undefined;
-        throw err;
-      }
-    });
-  }
-
-  /** Runs `fn`; through transient NATS failures (restart, no responders, timeouts) retries until the deadline. */
-  private durable<T>(fn: () => Promise<T>): Promise<T> {
-    return fn().catch((err: unknown) => this.retryDurable(fn, err));
-  }
-
-  private async retryDurable<T>(fn: () => Promise<T>, first: unknown): Promise<T> {
-    const deadline = Date.now() + this.d.o.finalizeTimeoutMs;
-    let err = first;
-    let delay = 100;
-    for (;;) {
-      if (!isTransient(err) || Date.now() + delay > deadline || this.d.givingUp()) throw err;
-      this.d.logger.debug({ err: errorText(err) }, "store or stream unavailable; retrying");
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 2000);
-      try {
-        return await fn();
-      } catch (e) {
-        err = e;
-      }
-    }
   }
 
   private async poison(msg: RunMessage, p: PoisonInfo): Promise<void> {
@@ -507,7 +449,7 @@ export class Runner {
       "poison message: terminated and dead-lettered",
     );
     try {
-      await this.durable(() =>
+      await this.durable.call(() =>
         this.telemetry.deadLetter(p.tenant, p.jobId, {
           reason: "poison",
           error: p.error,
@@ -556,9 +498,11 @@ export class Runner {
       ...extra,
     };
     // retried through an outage like the state write: an attempt missing from the log would hide a redelivery
-    return this.durable(() => this.telemetry.log(entry)).catch((err: unknown) => {
-      this.d.logger.warn({ err: errorText(err), fireId: fire.fireId, outcome }, "run-log entry not stored");
-    });
+    return this.durable
+      .call(() => this.telemetry.log(entry))
+      .catch((err: unknown) => {
+        this.d.logger.warn({ err: errorText(err), fireId: fire.fireId, outcome }, "run-log entry not stored");
+      });
   }
 
   private async hooks(hooks: JobHook[], event: JobEventData): Promise<void> {
@@ -638,24 +582,6 @@ function abortedResult(a: ActiveRun, fire: FireMessage): RunResult {
     };
   }
   return { kind: "aborted", reason };
-}
-
-const transientNames = new Set([
-  "TimeoutError",
-  "NoRespondersError",
-  "RequestError",
-  "ConnectionError",
-  "JetStreamNotEnabled",
-  "JetStreamStatusError",
-]);
-
-/** Errors a NATS outage or a busy store causes: worth retrying. Anything else is a bug or bad data. */
-export function isTransient(err: unknown, depth = 0): boolean {
-  if (!(err instanceof Error) || depth > 3) return false;
-  if (err instanceof TaskjetError) return err.retryable;
-  if (transientNames.has(err.name)) return true;
-  if (/no responders|timeout|timed out|disconnect|unavailable|connection|503/i.test(err.message)) return true;
-  return isTransient(err.cause, depth + 1);
 }
 
 /** A handler's result as the store can hold it (msgpack); otherwise its string form. */
