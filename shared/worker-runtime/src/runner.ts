@@ -35,8 +35,9 @@ import type { HandlerContext, JobHook, JobInfo, Registration } from "./handler.j
 import { applyResult, withoutAbortedRun, withRunning, type Applied, type RunResult } from "./outcome.js";
 import type { ResolvedWorkerOptions } from "./options.js";
 import type { RunMessage } from "./runMessage.js";
+import { NO_LOG, RunReporter } from "./runReporter.js";
 import { StateCoalescer } from "./stateCoalescer.js";
-import type { Telemetry, WorkerRunLogEntry } from "./telemetry.js";
+import type { Telemetry } from "./telemetry.js";
 import type { RunRef, WorkerEventEmitter } from "./workerEvents.js";
 
 export interface RunnerDeps {
@@ -57,17 +58,17 @@ export interface RunnerDeps {
   givingUp: () => boolean;
 }
 
-const NO_LOG: Promise<void> = Promise.resolve();
-
 export class Runner {
   private readonly events: WorkerEventEmitter;
   private readonly telemetry: Telemetry;
   private readonly durable: Durable;
+  readonly report: RunReporter;
 
   constructor(private readonly d: RunnerDeps) {
     this.events = d.events;
     this.telemetry = d.telemetry;
     this.durable = new Durable(d);
+    this.report = new RunReporter(d, this.durable);
   }
 
   /** Runs the message to settlement. Never throws. */
@@ -195,7 +196,7 @@ export class Runner {
         if (late !== undefined || !written) return this.skip(msg, ref, late ?? "removed", written);
         stored = written;
       }
-      const startLog = forced ? NO_LOG : this.log(fire, ref, "started", startedIso);
+      const startLog = forced ? NO_LOG : this.report.log(fire, ref, "started", startedIso);
       const result = forced ?? (await this.invoke(a, reg!, ref, stored, key, startedIso));
       a.onHandlerDone?.();
       await this.finish(a, ref, key, stored, result, startedAt, startLog);
@@ -215,9 +216,9 @@ export class Runner {
     msg.ack();
     this.events.emit("run:skipped", { ...ref, reason });
     if (this.telemetry.eventsOn) {
-      this.telemetry.event(fire, "skipped", this.eventData(fire, "skipped", rec, { reason }));
+      this.telemetry.event(fire, "skipped", this.report.eventData(fire, "skipped", rec, { reason }));
     }
-    await this.log(fire, ref, "skipped", undefined, { reason });
+    await this.report.log(fire, ref, "skipped", undefined, { reason });
   }
 
   private async invoke(
@@ -230,9 +231,12 @@ export class Runner {
   ): Promise<RunResult> {
     const { fire } = ref;
     if (this.telemetry.eventsOn || this.d.beforeHooks.length > 0) {
-      const before = this.eventData(fire, "before", stored, { status: "running", runTime: startedIso });
+      const before = this.report.eventData(fire, "before", stored, {
+        status: "running",
+        runTime: startedIso,
+      });
       this.telemetry.event(fire, "before", before);
-      await this.hooks(this.d.beforeHooks, before);
+      await this.report.hooks(this.d.beforeHooks, before);
     }
     if (this.events.has("run:start")) this.events.emit("run:start", { ...ref, startedAt: startedIso });
 
@@ -308,7 +312,7 @@ export class Runner {
     // a success's log entry does not depend on the write: send both at once
     const successLog =
       result.kind === "succeeded"
-        ? this.log(fire, ref, "succeeded", startedIso, { durationMs, result: result.result })
+        ? this.report.log(fire, ref, "succeeded", startedIso, { durationMs, result: result.result })
         : undefined;
     let written: StoredJob | undefined;
     const coalescer = this.d.coalescer;
@@ -361,7 +365,7 @@ export class Runner {
     const hasActions = actions !== undefined && actions.length > 0;
     let after: JobEventData | undefined;
     if (this.telemetry.eventsOn || this.d.afterHooks.length > 0 || hasActions) {
-      after = this.eventData(fire, "after", rec, {
+      after = this.report.eventData(fire, "after", rec, {
         runTime: startedIso,
         durationMs,
         status: written ? written.state.status : "removed",
@@ -400,7 +404,7 @@ export class Runner {
     if (applied?.completed) triggers.push("completed");
     const finalLog =
       successLog ??
-      this.log(
+      this.report.log(
         fire,
         ref,
         abandoned ? "deadLettered" : result.kind === "failed" && result.timedOut ? "timedOut" : "failed",
@@ -412,7 +416,7 @@ export class Runner {
       );
     await Promise.all([startLog, finalLog]);
     if (after) {
-      if (this.d.afterHooks.length > 0) await this.hooks(this.d.afterHooks, after);
+      if (this.d.afterHooks.length > 0) await this.report.hooks(this.d.afterHooks, after);
       if (hasActions) this.d.actions.run(actions as unknown as Record<string, unknown>[], triggers, after);
     }
   }
@@ -440,7 +444,7 @@ export class Runner {
     if (handedBack) a.msg.nak();
     else a.msg.ack();
     this.events.emit("run:aborted", { ...ref, reason, handedBack });
-    await Promise.all([startLog, this.log(fire, ref, "aborted", startedIso, { durationMs, reason })]);
+    await Promise.all([startLog, this.report.log(fire, ref, "aborted", startedIso, { durationMs, reason })]);
   }
 
   private async poison(msg: RunMessage, p: PoisonInfo): Promise<void> {
@@ -470,89 +474,6 @@ export class Runner {
       error: p.error,
       ...(p.field ? { field: p.field } : {}),
     });
-  }
-
-  private log(
-    fire: FireMessage,
-    ref: RunRef,
-    outcome: WorkerRunLogEntry["outcome"],
-    startedAt: string | undefined,
-    extra?: Partial<WorkerRunLogEntry>,
-  ): Promise<void> {
-    if (!this.telemetry.runLogOn) return NO_LOG;
-    const entry: WorkerRunLogEntry = {
-      fireId: fire.fireId,
-      jobId: fire.jobId,
-      tenantId: fire.tenantId,
-      group: fire.group,
-      type: fire.type,
-      name: fire.name,
-      attempt: fire.attempt,
-      delivery: ref.delivery,
-      nominalTime: fire.nominalTime,
-      outcome,
-      ...(startedAt !== undefined ? { startedAt } : {}),
-      finishedAt: new Date().toISOString(),
-      worker: this.d.o.workerId,
-      node: this.d.o.node,
-      ...extra,
-    };
-    // retried through an outage like the state write: an attempt missing from the log would hide a redelivery
-    return this.durable
-      .call(() => this.telemetry.log(entry))
-      .catch((err: unknown) => {
-        this.d.logger.warn({ err: errorText(err), fireId: fire.fireId, outcome }, "run-log entry not stored");
-      });
-  }
-
-  private async hooks(hooks: JobHook[], event: JobEventData): Promise<void> {
-    for (const h of hooks) {
-      try {
-        await h(event);
-      } catch (err) {
-        this.d.logger.warn({ err: errorText(err), phase: event.phase }, "job hook failed (ignored)");
-      }
-    }
-  }
-
-  eventData(
-    fire: FireMessage,
-    phase: string,
-    rec: JobRecord | undefined,
-    extra: Partial<JobEventData> = {},
-  ): JobEventData {
-    const s = rec?.state;
-    const data: JobEventData = {
-      key: this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId }),
-      fireId: fire.fireId,
-      type: fire.type,
-      name: fire.name,
-      group: fire.group,
-      tenantId: fire.tenantId,
-      args: fire.args,
-      status: s?.status ?? "removed",
-      phase,
-      nominalTime: fire.nominalTime,
-      attempt: fire.attempt,
-      triggered: s?.triggerCount ?? 0,
-      repeatCount: rec?.def?.maxCount ?? 0,
-      node: this.d.o.node,
-      worker: this.d.o.workerId,
-      ...extra,
-    };
-    if (s?.lastRunTime !== undefined && data.lastRunTime === undefined) data.lastRunTime = s.lastRunTime;
-    if (data.nextRunTime === undefined) {
-      const next = s?.nextRunTime ?? fire.nextNominalTime;
-      if (next !== undefined) data.nextRunTime = next;
-    }
-    return data;
-  }
-
-  progress(fire: FireMessage, delivery: number, rec: JobRecord, p: number | Record<string, unknown>): void {
-    if (this.telemetry.eventsOn) {
-      this.telemetry.event(fire, "progress", { ...this.eventData(fire, "progress", rec), progress: p });
-    }
-    this.events.emit("run:progress", { fire, delivery, progress: p });
   }
 
   readJob(key: string): Promise<StoredJob | undefined> {
@@ -645,7 +566,7 @@ class Context implements HandlerContext<unknown> {
   }
 
   progress(p: number | Record<string, unknown>): void {
-    this.runner.progress(this.fire, this.delivery, this.job.record, p);
+    this.runner.report.progress(this.fire, this.delivery, this.job.record, p);
   }
 
   get logger(): Logger {
