@@ -14,11 +14,8 @@
  */
 import type { Logger } from "pino";
 import {
-  encode,
   NotFoundError,
-  parseOrThrow,
   type ActionTrigger,
-  type FireMessage,
   type JobEventData,
   type JobRecord,
   type Namespace,
@@ -30,8 +27,9 @@ import type { ActionRunner } from "./actions.js";
 import type { ActiveRun, PreparedRun } from "./activeRun.js";
 import { decodeFire, type PoisonInfo } from "./decodeFire.js";
 import { Durable } from "./durable.js";
-import { errorText, NonRetryableError, RetryAfterError, type AbortReason } from "./errors.js";
-import type { HandlerContext, JobHook, JobInfo, Registration } from "./handler.js";
+import type { AbortReason } from "./errors.js";
+import { HandlerInvoker } from "./handlerInvoker.js";
+import type { JobHook, Registration } from "./handler.js";
 import { applyResult, withoutAbortedRun, withRunning, type Applied, type RunResult } from "./outcome.js";
 import type { ResolvedWorkerOptions } from "./options.js";
 import type { RunMessage } from "./runMessage.js";
@@ -62,13 +60,15 @@ export class Runner {
   private readonly events: WorkerEventEmitter;
   private readonly telemetry: Telemetry;
   private readonly durable: Durable;
-  readonly report: RunReporter;
+  private readonly report: RunReporter;
+  private readonly invoker: HandlerInvoker;
 
   constructor(private readonly d: RunnerDeps) {
     this.events = d.events;
     this.telemetry = d.telemetry;
     this.durable = new Durable(d);
     this.report = new RunReporter(d, this.durable);
+    this.invoker = new HandlerInvoker(d, this.report, (key) => this.readJob(key));
   }
 
   /** Runs the message to settlement. Never throws. */
@@ -197,7 +197,7 @@ export class Runner {
         stored = written;
       }
       const startLog = forced ? NO_LOG : this.report.log(fire, ref, "started", startedIso);
-      const result = forced ?? (await this.invoke(a, reg!, ref, stored, key, startedIso));
+      const result = forced ?? (await this.invoker.invoke(a, reg!, ref, stored, key, startedIso));
       a.onHandlerDone?.();
       await this.finish(a, ref, key, stored, result, startedAt, startLog);
     } finally {
@@ -219,74 +219,6 @@ export class Runner {
       this.telemetry.event(fire, "skipped", this.report.eventData(fire, "skipped", rec, { reason }));
     }
     await this.report.log(fire, ref, "skipped", undefined, { reason });
-  }
-
-  private async invoke(
-    a: ActiveRun,
-    reg: Registration,
-    ref: RunRef,
-    stored: StoredJob,
-    key: string,
-    startedIso: string,
-  ): Promise<RunResult> {
-    const { fire } = ref;
-    if (this.telemetry.eventsOn || this.d.beforeHooks.length > 0) {
-      const before = this.report.eventData(fire, "before", stored, {
-        status: "running",
-        runTime: startedIso,
-      });
-      this.telemetry.event(fire, "before", before);
-      await this.report.hooks(this.d.beforeHooks, before);
-    }
-    if (this.events.has("run:start")) this.events.emit("run:start", { ...ref, startedAt: startedIso });
-
-    const timeout =
-      fire.timeoutSeconds > 0 ? setTimeout(() => a.abort("timeout"), fire.timeoutSeconds * 1000) : undefined;
-    try {
-      if (a.abortReason !== undefined) return abortedResult(a, fire);
-      let args: unknown = fire.args;
-      if (reg.argsSchema) {
-        try {
-          args = parseOrThrow(reg.argsSchema, fire.args, "args");
-        } catch (err) {
-          return {
-            kind: "failed",
-            error: `invalid args: ${errorText(err)}`,
-            nonRetryable: true,
-            timedOut: false,
-          };
-        }
-      }
-      const ctx = new Context(this, a, fire, ref.delivery, args, stored, key);
-      // a handler that ignores its signal must not hold the slot: an abort settles the run at once
-      const result = await new Promise<unknown>((resolve, reject) => {
-        a.onAbort = reject;
-        try {
-          Promise.resolve(reg.handler(ctx)).then(resolve, reject);
-        } catch (err) {
-          reject(err as Error);
-        }
-      });
-      return { kind: "succeeded", result: storable(result, this.d.logger) };
-    } catch (err) {
-      if (a.abortReason !== undefined) return abortedResult(a, fire);
-      if (err instanceof NonRetryableError) {
-        return { kind: "failed", error: errorText(err), nonRetryable: true, timedOut: false };
-      }
-      if (err instanceof RetryAfterError) {
-        return {
-          kind: "failed",
-          error: errorText(err),
-          nonRetryable: false,
-          retryAfterMs: err.retryAfterMs,
-          timedOut: false,
-        };
-      }
-      return { kind: "failed", error: errorText(err), nonRetryable: false, timedOut: false };
-    } finally {
-      a.onAbort = undefined;
-      if (timeout) clearTimeout(timeout);
-    }
   }
 
   private async finish(
@@ -476,12 +408,8 @@ export class Runner {
     });
   }
 
-  readJob(key: string): Promise<StoredJob | undefined> {
+  private readJob(key: string): Promise<StoredJob | undefined> {
     return this.d.store.get(key).then((j) => (skipReason(j) === "removed" ? undefined : j));
-  }
-
-  get logger(): Logger {
-    return this.d.logger;
   }
 }
 
@@ -490,91 +418,4 @@ function skipReason(rec: JobRecord | undefined): string | undefined {
   if (!rec?.def || !rec.state) return "removed";
   const s = rec.state.status;
   return s === "paused" || s === "stopped" ? s : undefined;
-}
-
-function abortedResult(a: ActiveRun, fire: FireMessage): RunResult {
-  const reason = a.abortReason ?? "interrupted";
-  if (reason === "timeout") {
-    return {
-      kind: "failed",
-      error: `timed out after ${fire.timeoutSeconds} s`,
-      nonRetryable: false,
-      timedOut: true,
-    };
-  }
-  return { kind: "aborted", reason };
-}
-
-/** A handler's result as the store can hold it (msgpack); otherwise its string form. */
-function storable(result: unknown, logger: Logger): unknown {
-  if (result === undefined || result === null || typeof result !== "object") {
-    return typeof result === "function" || typeof result === "symbol" ? String(result) : result;
-  }
-  try {
-    encode(result);
-    return result;
-  } catch (err) {
-    logger.warn(
-      { err: errorText(err) },
-      "handler result cannot be stored as msgpack; storing its string form",
-    );
-    return String(result);
-  }
-}
-
-/** The handler's view of a run. The logger child and the AbortSignal are made on first use. */
-class Context implements HandlerContext<unknown> {
-  readonly job: JobInfo;
-  readonly fireId: string;
-  readonly nominalTime: string;
-  readonly attempt: number;
-  readonly reason: FireMessage["reason"];
-  private child: Logger | undefined;
-
-  constructor(
-    private readonly runner: Runner,
-    private readonly a: ActiveRun,
-    private readonly fire: FireMessage,
-    readonly delivery: number,
-    readonly args: unknown,
-    record: StoredJob,
-    key: string,
-  ) {
-    this.fireId = fire.fireId;
-    this.nominalTime = fire.nominalTime;
-    this.attempt = fire.attempt;
-    this.reason = fire.reason;
-    this.job = {
-      id: fire.jobId,
-      tenantId: fire.tenantId,
-      group: fire.group,
-      name: fire.name,
-      type: fire.type,
-      jobType: fire.jobType,
-      priority: fire.priority,
-      nodeName: fire.nodeName,
-      maxTryCount: fire.maxTryCount,
-      timeoutSeconds: fire.timeoutSeconds,
-      lockTimeoutSeconds: fire.lockTimeoutSeconds,
-      record,
-      read: () => runner.readJob(key),
-    };
-  }
-
-  get signal(): AbortSignal {
-    return this.a.signal;
-  }
-
-  progress(p: number | Record<string, unknown>): void {
-    this.runner.report.progress(this.fire, this.delivery, this.job.record, p);
-  }
-
-  get logger(): Logger {
-    this.child ??= this.runner.logger.child({
-      jobId: this.fire.jobId,
-      type: this.fire.type,
-      fireId: this.fireId,
-    });
-    return this.child;
-  }
 }
