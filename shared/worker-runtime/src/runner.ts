@@ -11,30 +11,26 @@
  * read and one write. Store writes ride out a NATS outage (retried until finalizeTimeoutMs; the message is
  * kept alive by in-progress acks meanwhile); if they cannot be made the fire is handed back, not acked.
  * This is the hot path: nothing is built that no one will read (events off, no listeners, no hooks).
+ *
+ * The runner keeps the order of the steps, the lock, and the ways a fire is settled without running (poison,
+ * no handler, skipped); the handler call is handlerInvoker.ts, the outcome write outcomeWriter.ts, the
+ * retries through an outage durable.ts, the run log and event data runReporter.ts.
  */
 import type { Logger } from "pino";
-import {
-  NotFoundError,
-  type ActionTrigger,
-  type JobEventData,
-  type JobRecord,
-  type Namespace,
-  type RunInfo,
-  type StoredJob,
-} from "@taskjet/protocol";
+import type { JobRecord, Namespace, RunInfo, StoredJob } from "@taskjet/protocol";
 import type { JobStore, LockHandle, LockProvider } from "@taskjet/nats";
 import type { ActionRunner } from "./actions.js";
 import type { ActiveRun, PreparedRun } from "./activeRun.js";
 import { decodeFire, type PoisonInfo } from "./decodeFire.js";
 import { Durable } from "./durable.js";
-import type { AbortReason } from "./errors.js";
-import { HandlerInvoker } from "./handlerInvoker.js";
 import type { JobHook, Registration } from "./handler.js";
-import { applyResult, withoutAbortedRun, withRunning, type Applied, type RunResult } from "./outcome.js";
+import { HandlerInvoker } from "./handlerInvoker.js";
+import { withRunning, type RunResult } from "./outcome.js";
+import { OutcomeWriter } from "./outcomeWriter.js";
 import type { ResolvedWorkerOptions } from "./options.js";
 import type { RunMessage } from "./runMessage.js";
 import { NO_LOG, RunReporter } from "./runReporter.js";
-import { StateCoalescer } from "./stateCoalescer.js";
+import type { StateCoalescer } from "./stateCoalescer.js";
 import type { Telemetry } from "./telemetry.js";
 import type { RunRef, WorkerEventEmitter } from "./workerEvents.js";
 
@@ -62,6 +58,7 @@ export class Runner {
   private readonly durable: Durable;
   private readonly report: RunReporter;
   private readonly invoker: HandlerInvoker;
+  private readonly outcome: OutcomeWriter;
 
   constructor(private readonly d: RunnerDeps) {
     this.events = d.events;
@@ -69,6 +66,7 @@ export class Runner {
     this.durable = new Durable(d);
     this.report = new RunReporter(d, this.durable);
     this.invoker = new HandlerInvoker(d, this.report, (key) => this.readJob(key));
+    this.outcome = new OutcomeWriter(d, this.durable, this.report);
   }
 
   /** Runs the message to settlement. Never throws. */
@@ -199,7 +197,7 @@ export class Runner {
       const startLog = forced ? NO_LOG : this.report.log(fire, ref, "started", startedIso);
       const result = forced ?? (await this.invoker.invoke(a, reg!, ref, stored, key, startedIso));
       a.onHandlerDone?.();
-      await this.finish(a, ref, key, stored, result, startedAt, startLog);
+      await this.outcome.finish(a, ref, key, stored, result, startedAt, startLog);
     } finally {
       if (lock) await this.d.locks.release(lock).catch(() => undefined);
     }
@@ -219,164 +217,6 @@ export class Runner {
       this.telemetry.event(fire, "skipped", this.report.eventData(fire, "skipped", rec, { reason }));
     }
     await this.report.log(fire, ref, "skipped", undefined, { reason });
-  }
-
-  private async finish(
-    a: ActiveRun,
-    ref: RunRef,
-    key: string,
-    stored: StoredJob,
-    result: RunResult,
-    startedAt: Date,
-    startLog: Promise<void>,
-  ): Promise<void> {
-    const { fire } = ref;
-    const finishedAt = new Date();
-    const startedIso = startedAt.toISOString();
-    const durationMs = finishedAt.getTime() - startedAt.getTime();
-
-    if (result.kind === "aborted")
-      return this.finishAborted(a, ref, key, stored, result.reason, startedIso, durationMs, startLog);
-
-    const o = this.d.o;
-    const backoff = { baseMs: o.backoffBaseMs, maxMs: o.backoffMaxMs };
-    let applied: Applied | undefined;
-    // a success's log entry does not depend on the write: send both at once
-    const successLog =
-      result.kind === "succeeded"
-        ? this.report.log(fire, ref, "succeeded", startedIso, { durationMs, result: result.result })
-        : undefined;
-    let written: StoredJob | undefined;
-    const coalescer = this.d.coalescer;
-    if (coalescer.enabled && StateCoalescer.applies(stored.def, fire, result)) {
-      // acked now, written with the job's other recent runs; events and hooks see the state it will have
-      // (this run applied on top of the runs still pending, so counters stay right in between)
-      const wanted =
-        this.telemetry.eventsOn ||
-        this.d.afterHooks.length > 0 ||
-        (stored.def.actions?.length ?? 0) > 0 ||
-        this.events.has("run:success");
-      if (wanted) {
-        const base = coalescer.projection(key) ?? stored;
-        applied = applyResult(base, fire, result, startedIso, finishedAt, backoff);
-      }
-      coalescer.add(key, { fire, result, startedIso, finishedAt }, applied?.record);
-      written = applied ? { ...applied.record, revision: stored.revision } : stored;
-    } else {
-      try {
-        // this job's coalesced successes go first, so the store sees its runs in order
-        if (coalescer.enabled) await coalescer.flushKey(key);
-        written = await this.durable.write(key, stored, (rec, uncertain) => {
-          // a retried write whose earlier try may have landed (its reply was lost) must not count it twice
-          if (uncertain && applied && rec.state.lastRunTime === startedIso) return undefined;
-          applied = applyResult(rec, fire, result, startedIso, finishedAt, backoff);
-          return applied.record;
-        });
-      } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err;
-      }
-      if (written === undefined) applied = undefined; // removed meanwhile: nothing written, nothing to retry
-    }
-
-    const abandoned = applied?.abandoned === true;
-    if (abandoned) {
-      await this.durable.call(() =>
-        this.telemetry.deadLetter(fire.tenantId, fire.jobId, {
-          reason: "abandoned",
-          error: result.kind === "failed" ? result.error : "abandoned",
-          subject: a.msg.subject,
-          at: finishedAt.toISOString(),
-          fire,
-        }),
-      );
-    }
-    a.msg.ack();
-
-    const rec = written ?? stored;
-    const actions = rec.def?.actions;
-    const hasActions = actions !== undefined && actions.length > 0;
-    let after: JobEventData | undefined;
-    if (this.telemetry.eventsOn || this.d.afterHooks.length > 0 || hasActions) {
-      after = this.report.eventData(fire, "after", rec, {
-        runTime: startedIso,
-        durationMs,
-        status: written ? written.state.status : "removed",
-        ...(result.kind === "succeeded" ? { result: result.result } : { error: result.error }),
-      });
-      this.telemetry.event(fire, "after", after);
-    }
-    const state = written?.state;
-    const triggers: ActionTrigger[] = [];
-    if (result.kind === "succeeded") {
-      if (this.events.has("run:success")) {
-        this.events.emit("run:success", {
-          ...ref,
-          result: result.result,
-          durationMs,
-          ...(state ? { state } : {}),
-        });
-      }
-      triggers.push("succeeded");
-    } else {
-      this.events.emit("run:failure", {
-        ...ref,
-        error: result.error,
-        durationMs,
-        timedOut: result.timedOut,
-        willRetry: written !== undefined && !abandoned,
-        ...(applied?.retryAt ? { retryAt: applied.retryAt } : {}),
-        ...(state ? { state } : {}),
-      });
-      triggers.push("failed");
-      if (abandoned) {
-        if (after) this.telemetry.event(fire, "deadletter", { ...after, phase: "deadletter" });
-        this.events.emit("run:abandoned", { ...ref, error: result.error, ...(state ? { state } : {}) });
-      }
-    }
-    if (applied?.completed) triggers.push("completed");
-    const finalLog =
-      successLog ??
-      this.report.log(
-        fire,
-        ref,
-        abandoned ? "deadLettered" : result.kind === "failed" && result.timedOut ? "timedOut" : "failed",
-        startedIso,
-        {
-          durationMs,
-          ...(result.kind === "failed" ? { error: result.error } : {}),
-        },
-      );
-    await Promise.all([startLog, finalLog]);
-    if (after) {
-      if (this.d.afterHooks.length > 0) await this.report.hooks(this.d.afterHooks, after);
-      if (hasActions) this.d.actions.run(actions as unknown as Record<string, unknown>[], triggers, after);
-    }
-  }
-
-  private async finishAborted(
-    a: ActiveRun,
-    ref: RunRef,
-    key: string,
-    stored: StoredJob,
-    reason: AbortReason,
-    startedIso: string,
-    durationMs: number,
-    startLog: Promise<void>,
-  ): Promise<void> {
-    const { fire } = ref;
-    const handedBack = reason === "shutdown";
-    if (fire.trackRunning) {
-      const nowIso = new Date().toISOString();
-      await this.durable
-        .write(key, stored, (rec) => withoutAbortedRun(rec, fire.fireId, nowIso))
-        .catch((err: unknown) =>
-          this.d.logger.warn({ err, key }, "could not clear the aborted run from state.running"),
-        );
-    }
-    if (handedBack) a.msg.nak();
-    else a.msg.ack();
-    this.events.emit("run:aborted", { ...ref, reason, handedBack });
-    await Promise.all([startLog, this.report.log(fire, ref, "aborted", startedIso, { durationMs, reason })]);
   }
 
   private async poison(msg: RunMessage, p: PoisonInfo): Promise<void> {
