@@ -38,6 +38,7 @@ import type { JobHandler, JobHook, Registration, RegisterOptions } from "./handl
 import { Heartbeat } from "./heartbeat.js";
 import { resolveOptions, type ResolvedWorkerOptions, type WorkerOptions } from "./options.js";
 import { Puller } from "./puller.js";
+import { RunSlots } from "./runSlots.js";
 import { decodeFire } from "./decodeFire.js";
 import { EarlyFires } from "./earlyFires.js";
 import { Runner } from "./runner.js";
@@ -63,19 +64,11 @@ export class Worker {
   private readonly handlers = new Map<string, Registration>();
   private readonly beforeHooks: JobHook[] = [];
   private readonly afterHooks: JobHook[] = [];
-  /** runs in flight: handler running, or its outcome being written and acked */
-  private readonly active = new Set<ActiveRun>();
-  /** runs whose handler has not returned yet: what `concurrency` limits */
-  private handlersRunning = 0;
-  /** prefetched runs waiting for a slot, one FIFO per priority (index 0 = p1) */
-  private readonly buffered: ActiveRun[][] = [[], [], [], [], []];
-  private bufferedCount = 0;
   /** fires that came before their nominal time: being prepared, or prepared and held (earlyFires.ts) */
   private readonly preparing = new Set<ActiveRun>();
   private readonly early = new EarlyFires((runs) => this.releaseEarly(runs));
-  /** a pull round starts when this much room is free (or a run slot idles) */
-  private readonly refillAt: number;
   private readonly actions: ActionRunner;
+  private readonly slots: RunSlots;
   private readonly log: Logger;
   private state: State = "new";
   private starting: Promise<void> | undefined;
@@ -90,8 +83,6 @@ export class Worker {
   private runner: Runner | undefined;
   private subs: Subscription[] = [];
   private workingTimer: NodeJS.Timeout | undefined;
-  private idleWaiters: (() => void)[] = [];
-  private completed = 0;
   private stopStatus: (() => void) | undefined;
   private mux: RequestMux | undefined;
   private out: PublishBatch | undefined;
@@ -100,8 +91,13 @@ export class Worker {
   constructor(options: WorkerOptions = {}) {
     this.options = resolveOptions(options);
     this.log = this.options.logger.child({ workerId: this.options.workerId, node: this.options.node });
-    this.refillAt = Math.max(1, Math.floor((this.options.concurrency + this.options.prefetch) / 4));
     this.actions = new ActionRunner(() => this.nc, this.options.actionTimeoutMs, this.log, this.events);
+    this.slots = new RunSlots({
+      o: this.options,
+      run: (a) => this.runner!.run(a),
+      settled: () => this.puller?.notify(),
+      stopping: () => this.state === "stopping",
+    });
   }
 
   get workerId(): string {
@@ -114,7 +110,7 @@ export class Worker {
 
   /** Runs in flight right now. */
   get running(): number {
-    return this.active.size;
+    return this.slots.active.size;
   }
 
   /** Early fires prepared and held for their nominal time. */
@@ -129,7 +125,7 @@ export class Worker {
 
   /** Runs settled since start (acked, nak'd or terminated). */
   get settledCount(): number {
-    return this.completed;
+    return this.slots.settledCount;
   }
 
   get types(): string[] {
@@ -254,11 +250,8 @@ export class Worker {
       stream: ns.streams.run,
       targets,
       idlePollMs: o.idlePollMs,
-      capacity: () => this.room(),
-      wantsMore: () => {
-        const room = this.room();
-        return room > 0 && (this.handlersRunning < o.concurrency || room >= this.refillAt);
-      },
+      capacity: () => this.slots.room(),
+      wantsMore: () => this.slots.wantsMore(),
       deliver: (msg) => this.accept(msg),
       logger: this.log,
     });
@@ -274,7 +267,7 @@ export class Worker {
       new Registry(this.topology.registry),
       o,
       () => this.registrations(),
-      () => this.active.size,
+      () => this.slots.active.size,
       this.log,
     );
     this.heartbeat.start();
@@ -289,11 +282,6 @@ export class Worker {
     return [...this.handlers.values()];
   }
 
-  /** Room for more messages: free run slots plus free prefetch buffer. */
-  private room(): number {
-    return this.options.concurrency + this.options.prefetch - this.active.size - this.bufferedCount;
-  }
-
   /**
    * A pulled message: an early fire is prepared and held until its nominal time; any other runs if a slot
    * is free, else waits in the prefetch buffer (by priority).
@@ -303,31 +291,7 @@ export class Worker {
     const nominalMs = this.options.holdEarlyFires ? nominalOf(a) : undefined;
     if (nominalMs !== undefined && nominalMs > Date.now() && this.state !== "stopping")
       return this.holdEarly(a, nominalMs);
-    this.enqueue(a);
-  }
-
-  /**
-   * A slot is free: fewer than `concurrency` handlers run, and the runs whose outcome is still being
-   * written (they no longer hold a slot, so a burst starts without waiting for store round trips) are
-   * bounded too.
-   */
-  private hasSlot(): boolean {
-    const o = this.options;
-    return (
-      this.handlersRunning < o.concurrency &&
-      this.active.size < o.concurrency * FINISHING_FACTOR &&
-      this.state !== "stopping"
-    );
-  }
-
-  private enqueue(a: ActiveRun): void {
-    if (this.hasSlot()) {
-      this.dispatch(a);
-      return;
-    }
-    a.bufferedAt = Date.now();
-    this.buffered[a.msg.priority - 1]!.push(a);
-    this.bufferedCount++;
+    this.slots.enqueue(a);
   }
 
   private holdEarly(a: ActiveRun, nominalMs: number): void {
@@ -353,57 +317,7 @@ export class Worker {
       for (const a of runs) a.msg.nak();
       return;
     }
-    for (const a of runs) {
-      a.bufferedAt = Date.now();
-      this.buffered[a.msg.priority - 1]!.push(a);
-      this.bufferedCount++;
-    }
-    this.fillSlots();
-  }
-
-  private fillSlots(): void {
-    while (this.hasSlot()) {
-      const next = this.nextBuffered();
-      if (!next) break;
-      this.dispatch(next);
-    }
-  }
-
-  /** The highest-priority buffered run, oldest first. */
-  private nextBuffered(): ActiveRun | undefined {
-    if (this.bufferedCount === 0) return undefined;
-    for (let p = this.buffered.length - 1; p >= 0; p--) {
-      const a = this.buffered[p]!.shift();
-      if (a) {
-        this.bufferedCount--;
-        return a;
-      }
-    }
-    return undefined;
-  }
-
-  private dispatch(a: ActiveRun): void {
-    this.active.add(a);
-    this.handlersRunning++;
-    let slotHeld = true;
-    const freeSlot = () => {
-      if (!slotHeld) return;
-      slotHeld = false;
-      this.handlersRunning--;
-    };
-    // the handler returned: its slot is free while the outcome is written
-    a.onHandlerDone = () => {
-      freeSlot();
-      this.fillSlots();
-    };
-    void this.runner!.run(a).finally(() => {
-      freeSlot();
-      this.active.delete(a);
-      this.completed++;
-      this.fillSlots();
-      if (this.active.size === 0) for (const w of this.idleWaiters.splice(0)) w();
-      this.puller?.notify();
-    });
+    this.slots.release(runs);
   }
 
   /**
@@ -412,22 +326,15 @@ export class Worker {
    * never reach their ack wait here).
    */
   private tick(): void {
-    for (const a of this.active) a.msg.working();
+    for (const a of this.slots.active) a.msg.working();
     const cutoff = Date.now() - this.options.workingIntervalMs;
     // held early fires are ours until their instant (maxEarlyMs may exceed the ack wait)
     for (const a of this.early.all()) if (a.msg.receivedAt <= cutoff) a.msg.working();
-    if (this.bufferedCount === 0) return;
-    for (const queue of this.buffered) {
-      while (queue.length > 0 && queue[0]!.bufferedAt <= cutoff) {
-        queue.shift()!.msg.nak();
-        this.bufferedCount--;
-      }
-    }
+    this.slots.handBackWaiting(cutoff);
   }
 
   private handBackBuffered(): void {
-    for (const queue of this.buffered) for (const a of queue.splice(0)) a.msg.nak();
-    this.bufferedCount = 0;
+    this.slots.handBackAll();
     for (const a of this.early.clear()) a.msg.nak();
   }
 
@@ -447,7 +354,7 @@ export class Worker {
       f.jobId === it.jobId &&
       f.tenantId === it.tenantId &&
       (it.fireId === undefined || it.fireId === "*" || f.fireId === it.fireId);
-    for (const a of this.active) {
+    for (const a of this.slots.active) {
       if (!matches(a.fire)) continue;
       this.log.info({ fireId: a.fire.fireId, reason: it.reason }, "interrupting run");
       a.abort(String(it.reason ?? "interrupted"));
@@ -459,14 +366,10 @@ export class Worker {
     for (const a of this.preparing) if (matches(a.fire)) a.abort(reason);
     for (const a of this.early.take((h) => matches(h.fire))) void this.runner!.skipPrepared(a, reason);
     // released early fires waiting for a slot were read before the interrupt: skip them too
-    for (let p = 0; p < this.buffered.length; p++) {
-      const queue = this.buffered[p]!;
-      const keep = queue.filter((a) => !(a.prepared && matches(a.fire)));
-      if (keep.length === queue.length) continue;
-      for (const a of queue) if (a.prepared && matches(a.fire)) void this.runner!.skipPrepared(a, reason);
-      this.bufferedCount -= queue.length - keep.length;
-      this.buffered[p] = keep;
-    }
+    this.slots.dropPrepared(
+      (a) => matches(a.fire),
+      (a) => void this.runner!.skipPrepared(a, reason),
+    );
   }
 
   private watchConnection(nc: NatsConnection, ns: Namespace): void {
@@ -506,26 +409,24 @@ export class Worker {
     this.state = "stopping";
     if (wasStarting) await wasStarting.catch(() => undefined);
     const o = this.options;
+    const active = this.slots.active;
     await this.puller?.stop();
     // runs finish and our pending pull requests expire meanwhile (see Puller.pollsEnded)
     const pollsEnded = this.puller?.pollsEnded(o.idlePollMs + 1000);
-    if (this.active.size > 0) {
-      this.log.info(
-        { running: this.active.size, graceMs: o.shutdownGraceMs },
-        "stopping: letting runs finish",
-      );
-      await this.waitIdle(o.shutdownGraceMs);
+    if (active.size > 0) {
+      this.log.info({ running: active.size, graceMs: o.shutdownGraceMs }, "stopping: letting runs finish");
+      await this.slots.waitIdle(o.shutdownGraceMs);
     }
     await pollsEnded;
     this.handBackBuffered();
-    if (this.active.size > 0) {
-      this.log.warn({ running: this.active.size }, "grace over: aborting runs and handing their fires back");
-      for (const a of this.active) a.abort("shutdown");
+    if (active.size > 0) {
+      this.log.warn({ running: active.size }, "grace over: aborting runs and handing their fires back");
+      for (const a of active) a.abort("shutdown");
       // finishing an aborted run (state write, nak) is quick; a dead store must not block stop forever
-      await this.waitIdle(5_000);
+      await this.slots.waitIdle(5_000);
       this.hardStop = true;
-      await this.waitIdle(1_000);
-      for (const a of this.active) a.msg.nak();
+      await this.slots.waitIdle(1_000);
+      for (const a of active) a.msg.nak();
     }
     // the last coalesced state writes, while the connection is still open
     await this.coalescer
@@ -536,18 +437,6 @@ export class Worker {
     this.state = "stopped";
     this.log.info("worker stopped");
     this.events.emit("worker:stop", { workerId: o.workerId });
-  }
-
-  private waitIdle(ms: number): Promise<void> {
-    if (this.active.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.idleWaiters.push(done);
-    });
   }
 
   private async teardown(): Promise<void> {
@@ -585,9 +474,6 @@ function withoutAsyncTraces(nc: NatsConnection): void {
 export function createWorker(options: WorkerOptions = {}): Worker {
   return new Worker(options);
 }
-
-/** Runs in flight (handler running or outcome being written) stay below concurrency times this. */
-const FINISHING_FACTOR = 4;
 
 /**
  * A fire's nominal time in ms (undefined for a message that is not a valid fire). Decodes the payload now
