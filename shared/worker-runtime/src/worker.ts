@@ -10,13 +10,10 @@ import type { z } from "zod";
 import {
   ALL_NODES,
   CONTENT_TYPE_HEADER,
-  decode,
-  encodingOf,
   FailedPreconditionError,
   namespace,
   token,
   ValidationError,
-  type FireMessage,
   type Namespace,
 } from "@taskjet/protocol";
 import {
@@ -32,28 +29,17 @@ import {
   type Topology,
 } from "@taskjet/nats";
 import { ActionRunner, type ActionFn } from "./actions.js";
-import { ActiveRun } from "./activeRun.js";
 import { ensureConsumers } from "./consumers.js";
 import type { JobHandler, JobHook, Registration, RegisterOptions } from "./handler.js";
 import { Heartbeat } from "./heartbeat.js";
+import { Intake } from "./intake.js";
 import { resolveOptions, type ResolvedWorkerOptions, type WorkerOptions } from "./options.js";
 import { Puller } from "./puller.js";
 import { RunSlots } from "./runSlots.js";
-import { decodeFire } from "./decodeFire.js";
-import { EarlyFires } from "./earlyFires.js";
 import { Runner } from "./runner.js";
 import { StateCoalescer } from "./stateCoalescer.js";
-import type { RunMessage } from "./runMessage.js";
 import { Telemetry } from "./telemetry.js";
 import { WorkerEventEmitter } from "./workerEvents.js";
-
-/** An interrupt on `<p>.ctl.<node>` or `<p>.ctl._all` (msgpack, or JSON by Content-Type). */
-export interface Interrupt {
-  jobId: string;
-  tenantId: string;
-  fireId?: string;
-  reason: string;
-}
 
 type State = "new" | "starting" | "running" | "stopping" | "stopped";
 
@@ -64,11 +50,9 @@ export class Worker {
   private readonly handlers = new Map<string, Registration>();
   private readonly beforeHooks: JobHook[] = [];
   private readonly afterHooks: JobHook[] = [];
-  /** fires that came before their nominal time: being prepared, or prepared and held (earlyFires.ts) */
-  private readonly preparing = new Set<ActiveRun>();
-  private readonly early = new EarlyFires((runs) => this.releaseEarly(runs));
   private readonly actions: ActionRunner;
   private readonly slots: RunSlots;
+  private readonly intake: Intake;
   private readonly log: Logger;
   private state: State = "new";
   private starting: Promise<void> | undefined;
@@ -92,11 +76,18 @@ export class Worker {
     this.options = resolveOptions(options);
     this.log = this.options.logger.child({ workerId: this.options.workerId, node: this.options.node });
     this.actions = new ActionRunner(() => this.nc, this.options.actionTimeoutMs, this.log, this.events);
-    this.slots = new RunSlots({
+    const settled = () => this.puller?.notify();
+    const stopping = () => this.state === "stopping";
+    this.slots = new RunSlots({ o: this.options, run: (a) => this.runner!.run(a), settled, stopping });
+    this.intake = new Intake({
       o: this.options,
-      run: (a) => this.runner!.run(a),
-      settled: () => this.puller?.notify(),
-      stopping: () => this.state === "stopping",
+      slots: this.slots,
+      runner: () => this.runner!,
+      events: this.events,
+      log: this.log,
+      settled,
+      stopping,
+      closed: () => this.state === "stopping" || this.state === "stopped",
     });
   }
 
@@ -115,7 +106,7 @@ export class Worker {
 
   /** Early fires prepared and held for their nominal time. */
   get heldEarly(): number {
-    return this.early.size;
+    return this.intake.held;
   }
 
   /** Successful runs whose coalesced state write is still to be made. */
@@ -252,11 +243,11 @@ export class Worker {
       idlePollMs: o.idlePollMs,
       capacity: () => this.slots.room(),
       wantsMore: () => this.slots.wantsMore(),
-      deliver: (msg) => this.accept(msg),
+      deliver: (msg) => this.intake.accept(msg),
       logger: this.log,
     });
     const onInterrupt = (_e: unknown, m: { data: Uint8Array; headers?: { get(k: string): string } }) =>
-      this.interrupt(m.data, m.headers?.get(CONTENT_TYPE_HEADER));
+      this.intake.interrupt(m.data, m.headers?.get(CONTENT_TYPE_HEADER));
     this.subs.push(
       nc.subscribe(ns.ctl(o.node), { callback: onInterrupt }),
       nc.subscribe(ns.ctl(ALL_NODES), { callback: onInterrupt }),
@@ -283,44 +274,6 @@ export class Worker {
   }
 
   /**
-   * A pulled message: an early fire is prepared and held until its nominal time; any other runs if a slot
-   * is free, else waits in the prefetch buffer (by priority).
-   */
-  private accept(msg: RunMessage): void {
-    const a = new ActiveRun(msg);
-    const nominalMs = this.options.holdEarlyFires ? nominalOf(a) : undefined;
-    if (nominalMs !== undefined && nominalMs > Date.now() && this.state !== "stopping")
-      return this.holdEarly(a, nominalMs);
-    this.slots.enqueue(a);
-  }
-
-  private holdEarly(a: ActiveRun, nominalMs: number): void {
-    const until = Math.min(nominalMs, Date.now() + this.options.maxEarlyMs);
-    this.preparing.add(a);
-    void this.runner!.prepare(a).then((ok) => {
-      this.preparing.delete(a);
-      if (!ok) return this.puller?.notify();
-      if (this.state === "stopping" || this.state === "stopped") return a.msg.nak();
-      // interrupted (paused, stopped, removed) while its job was being read
-      if (a.abortReason !== undefined) return void this.runner!.skipPrepared(a, a.abortReason);
-      this.early.hold(a, until);
-      if (this.events.has("run:held") && a.prepared) {
-        const { ref } = a.prepared;
-        this.events.emit("run:held", { ...ref, until: new Date(until).toISOString() });
-      }
-    });
-  }
-
-  /** Early fires whose instant came: highest priority first into free slots, the rest into the buffer. */
-  private releaseEarly(runs: ActiveRun[]): void {
-    if (this.state === "stopping" || this.state === "stopped") {
-      for (const a of runs) a.msg.nak();
-      return;
-    }
-    this.slots.release(runs);
-  }
-
-  /**
    * Every workingIntervalMs: in-progress acks for running fires; prefetched fires that waited a whole
    * interval are handed back (a slow run must not sit on fires another worker could take, and they must
    * never reach their ack wait here).
@@ -328,48 +281,8 @@ export class Worker {
   private tick(): void {
     for (const a of this.slots.active) a.msg.working();
     const cutoff = Date.now() - this.options.workingIntervalMs;
-    // held early fires are ours until their instant (maxEarlyMs may exceed the ack wait)
-    for (const a of this.early.all()) if (a.msg.receivedAt <= cutoff) a.msg.working();
+    this.intake.keepHeldAlive(cutoff);
     this.slots.handBackWaiting(cutoff);
-  }
-
-  private handBackBuffered(): void {
-    this.slots.handBackAll();
-    for (const a of this.early.clear()) a.msg.nak();
-  }
-
-  private interrupt(data: Uint8Array, contentType: string | undefined): void {
-    let it: Interrupt;
-    try {
-      it = decode(data, encodingOf(contentType)) as Interrupt;
-      if (!it || typeof it.jobId !== "string" || typeof it.tenantId !== "string")
-        throw new Error("jobId and tenantId are required");
-    } catch (err) {
-      this.log.warn({ err }, "ignoring a malformed interrupt");
-      return;
-    }
-    // the scheduler sends "*" (any run of the job) when it did not track the runs
-    const matches = (f: FireMessage | undefined): f is FireMessage =>
-      f !== undefined &&
-      f.jobId === it.jobId &&
-      f.tenantId === it.tenantId &&
-      (it.fireId === undefined || it.fireId === "*" || f.fireId === it.fireId);
-    for (const a of this.slots.active) {
-      if (!matches(a.fire)) continue;
-      this.log.info({ fireId: a.fire.fireId, reason: it.reason }, "interrupting run");
-      a.abort(String(it.reason ?? "interrupted"));
-    }
-    // a fire waiting for its instant does not run when its job was paused, stopped or removed meanwhile
-    // (an overlap replace is about the running one, not this one)
-    if (it.reason === "replaced") return;
-    const reason = String(it.reason ?? "interrupted");
-    for (const a of this.preparing) if (matches(a.fire)) a.abort(reason);
-    for (const a of this.early.take((h) => matches(h.fire))) void this.runner!.skipPrepared(a, reason);
-    // released early fires waiting for a slot were read before the interrupt: skip them too
-    this.slots.dropPrepared(
-      (a) => matches(a.fire),
-      (a) => void this.runner!.skipPrepared(a, reason),
-    );
   }
 
   private watchConnection(nc: NatsConnection, ns: Namespace): void {
@@ -418,7 +331,8 @@ export class Worker {
       await this.slots.waitIdle(o.shutdownGraceMs);
     }
     await pollsEnded;
-    this.handBackBuffered();
+    this.slots.handBackAll();
+    this.intake.handBackHeld();
     if (active.size > 0) {
       this.log.warn({ running: active.size }, "grace over: aborting runs and handing their fires back");
       for (const a of active) a.abort("shutdown");
@@ -473,13 +387,4 @@ function withoutAsyncTraces(nc: NatsConnection): void {
 /** `new Worker(options)`: reads the NATS settings from the environment unless `nc` or `nats` is given. */
 export function createWorker(options: WorkerOptions = {}): Worker {
   return new Worker(options);
-}
-
-/**
- * A fire's nominal time in ms (undefined for a message that is not a valid fire). Decodes the payload now
- * (kept for the run: decoded once) rather than parsing the headers of every message.
- */
-function nominalOf(a: ActiveRun): number | undefined {
-  const d = (a.decoded = decodeFire(a.msg));
-  return d.ok ? Date.parse(d.fire.nominalTime) : undefined;
 }
