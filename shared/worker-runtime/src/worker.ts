@@ -1,44 +1,18 @@
 /**
- * The worker front: registers handlers, owns the connection, consumers, puller, interrupts and heartbeats,
- * and hands each delivered fire to the Runner. start() and stop() are idempotent; a concurrent caller gets
- * the same in-flight promise.
+ * The worker front: registers handlers, hooks and actions, and owns the lifecycle. start() builds the NATS
+ * side (assembly.ts); pulled fires come in through intake.ts, wait for a run slot (runSlots.ts) and are run
+ * by the Runner. start() and stop() are idempotent; a concurrent caller gets the same in-flight promise.
  */
-import { jetstream } from "@nats-io/jetstream";
-import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { z } from "zod";
-import {
-  ALL_NODES,
-  CONTENT_TYPE_HEADER,
-  FailedPreconditionError,
-  namespace,
-  token,
-  ValidationError,
-  type Namespace,
-} from "@taskjet/protocol";
-import {
-  connectNats,
-  ensureTopology,
-  JobStore,
-  leanJobsKv,
-  LockProvider,
-  natsConfigFromEnv,
-  PublishBatch,
-  Registry,
-  RequestMux,
-  type Topology,
-} from "@taskjet/nats";
+import { FailedPreconditionError, token, ValidationError } from "@taskjet/protocol";
 import { ActionRunner, type ActionFn } from "./actions.js";
-import { ensureConsumers } from "./consumers.js";
+import { WorkerAssembly } from "./assembly.js";
 import type { JobHandler, JobHook, Registration, RegisterOptions } from "./handler.js";
-import { Heartbeat } from "./heartbeat.js";
 import { Intake } from "./intake.js";
 import { resolveOptions, type ResolvedWorkerOptions, type WorkerOptions } from "./options.js";
-import { Puller } from "./puller.js";
 import { RunSlots } from "./runSlots.js";
-import { Runner } from "./runner.js";
-import { StateCoalescer } from "./stateCoalescer.js";
-import { Telemetry } from "./telemetry.js";
 import { WorkerEventEmitter } from "./workerEvents.js";
 
 type State = "new" | "starting" | "running" | "stopping" | "stopped";
@@ -53,41 +27,44 @@ export class Worker {
   private readonly actions: ActionRunner;
   private readonly slots: RunSlots;
   private readonly intake: Intake;
+  /** the NATS side: connection, runner, puller, heartbeats (built by start) */
+  private readonly parts: WorkerAssembly;
   private readonly log: Logger;
   private state: State = "new";
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private hardStop = false;
-  private nc: NatsConnection | undefined;
-  private ownsConnection = false;
-  private ns: Namespace | undefined;
-  private topology: Topology | undefined;
-  private puller: Puller | undefined;
-  private heartbeat: Heartbeat | undefined;
-  private runner: Runner | undefined;
-  private subs: Subscription[] = [];
-  private workingTimer: NodeJS.Timeout | undefined;
-  private stopStatus: (() => void) | undefined;
-  private mux: RequestMux | undefined;
-  private out: PublishBatch | undefined;
-  private coalescer: StateCoalescer | undefined;
 
   constructor(options: WorkerOptions = {}) {
     this.options = resolveOptions(options);
     this.log = this.options.logger.child({ workerId: this.options.workerId, node: this.options.node });
-    this.actions = new ActionRunner(() => this.nc, this.options.actionTimeoutMs, this.log, this.events);
-    const settled = () => this.puller?.notify();
+    this.actions = new ActionRunner(() => this.parts.nc, this.options.actionTimeoutMs, this.log, this.events);
+    const settled = () => this.parts.puller?.notify();
     const stopping = () => this.state === "stopping";
-    this.slots = new RunSlots({ o: this.options, run: (a) => this.runner!.run(a), settled, stopping });
+    this.slots = new RunSlots({ o: this.options, run: (a) => this.parts.runner!.run(a), settled, stopping });
     this.intake = new Intake({
       o: this.options,
       slots: this.slots,
-      runner: () => this.runner!,
+      runner: () => this.parts.runner!,
       events: this.events,
       log: this.log,
       settled,
       stopping,
       closed: () => this.state === "stopping" || this.state === "stopped",
+    });
+    this.parts = new WorkerAssembly({
+      o: this.options,
+      log: this.log,
+      events: this.events,
+      actions: this.actions,
+      handlers: this.handlers,
+      beforeHooks: this.beforeHooks,
+      afterHooks: this.afterHooks,
+      slots: this.slots,
+      intake: this.intake,
+      givingUp: () => this.hardStop,
+      stopped: () => this.state === "stopped",
+      tick: () => this.tick(),
     });
   }
 
@@ -111,7 +88,7 @@ export class Worker {
 
   /** Successful runs whose coalesced state write is still to be made. */
   get pendingStateRuns(): number {
-    return this.coalescer?.size ?? 0;
+    return this.parts.coalescer?.size ?? 0;
   }
 
   /** Runs settled since start (acked, nak'd or terminated). */
@@ -125,8 +102,9 @@ export class Worker {
 
   /** The connection, once started (e.g. to publish from a test or a handler). */
   get connection(): NatsConnection {
-    if (!this.nc) throw new FailedPreconditionError("the worker is not started: call start() first");
-    return this.nc;
+    const nc = this.parts.nc;
+    if (!nc) throw new FailedPreconditionError("the worker is not started: call start() first");
+    return nc;
   }
 
   /**
@@ -153,7 +131,7 @@ export class Worker {
       argsSchema: opts.argsSchema,
       description: opts.description,
     });
-    this.heartbeat?.typesChanged();
+    this.parts.heartbeat?.typesChanged();
     return this;
   }
 
@@ -183,7 +161,7 @@ export class Worker {
     }
     this.starting ??= this.doStart().catch(async (err: unknown) => {
       this.log.error({ err }, "worker failed to start");
-      await this.teardown();
+      await this.parts.teardown();
       this.state = "stopped";
       throw err;
     });
@@ -193,84 +171,10 @@ export class Worker {
   private async doStart(): Promise<void> {
     this.state = "starting";
     const o = this.options;
-    if (o.nc) {
-      this.nc = o.nc;
-    } else {
-      const config = natsConfigFromEnv(process.env, {
-        name: `taskjet-worker-${o.workerId}`,
-        ...(o.nats ?? {}),
-      });
-      this.nc = await connectNats(config);
-      this.ownsConnection = true;
-      withoutAsyncTraces(this.nc);
-      this.ns = namespace(o.prefix ?? config.prefix);
-    }
-    this.ns ??= namespace(o.prefix);
-    const nc = this.nc;
-    const ns = this.ns;
-    this.topology = await ensureTopology(nc, ns, o.topology);
-    const targets = await ensureConsumers(this.topology.jsm, ns, o.node, o);
-    const out = new PublishBatch(nc);
-    this.out = out;
-    this.mux = new RequestMux(nc, out, o.requestTimeoutMs);
-    const telemetry = new Telemetry(nc, jetstream(nc), this.mux, ns, o.workerId, o.events, o.runLog);
-    const store = new JobStore(
-      await leanJobsKv(this.topology, ns, this.mux, (err) =>
-        this.log.debug({ err }, "job bucket info unavailable; using the plain KV client"),
-      ),
-      ns,
-    );
-    const backoff = { baseMs: o.backoffBaseMs, maxMs: o.backoffMaxMs };
-    this.coalescer = new StateCoalescer(store, o.coalesceStateMs, backoff, this.log);
-    this.runner = new Runner({
-      o,
-      ns,
-      store,
-      coalescer: this.coalescer,
-      locks: new LockProvider(this.topology.locks),
-      telemetry,
-      actions: this.actions,
-      events: this.events,
-      handlers: this.handlers,
-      beforeHooks: this.beforeHooks,
-      afterHooks: this.afterHooks,
-      logger: this.log,
-      givingUp: () => this.hardStop,
-    });
-    this.puller = new Puller(nc, out, {
-      stream: ns.streams.run,
-      targets,
-      idlePollMs: o.idlePollMs,
-      capacity: () => this.slots.room(),
-      wantsMore: () => this.slots.wantsMore(),
-      deliver: (msg) => this.intake.accept(msg),
-      logger: this.log,
-    });
-    const onInterrupt = (_e: unknown, m: { data: Uint8Array; headers?: { get(k: string): string } }) =>
-      this.intake.interrupt(m.data, m.headers?.get(CONTENT_TYPE_HEADER));
-    this.subs.push(
-      nc.subscribe(ns.ctl(o.node), { callback: onInterrupt }),
-      nc.subscribe(ns.ctl(ALL_NODES), { callback: onInterrupt }),
-    );
-    this.watchConnection(nc, ns);
-    this.workingTimer = setInterval(() => this.tick(), o.workingIntervalMs);
-    this.heartbeat = new Heartbeat(
-      new Registry(this.topology.registry),
-      o,
-      () => this.registrations(),
-      () => this.slots.active.size,
-      this.log,
-    );
-    this.heartbeat.start();
-    await nc.flush();
-    this.puller.start();
+    const ns = await this.parts.build();
     this.state = "running";
     this.log.info({ concurrency: o.concurrency, types: this.types, prefix: ns.prefix }, "worker started");
     this.events.emit("worker:start", { workerId: o.workerId, node: o.node });
-  }
-
-  private registrations(): Registration[] {
-    return [...this.handlers.values()];
   }
 
   /**
@@ -283,29 +187,6 @@ export class Worker {
     const cutoff = Date.now() - this.options.workingIntervalMs;
     this.intake.keepHeldAlive(cutoff);
     this.slots.handBackWaiting(cutoff);
-  }
-
-  private watchConnection(nc: NatsConnection, ns: Namespace): void {
-    const iter = nc.status();
-    this.stopStatus = () => (iter as { stop?: () => void }).stop?.();
-    void (async () => {
-      for await (const s of iter) {
-        if (this.state === "stopped") break;
-        if (s.type === "disconnect") {
-          this.log.warn("NATS disconnected; runs continue, pulls pause");
-          this.puller?.onDisconnect();
-          this.mux?.failPending("disconnected from NATS");
-        } else if (s.type === "reconnect") {
-          this.log.info("NATS reconnected; resuming pulls");
-          // memory-storage consumers do not survive a server restart: make sure they exist
-          await ensureConsumers(this.topology!.jsm, ns, this.options.node, this.options).catch(
-            (err: unknown) => this.log.warn({ err }, "could not re-ensure consumers after reconnect"),
-          );
-          this.puller?.onReconnect();
-          this.events.emit("worker:reconnect", { workerId: this.options.workerId });
-        }
-      }
-    })().catch(() => undefined);
   }
 
   /**
@@ -323,9 +204,9 @@ export class Worker {
     if (wasStarting) await wasStarting.catch(() => undefined);
     const o = this.options;
     const active = this.slots.active;
-    await this.puller?.stop();
+    await this.parts.puller?.stop();
     // runs finish and our pending pull requests expire meanwhile (see Puller.pollsEnded)
-    const pollsEnded = this.puller?.pollsEnded(o.idlePollMs + 1000);
+    const pollsEnded = this.parts.puller?.pollsEnded(o.idlePollMs + 1000);
     if (active.size > 0) {
       this.log.info({ running: active.size, graceMs: o.shutdownGraceMs }, "stopping: letting runs finish");
       await this.slots.waitIdle(o.shutdownGraceMs);
@@ -343,45 +224,15 @@ export class Worker {
       for (const a of active) a.msg.nak();
     }
     // the last coalesced state writes, while the connection is still open
-    await this.coalescer
+    await this.parts.coalescer
       ?.close()
       .catch((err: unknown) => this.log.warn({ err }, "final coalesced state write failed"));
     await this.actions.drain(2_000);
-    await this.teardown();
+    await this.parts.teardown();
     this.state = "stopped";
     this.log.info("worker stopped");
     this.events.emit("worker:stop", { workerId: o.workerId });
   }
-
-  private async teardown(): Promise<void> {
-    if (this.workingTimer) clearInterval(this.workingTimer);
-    this.workingTimer = undefined;
-    await this.heartbeat?.stop();
-    this.puller?.close();
-    this.stopStatus?.();
-    this.out?.flush();
-    this.mux?.close();
-    for (const s of this.subs) s.unsubscribe();
-    this.subs = [];
-    const nc = this.nc;
-    if (!nc || nc.isClosed()) return;
-    try {
-      if (this.ownsConnection) await nc.drain();
-      else await nc.flush();
-    } catch (err) {
-      this.log.debug({ err }, "closing the connection");
-    }
-  }
-}
-
-/**
- * nats.js captures a stack trace (`new Error()`) for every request so a timeout can say where it came from;
- * at thousands of store reads and writes a second that is the single largest CPU cost of a run. connectNats
- * does not expose the `noAsyncTraces` option, so set it on the connection we own (read per request).
- */
-function withoutAsyncTraces(nc: NatsConnection): void {
-  const opts = (nc as unknown as { options?: { noAsyncTraces?: boolean } }).options;
-  if (opts) opts.noAsyncTraces = true;
 }
 
 /** `new Worker(options)`: reads the NATS settings from the environment unless `nc` or `nats` is given. */
