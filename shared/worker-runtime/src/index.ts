@@ -7,7 +7,8 @@
  *
  * See docs/worker.md.
  */
-export { createWorker, Worker, type Interrupt } from "./worker.js";
+export { createWorker, Worker } from "./worker.js";
+export type { Interrupt } from "./intake.js";
 export type { WorkerOptions, ResolvedWorkerOptions } from "./options.js";
 export type { HandlerContext, JobHandler, JobHook, JobInfo, RegisterOptions } from "./handler.js";
 export {

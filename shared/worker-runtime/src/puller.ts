@@ -1,6 +1,6 @@
 /**
  * Pulls fires from the worker's consumers, highest priority first, never more than the worker has room for
- * (free run slots plus a bounded prefetch buffer, see worker.ts).
+ * (free run slots plus a bounded prefetch buffer, see runSlots.ts).
  *
  * nats.js' fetch() cannot ask "what is there right now" (no `no_wait`, expires >= 1 s), which would make a
  * priority sweep over ten consumers cost seconds. So the puller speaks the pull protocol itself:

@@ -11,90 +11,28 @@
  * read and one write. Store writes ride out a NATS outage (retried until finalizeTimeoutMs; the message is
  * kept alive by in-progress acks meanwhile); if they cannot be made the fire is handed back, not acked.
  * This is the hot path: nothing is built that no one will read (events off, no listeners, no hooks).
+ *
+ * The runner keeps the order of the steps, the lock, and the ways a fire is settled without running (poison,
+ * no handler, skipped); the handler call is handlerInvoker.ts, the outcome write outcomeWriter.ts, the
+ * retries through an outage durable.ts, the run log and event data runReporter.ts.
  */
 import type { Logger } from "pino";
-import {
-  ConflictError,
-  encode,
-  NotFoundError,
-  parseOrThrow,
-  TaskjetError,
-  type ActionTrigger,
-  type FireMessage,
-  type JobEventData,
-  type JobRecord,
-  type Namespace,
-  type RunInfo,
-  type StoredJob,
-} from "@taskjet/protocol";
+import type { JobRecord, Namespace, RunInfo, StoredJob } from "@taskjet/protocol";
 import type { JobStore, LockHandle, LockProvider } from "@taskjet/nats";
 import type { ActionRunner } from "./actions.js";
-import { decodeFire, type Decoded, type PoisonInfo } from "./decodeFire.js";
-import {
-  errorText,
-  NonRetryableError,
-  RetryAfterError,
-  RunAbortedError,
-  type AbortReason,
-} from "./errors.js";
-import type { HandlerContext, JobHook, JobInfo, Registration } from "./handler.js";
-import { applyResult, withoutAbortedRun, withRunning, type Applied, type RunResult } from "./outcome.js";
+import type { ActiveRun, PreparedRun } from "./activeRun.js";
+import { decodeFire, type PoisonInfo } from "./decodeFire.js";
+import { Durable } from "./durable.js";
+import type { JobHook, Registration } from "./handler.js";
+import { HandlerInvoker } from "./handlerInvoker.js";
+import { withRunning, type RunResult } from "./outcome.js";
+import { OutcomeWriter } from "./outcomeWriter.js";
 import type { ResolvedWorkerOptions } from "./options.js";
 import type { RunMessage } from "./runMessage.js";
-import { StateCoalescer } from "./stateCoalescer.js";
-import type { Telemetry, WorkerRunLogEntry } from "./telemetry.js";
+import { NO_LOG, RunReporter } from "./runReporter.js";
+import type { StateCoalescer } from "./stateCoalescer.js";
+import type { Telemetry } from "./telemetry.js";
 import type { RunRef, WorkerEventEmitter } from "./workerEvents.js";
-
-/** What a run needs once its fire is decoded and its job read (see Runner.prepare). */
-export interface PreparedRun {
-  fire: FireMessage;
-  ref: RunRef;
-  reg: Registration | undefined;
-  /** the result without calling a handler (no handler for the type after too many deliveries) */
-  forced: RunResult | undefined;
-  key: string;
-  stored: StoredJob;
-}
-
-/** A message between delivery and settlement: holds one of the worker's slots (or waits for its instant). */
-export class ActiveRun {
-  fire: FireMessage | undefined;
-  /** set when the run was prepared ahead of its nominal time (an early fire held by the worker) */
-  prepared: PreparedRun | undefined;
-  /** the payload, decoded on arrival (the worker reads the nominal time from it) */
-  decoded: Decoded | undefined;
-  /** when it last went into the worker's buffer to wait for a slot */
-  bufferedAt = 0;
-  /** called once when the handler has returned (the worker frees the run's slot) */
-  onHandlerDone: (() => void) | undefined;
-  /** rejects the handler's race when the run is aborted */
-  onAbort: ((err: RunAbortedError) => void) | undefined;
-  private controller: AbortController | undefined;
-  private reason: AbortReason | undefined;
-
-  constructor(readonly msg: RunMessage) {}
-
-  /** Made on first use: most handlers never look at their signal. */
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.reason !== undefined) this.controller.abort(new RunAbortedError(this.reason));
-    }
-    return this.controller.signal;
-  }
-
-  get abortReason(): AbortReason | undefined {
-    return this.reason;
-  }
-
-  abort(reason: AbortReason): void {
-    if (this.reason !== undefined) return;
-    this.reason = reason;
-    const err = new RunAbortedError(reason);
-    this.controller?.abort(err);
-    this.onAbort?.(err);
-  }
-}
 
 export interface RunnerDeps {
   o: ResolvedWorkerOptions;
@@ -114,15 +52,21 @@ export interface RunnerDeps {
   givingUp: () => boolean;
 }
 
-const NO_LOG: Promise<void> = Promise.resolve();
-
 export class Runner {
   private readonly events: WorkerEventEmitter;
   private readonly telemetry: Telemetry;
+  private readonly durable: Durable;
+  private readonly report: RunReporter;
+  private readonly invoker: HandlerInvoker;
+  private readonly outcome: OutcomeWriter;
 
   constructor(private readonly d: RunnerDeps) {
     this.events = d.events;
     this.telemetry = d.telemetry;
+    this.durable = new Durable(d);
+    this.report = new RunReporter(d, this.durable);
+    this.invoker = new HandlerInvoker(d, this.report, (key) => this.readJob(key));
+    this.outcome = new OutcomeWriter(d, this.durable, this.report);
   }
 
   /** Runs the message to settlement. Never throws. */
@@ -204,7 +148,7 @@ export class Runner {
     }
 
     const key = this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId });
-    const stored = await this.durable(() => this.d.store.get(key));
+    const stored = await this.durable.call(() => this.d.store.get(key));
     const skip = skipReason(stored);
     if (skip !== undefined || !stored) {
       await this.skip(msg, ref, skip ?? "removed", stored);
@@ -220,7 +164,7 @@ export class Runner {
     let lock: LockHandle | undefined;
     if (fire.lockTimeoutSeconds > 0) {
       const lockKey = `${fire.tenantId}.${fire.jobId}`;
-      lock = await this.durable(() =>
+      lock = await this.durable.call(() =>
         this.d.locks.acquire(lockKey, this.d.o.workerId, fire.fireId, fire.lockTimeoutSeconds * 1000),
       );
       if (!lock) {
@@ -243,17 +187,17 @@ export class Runner {
           startedAt: startedIso,
           attempt: fire.attempt,
         };
-        const written = await this.write(key, stored, (rec) =>
+        const written = await this.durable.write(key, stored, (rec) =>
           skipReason(rec) === undefined ? withRunning(rec, entry, startedIso) : undefined,
         );
         const late = skipReason(written);
         if (late !== undefined || !written) return this.skip(msg, ref, late ?? "removed", written);
         stored = written;
       }
-      const startLog = forced ? NO_LOG : this.log(fire, ref, "started", startedIso);
-      const result = forced ?? (await this.invoke(a, reg!, ref, stored, key, startedIso));
+      const startLog = forced ? NO_LOG : this.report.log(fire, ref, "started", startedIso);
+      const result = forced ?? (await this.invoker.invoke(a, reg!, ref, stored, key, startedIso));
       a.onHandlerDone?.();
-      await this.finish(a, ref, key, stored, result, startedAt, startLog);
+      await this.outcome.finish(a, ref, key, stored, result, startedAt, startLog);
     } finally {
       if (lock) await this.d.locks.release(lock).catch(() => undefined);
     }
@@ -270,291 +214,9 @@ export class Runner {
     msg.ack();
     this.events.emit("run:skipped", { ...ref, reason });
     if (this.telemetry.eventsOn) {
-      this.telemetry.event(fire, "skipped", this.eventData(fire, "skipped", rec, { reason }));
+      this.telemetry.event(fire, "skipped", this.report.eventData(fire, "skipped", rec, { reason }));
     }
-    await this.log(fire, ref, "skipped", undefined, { reason });
-  }
-
-  private async invoke(
-    a: ActiveRun,
-    reg: Registration,
-    ref: RunRef,
-    stored: StoredJob,
-    key: string,
-    startedIso: string,
-  ): Promise<RunResult> {
-    const { fire } = ref;
-    if (this.telemetry.eventsOn || this.d.beforeHooks.length > 0) {
-      const before = this.eventData(fire, "before", stored, { status: "running", runTime: startedIso });
-      this.telemetry.event(fire, "before", before);
-      await this.hooks(this.d.beforeHooks, before);
-    }
-    if (this.events.has("run:start")) this.events.emit("run:start", { ...ref, startedAt: startedIso });
-
-    const timeout =
-      fire.timeoutSeconds > 0 ? setTimeout(() => a.abort("timeout"), fire.timeoutSeconds * 1000) : undefined;
-    try {
-      if (a.abortReason !== undefined) return abortedResult(a, fire);
-      let args: unknown = fire.args;
-      if (reg.argsSchema) {
-        try {
-          args = parseOrThrow(reg.argsSchema, fire.args, "args");
-        } catch (err) {
-          return {
-            kind: "failed",
-            error: `invalid args: ${errorText(err)}`,
-            nonRetryable: true,
-            timedOut: false,
-          };
-        }
-      }
-      const ctx = new Context(this, a, fire, ref.delivery, args, stored, key);
-      // a handler that ignores its signal must not hold the slot: an abort settles the run at once
-      const result = await new Promise<unknown>((resolve, reject) => {
-        a.onAbort = reject;
-        try {
-          Promise.resolve(reg.handler(ctx)).then(resolve, reject);
-        } catch (err) {
-          reject(err as Error);
-        }
-      });
-      return { kind: "succeeded", result: storable(result, this.d.logger) };
-    } catch (err) {
-      if (a.abortReason !== undefined) return abortedResult(a, fire);
-      if (err instanceof NonRetryableError) {
-        return { kind: "failed", error: errorText(err), nonRetryable: true, timedOut: false };
-      }
-      if (err instanceof RetryAfterError) {
-        return {
-          kind: "failed",
-          error: errorText(err),
-          nonRetryable: false,
-          retryAfterMs: err.retryAfterMs,
-          timedOut: false,
-        };
-      }
-      return { kind: "failed", error: errorText(err), nonRetryable: false, timedOut: false };
-    } finally {
-      a.onAbort = undefined;
-      if (timeout) clearTimeout(timeout);
-    }
-  }
-
-  private async finish(
-    a: ActiveRun,
-    ref: RunRef,
-    key: string,
-    stored: StoredJob,
-    result: RunResult,
-    startedAt: Date,
-    startLog: Promise<void>,
-  ): Promise<void> {
-    const { fire } = ref;
-    const finishedAt = new Date();
-    const startedIso = startedAt.toISOString();
-    const durationMs = finishedAt.getTime() - startedAt.getTime();
-
-    if (result.kind === "aborted")
-      return this.finishAborted(a, ref, key, stored, result.reason, startedIso, durationMs, startLog);
-
-    const o = this.d.o;
-    const backoff = { baseMs: o.backoffBaseMs, maxMs: o.backoffMaxMs };
-    let applied: Applied | undefined;
-    // a success's log entry does not depend on the write: send both at once
-    const successLog =
-      result.kind === "succeeded"
-        ? this.log(fire, ref, "succeeded", startedIso, { durationMs, result: result.result })
-        : undefined;
-    let written: StoredJob | undefined;
-    const coalescer = this.d.coalescer;
-    if (coalescer.enabled && StateCoalescer.applies(stored.def, fire, result)) {
-      // acked now, written with the job's other recent runs; events and hooks see the state it will have
-      // (this run applied on top of the runs still pending, so counters stay right in between)
-      const wanted =
-        this.telemetry.eventsOn ||
-        this.d.afterHooks.length > 0 ||
-        (stored.def.actions?.length ?? 0) > 0 ||
-        this.events.has("run:success");
-      if (wanted) {
-        const base = coalescer.projection(key) ?? stored;
-        applied = applyResult(base, fire, result, startedIso, finishedAt, backoff);
-      }
-      coalescer.add(key, { fire, result, startedIso, finishedAt }, applied?.record);
-      written = applied ? { ...applied.record, revision: stored.revision } : stored;
-    } else {
-      try {
-        // this job's coalesced successes go first, so the store sees its runs in order
-        if (coalescer.enabled) await coalescer.flushKey(key);
-        written = await this.write(key, stored, (rec, uncertain) => {
-          // a retried write whose earlier try may have landed (its reply was lost) must not count it twice
-          if (uncertain && applied && rec.state.lastRunTime === startedIso) return undefined;
-          applied = applyResult(rec, fire, result, startedIso, finishedAt, backoff);
-          return applied.record;
-        });
-      } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err;
-      }
-      if (written === undefined) applied = undefined; // removed meanwhile: nothing written, nothing to retry
-    }
-
-    const abandoned = applied?.abandoned === true;
-    if (abandoned) {
-      await this.durable(() =>
-        this.telemetry.deadLetter(fire.tenantId, fire.jobId, {
-          reason: "abandoned",
-          error: result.kind === "failed" ? result.error : "abandoned",
-          subject: a.msg.subject,
-          at: finishedAt.toISOString(),
-          fire,
-        }),
-      );
-    }
-    a.msg.ack();
-
-    const rec = written ?? stored;
-    const actions = rec.def?.actions;
-    const hasActions = actions !== undefined && actions.length > 0;
-    let after: JobEventData | undefined;
-    if (this.telemetry.eventsOn || this.d.afterHooks.length > 0 || hasActions) {
-      after = this.eventData(fire, "after", rec, {
-        runTime: startedIso,
-        durationMs,
-        status: written ? written.state.status : "removed",
-        ...(result.kind === "succeeded" ? { result: result.result } : { error: result.error }),
-      });
-      this.telemetry.event(fire, "after", after);
-    }
-    const state = written?.state;
-    const triggers: ActionTrigger[] = [];
-    if (result.kind === "succeeded") {
-      if (this.events.has("run:success")) {
-        this.events.emit("run:success", {
-          ...ref,
-          result: result.result,
-          durationMs,
-          ...(state ? { state } : {}),
-        });
-      }
-      triggers.push("succeeded");
-    } else {
-      this.events.emit("run:failure", {
-        ...ref,
-        error: result.error,
-        durationMs,
-        timedOut: result.timedOut,
-        willRetry: written !== undefined && !abandoned,
-        ...(applied?.retryAt ? { retryAt: applied.retryAt } : {}),
-        ...(state ? { state } : {}),
-      });
-      triggers.push("failed");
-      if (abandoned) {
-        if (after) this.telemetry.event(fire, "deadletter", { ...after, phase: "deadletter" });
-        this.events.emit("run:abandoned", { ...ref, error: result.error, ...(state ? { state } : {}) });
-      }
-    }
-    if (applied?.completed) triggers.push("completed");
-    const finalLog =
-      successLog ??
-      this.log(
-        fire,
-        ref,
-        abandoned ? "deadLettered" : result.kind === "failed" && result.timedOut ? "timedOut" : "failed",
-        startedIso,
-        {
-          durationMs,
-          ...(result.kind === "failed" ? { error: result.error } : {}),
-        },
-      );
-    await Promise.all([startLog, finalLog]);
-    if (after) {
-      if (this.d.afterHooks.length > 0) await this.hooks(this.d.afterHooks, after);
-      if (hasActions) this.d.actions.run(actions as unknown as Record<string, unknown>[], triggers, after);
-    }
-  }
-
-  private async finishAborted(
-    a: ActiveRun,
-    ref: RunRef,
-    key: string,
-    stored: StoredJob,
-    reason: AbortReason,
-    startedIso: string,
-    durationMs: number,
-    startLog: Promise<void>,
-  ): Promise<void> {
-    const { fire } = ref;
-    const handedBack = reason === "shutdown";
-    if (fire.trackRunning) {
-      const nowIso = new Date().toISOString();
-      await this.write(key, stored, (rec) => withoutAbortedRun(rec, fire.fireId, nowIso)).catch(
-        (err: unknown) =>
-          this.d.logger.warn({ err, key }, "could not clear the aborted run from state.running"),
-      );
-    }
-    if (handedBack) a.msg.nak();
-    else a.msg.ack();
-    this.events.emit("run:aborted", { ...ref, reason, handedBack });
-    await Promise.all([startLog, this.log(fire, ref, "aborted", startedIso, { durationMs, reason })]);
-  }
-
-  /**
-   * CAS write from a record read earlier; re-reads and re-applies only if someone wrote meanwhile.
-   * `fn` learns whether an earlier try may have landed: a lost CAS did not, a timeout might have.
-   */
-  private write(
-    key: string,
-    seed: StoredJob,
-    fn: (rec: StoredJob, uncertain: boolean) => JobRecord | undefined,
-  ): Promise<StoredJob | undefined> {
-    let uncertain = false;
-    const noteUncertain = (err: unknown) => {
-      if (!(err instanceof ConflictError) && !(err instanceof NotFoundError)) uncertain = true;
-      throw err;
-    };
-    return this.durable(async () => {
-      const first = fn(seed, uncertain);
-      if (!first) return seed;
-      try {
-        const revision = await this.d.store.update(key, first, seed.revision).catch(noteUncertain);
-        return { def: first.def, state: first.state, revision };
-      } catch (err) {
-        if (!(err instanceof ConflictError)) throw err;
-      }
-      try {
-        // a deleted key reads as absent: treat it as removed
-        return await this.d.store
-          .mutate(key, (rec) => {
-            if (!rec.def || !rec.state) throw new NotFoundError(`job ${key} was removed`);
-            return fn(rec, uncertain);
-          })
-          .catch(noteUncertain);
-      } catch (err) {
-        if (err instanceof NotFoundError) return undefined;
-        throw err;
-      }
-    });
-  }
-
-  /** Runs `fn`; through transient NATS failures (restart, no responders, timeouts) retries until the deadline. */
-  private durable<T>(fn: () => Promise<T>): Promise<T> {
-    return fn().catch((err: unknown) => this.retryDurable(fn, err));
-  }
-
-  private async retryDurable<T>(fn: () => Promise<T>, first: unknown): Promise<T> {
-    const deadline = Date.now() + this.d.o.finalizeTimeoutMs;
-    let err = first;
-    let delay = 100;
-    for (;;) {
-      if (!isTransient(err) || Date.now() + delay > deadline || this.d.givingUp()) throw err;
-      this.d.logger.debug({ err: errorText(err) }, "store or stream unavailable; retrying");
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 2000);
-      try {
-        return await fn();
-      } catch (e) {
-        err = e;
-      }
-    }
+    await this.report.log(fire, ref, "skipped", undefined, { reason });
   }
 
   private async poison(msg: RunMessage, p: PoisonInfo): Promise<void> {
@@ -563,7 +225,7 @@ export class Runner {
       "poison message: terminated and dead-lettered",
     );
     try {
-      await this.durable(() =>
+      await this.durable.call(() =>
         this.telemetry.deadLetter(p.tenant, p.jobId, {
           reason: "poison",
           error: p.error,
@@ -586,93 +248,8 @@ export class Runner {
     });
   }
 
-  private log(
-    fire: FireMessage,
-    ref: RunRef,
-    outcome: WorkerRunLogEntry["outcome"],
-    startedAt: string | undefined,
-    extra?: Partial<WorkerRunLogEntry>,
-  ): Promise<void> {
-    if (!this.telemetry.runLogOn) return NO_LOG;
-    const entry: WorkerRunLogEntry = {
-      fireId: fire.fireId,
-      jobId: fire.jobId,
-      tenantId: fire.tenantId,
-      group: fire.group,
-      type: fire.type,
-      name: fire.name,
-      attempt: fire.attempt,
-      delivery: ref.delivery,
-      nominalTime: fire.nominalTime,
-      outcome,
-      ...(startedAt !== undefined ? { startedAt } : {}),
-      finishedAt: new Date().toISOString(),
-      worker: this.d.o.workerId,
-      node: this.d.o.node,
-      ...extra,
-    };
-    // retried through an outage like the state write: an attempt missing from the log would hide a redelivery
-    return this.durable(() => this.telemetry.log(entry)).catch((err: unknown) => {
-      this.d.logger.warn({ err: errorText(err), fireId: fire.fireId, outcome }, "run-log entry not stored");
-    });
-  }
-
-  private async hooks(hooks: JobHook[], event: JobEventData): Promise<void> {
-    for (const h of hooks) {
-      try {
-        await h(event);
-      } catch (err) {
-        this.d.logger.warn({ err: errorText(err), phase: event.phase }, "job hook failed (ignored)");
-      }
-    }
-  }
-
-  eventData(
-    fire: FireMessage,
-    phase: string,
-    rec: JobRecord | undefined,
-    extra: Partial<JobEventData> = {},
-  ): JobEventData {
-    const s = rec?.state;
-    const data: JobEventData = {
-      key: this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId }),
-      fireId: fire.fireId,
-      type: fire.type,
-      name: fire.name,
-      group: fire.group,
-      tenantId: fire.tenantId,
-      args: fire.args,
-      status: s?.status ?? "removed",
-      phase,
-      nominalTime: fire.nominalTime,
-      attempt: fire.attempt,
-      triggered: s?.triggerCount ?? 0,
-      repeatCount: rec?.def?.maxCount ?? 0,
-      node: this.d.o.node,
-      worker: this.d.o.workerId,
-      ...extra,
-    };
-    if (s?.lastRunTime !== undefined && data.lastRunTime === undefined) data.lastRunTime = s.lastRunTime;
-    if (data.nextRunTime === undefined) {
-      const next = s?.nextRunTime ?? fire.nextNominalTime;
-      if (next !== undefined) data.nextRunTime = next;
-    }
-    return data;
-  }
-
-  progress(fire: FireMessage, delivery: number, rec: JobRecord, p: number | Record<string, unknown>): void {
-    if (this.telemetry.eventsOn) {
-      this.telemetry.event(fire, "progress", { ...this.eventData(fire, "progress", rec), progress: p });
-    }
-    this.events.emit("run:progress", { fire, delivery, progress: p });
-  }
-
-  readJob(key: string): Promise<StoredJob | undefined> {
+  private readJob(key: string): Promise<StoredJob | undefined> {
     return this.d.store.get(key).then((j) => (skipReason(j) === "removed" ? undefined : j));
-  }
-
-  get logger(): Logger {
-    return this.d.logger;
   }
 }
 
@@ -681,109 +258,4 @@ function skipReason(rec: JobRecord | undefined): string | undefined {
   if (!rec?.def || !rec.state) return "removed";
   const s = rec.state.status;
   return s === "paused" || s === "stopped" ? s : undefined;
-}
-
-function abortedResult(a: ActiveRun, fire: FireMessage): RunResult {
-  const reason = a.abortReason ?? "interrupted";
-  if (reason === "timeout") {
-    return {
-      kind: "failed",
-      error: `timed out after ${fire.timeoutSeconds} s`,
-      nonRetryable: false,
-      timedOut: true,
-    };
-  }
-  return { kind: "aborted", reason };
-}
-
-const transientNames = new Set([
-  "TimeoutError",
-  "NoRespondersError",
-  "RequestError",
-  "ConnectionError",
-  "JetStreamNotEnabled",
-  "JetStreamStatusError",
-]);
-
-/** Errors a NATS outage or a busy store causes: worth retrying. Anything else is a bug or bad data. */
-export function isTransient(err: unknown, depth = 0): boolean {
-  if (!(err instanceof Error) || depth > 3) return false;
-  if (err instanceof TaskjetError) return err.retryable;
-  if (transientNames.has(err.name)) return true;
-  if (/no responders|timeout|timed out|disconnect|unavailable|connection|503/i.test(err.message)) return true;
-  return isTransient(err.cause, depth + 1);
-}
-
-/** A handler's result as the store can hold it (msgpack); otherwise its string form. */
-function storable(result: unknown, logger: Logger): unknown {
-  if (result === undefined || result === null || typeof result !== "object") {
-    return typeof result === "function" || typeof result === "symbol" ? String(result) : result;
-  }
-  try {
-    encode(result);
-    return result;
-  } catch (err) {
-    logger.warn(
-      { err: errorText(err) },
-      "handler result cannot be stored as msgpack; storing its string form",
-    );
-    return String(result);
-  }
-}
-
-/** The handler's view of a run. The logger child and the AbortSignal are made on first use. */
-class Context implements HandlerContext<unknown> {
-  readonly job: JobInfo;
-  readonly fireId: string;
-  readonly nominalTime: string;
-  readonly attempt: number;
-  readonly reason: FireMessage["reason"];
-  private child: Logger | undefined;
-
-  constructor(
-    private readonly runner: Runner,
-    private readonly a: ActiveRun,
-    private readonly fire: FireMessage,
-    readonly delivery: number,
-    readonly args: unknown,
-    record: StoredJob,
-    key: string,
-  ) {
-    this.fireId = fire.fireId;
-    this.nominalTime = fire.nominalTime;
-    this.attempt = fire.attempt;
-    this.reason = fire.reason;
-    this.job = {
-      id: fire.jobId,
-      tenantId: fire.tenantId,
-      group: fire.group,
-      name: fire.name,
-      type: fire.type,
-      jobType: fire.jobType,
-      priority: fire.priority,
-      nodeName: fire.nodeName,
-      maxTryCount: fire.maxTryCount,
-      timeoutSeconds: fire.timeoutSeconds,
-      lockTimeoutSeconds: fire.lockTimeoutSeconds,
-      record,
-      read: () => runner.readJob(key),
-    };
-  }
-
-  get signal(): AbortSignal {
-    return this.a.signal;
-  }
-
-  progress(p: number | Record<string, unknown>): void {
-    this.runner.progress(this.fire, this.delivery, this.job.record, p);
-  }
-
-  get logger(): Logger {
-    this.child ??= this.runner.logger.child({
-      jobId: this.fire.jobId,
-      type: this.fire.type,
-      fireId: this.fireId,
-    });
-    return this.child;
-  }
 }

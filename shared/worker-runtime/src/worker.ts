@@ -1,57 +1,19 @@
 /**
- * The worker front: registers handlers, owns the connection, consumers, puller, interrupts and heartbeats,
- * and hands each delivered fire to the Runner. start() and stop() are idempotent; a concurrent caller gets
- * the same in-flight promise.
+ * The worker front: registers handlers, hooks and actions, and owns the lifecycle. start() builds the NATS
+ * side (assembly.ts); pulled fires come in through intake.ts, wait for a run slot (runSlots.ts) and are run
+ * by the Runner. start() and stop() are idempotent; a concurrent caller gets the same in-flight promise.
  */
-import { jetstream } from "@nats-io/jetstream";
-import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { z } from "zod";
-import {
-  ALL_NODES,
-  CONTENT_TYPE_HEADER,
-  decode,
-  encodingOf,
-  FailedPreconditionError,
-  namespace,
-  token,
-  ValidationError,
-  type FireMessage,
-  type Namespace,
-} from "@taskjet/protocol";
-import {
-  connectNats,
-  ensureTopology,
-  JobStore,
-  leanJobsKv,
-  LockProvider,
-  natsConfigFromEnv,
-  PublishBatch,
-  Registry,
-  RequestMux,
-  type Topology,
-} from "@taskjet/nats";
+import { FailedPreconditionError, token, ValidationError } from "@taskjet/protocol";
 import { ActionRunner, type ActionFn } from "./actions.js";
-import { ensureConsumers } from "./consumers.js";
+import { WorkerAssembly } from "./assembly.js";
 import type { JobHandler, JobHook, Registration, RegisterOptions } from "./handler.js";
-import { Heartbeat } from "./heartbeat.js";
+import { Intake } from "./intake.js";
 import { resolveOptions, type ResolvedWorkerOptions, type WorkerOptions } from "./options.js";
-import { Puller } from "./puller.js";
-import { decodeFire } from "./decodeFire.js";
-import { EarlyFires } from "./earlyFires.js";
-import { ActiveRun, Runner } from "./runner.js";
-import { StateCoalescer } from "./stateCoalescer.js";
-import type { RunMessage } from "./runMessage.js";
-import { Telemetry } from "./telemetry.js";
+import { RunSlots } from "./runSlots.js";
 import { WorkerEventEmitter } from "./workerEvents.js";
-
-/** An interrupt on `<p>.ctl.<node>` or `<p>.ctl._all` (msgpack, or JSON by Content-Type). */
-export interface Interrupt {
-  jobId: string;
-  tenantId: string;
-  fireId?: string;
-  reason: string;
-}
 
 type State = "new" | "starting" | "running" | "stopping" | "stopped";
 
@@ -62,45 +24,48 @@ export class Worker {
   private readonly handlers = new Map<string, Registration>();
   private readonly beforeHooks: JobHook[] = [];
   private readonly afterHooks: JobHook[] = [];
-  /** runs in flight: handler running, or its outcome being written and acked */
-  private readonly active = new Set<ActiveRun>();
-  /** runs whose handler has not returned yet: what `concurrency` limits */
-  private handlersRunning = 0;
-  /** prefetched runs waiting for a slot, one FIFO per priority (index 0 = p1) */
-  private readonly buffered: ActiveRun[][] = [[], [], [], [], []];
-  private bufferedCount = 0;
-  /** fires that came before their nominal time: being prepared, or prepared and held (earlyFires.ts) */
-  private readonly preparing = new Set<ActiveRun>();
-  private readonly early = new EarlyFires((runs) => this.releaseEarly(runs));
-  /** a pull round starts when this much room is free (or a run slot idles) */
-  private readonly refillAt: number;
   private readonly actions: ActionRunner;
+  private readonly slots: RunSlots;
+  private readonly intake: Intake;
+  /** the NATS side: connection, runner, puller, heartbeats (built by start) */
+  private readonly parts: WorkerAssembly;
   private readonly log: Logger;
   private state: State = "new";
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private hardStop = false;
-  private nc: NatsConnection | undefined;
-  private ownsConnection = false;
-  private ns: Namespace | undefined;
-  private topology: Topology | undefined;
-  private puller: Puller | undefined;
-  private heartbeat: Heartbeat | undefined;
-  private runner: Runner | undefined;
-  private subs: Subscription[] = [];
-  private workingTimer: NodeJS.Timeout | undefined;
-  private idleWaiters: (() => void)[] = [];
-  private completed = 0;
-  private stopStatus: (() => void) | undefined;
-  private mux: RequestMux | undefined;
-  private out: PublishBatch | undefined;
-  private coalescer: StateCoalescer | undefined;
 
   constructor(options: WorkerOptions = {}) {
     this.options = resolveOptions(options);
     this.log = this.options.logger.child({ workerId: this.options.workerId, node: this.options.node });
-    this.refillAt = Math.max(1, Math.floor((this.options.concurrency + this.options.prefetch) / 4));
-    this.actions = new ActionRunner(() => this.nc, this.options.actionTimeoutMs, this.log, this.events);
+    this.actions = new ActionRunner(() => this.parts.nc, this.options.actionTimeoutMs, this.log, this.events);
+    const settled = () => this.parts.puller?.notify();
+    const stopping = () => this.state === "stopping";
+    this.slots = new RunSlots({ o: this.options, run: (a) => this.parts.runner!.run(a), settled, stopping });
+    this.intake = new Intake({
+      o: this.options,
+      slots: this.slots,
+      runner: () => this.parts.runner!,
+      events: this.events,
+      log: this.log,
+      settled,
+      stopping,
+      closed: () => this.state === "stopping" || this.state === "stopped",
+    });
+    this.parts = new WorkerAssembly({
+      o: this.options,
+      log: this.log,
+      events: this.events,
+      actions: this.actions,
+      handlers: this.handlers,
+      beforeHooks: this.beforeHooks,
+      afterHooks: this.afterHooks,
+      slots: this.slots,
+      intake: this.intake,
+      givingUp: () => this.hardStop,
+      stopped: () => this.state === "stopped",
+      tick: () => this.tick(),
+    });
   }
 
   get workerId(): string {
@@ -113,22 +78,22 @@ export class Worker {
 
   /** Runs in flight right now. */
   get running(): number {
-    return this.active.size;
+    return this.slots.active.size;
   }
 
   /** Early fires prepared and held for their nominal time. */
   get heldEarly(): number {
-    return this.early.size;
+    return this.intake.held;
   }
 
   /** Successful runs whose coalesced state write is still to be made. */
   get pendingStateRuns(): number {
-    return this.coalescer?.size ?? 0;
+    return this.parts.coalescer?.size ?? 0;
   }
 
   /** Runs settled since start (acked, nak'd or terminated). */
   get settledCount(): number {
-    return this.completed;
+    return this.slots.settledCount;
   }
 
   get types(): string[] {
@@ -137,8 +102,9 @@ export class Worker {
 
   /** The connection, once started (e.g. to publish from a test or a handler). */
   get connection(): NatsConnection {
-    if (!this.nc) throw new FailedPreconditionError("the worker is not started: call start() first");
-    return this.nc;
+    const nc = this.parts.nc;
+    if (!nc) throw new FailedPreconditionError("the worker is not started: call start() first");
+    return nc;
   }
 
   /**
@@ -165,7 +131,7 @@ export class Worker {
       argsSchema: opts.argsSchema,
       description: opts.description,
     });
-    this.heartbeat?.typesChanged();
+    this.parts.heartbeat?.typesChanged();
     return this;
   }
 
@@ -195,7 +161,7 @@ export class Worker {
     }
     this.starting ??= this.doStart().catch(async (err: unknown) => {
       this.log.error({ err }, "worker failed to start");
-      await this.teardown();
+      await this.parts.teardown();
       this.state = "stopped";
       throw err;
     });
@@ -205,204 +171,10 @@ export class Worker {
   private async doStart(): Promise<void> {
     this.state = "starting";
     const o = this.options;
-    if (o.nc) {
-      this.nc = o.nc;
-    } else {
-      const config = natsConfigFromEnv(process.env, {
-        name: `taskjet-worker-${o.workerId}`,
-        ...(o.nats ?? {}),
-      });
-      this.nc = await connectNats(config);
-      this.ownsConnection = true;
-      withoutAsyncTraces(this.nc);
-      this.ns = namespace(o.prefix ?? config.prefix);
-    }
-    this.ns ??= namespace(o.prefix);
-    const nc = this.nc;
-    const ns = this.ns;
-    this.topology = await ensureTopology(nc, ns, o.topology);
-    const targets = await ensureConsumers(this.topology.jsm, ns, o.node, o);
-    const out = new PublishBatch(nc);
-    this.out = out;
-    this.mux = new RequestMux(nc, out, o.requestTimeoutMs);
-    const telemetry = new Telemetry(nc, jetstream(nc), this.mux, ns, o.workerId, o.events, o.runLog);
-    const store = new JobStore(
-      await leanJobsKv(this.topology, ns, this.mux, (err) =>
-        this.log.debug({ err }, "job bucket info unavailable; using the plain KV client"),
-      ),
-      ns,
-    );
-    const backoff = { baseMs: o.backoffBaseMs, maxMs: o.backoffMaxMs };
-    this.coalescer = new StateCoalescer(store, o.coalesceStateMs, backoff, this.log);
-    this.runner = new Runner({
-      o,
-      ns,
-      store,
-      coalescer: this.coalescer,
-      locks: new LockProvider(this.topology.locks),
-      telemetry,
-      actions: this.actions,
-      events: this.events,
-      handlers: this.handlers,
-      beforeHooks: this.beforeHooks,
-      afterHooks: this.afterHooks,
-      logger: this.log,
-      givingUp: () => this.hardStop,
-    });
-    this.puller = new Puller(nc, out, {
-      stream: ns.streams.run,
-      targets,
-      idlePollMs: o.idlePollMs,
-      capacity: () => this.room(),
-      wantsMore: () => {
-        const room = this.room();
-        return room > 0 && (this.handlersRunning < o.concurrency || room >= this.refillAt);
-      },
-      deliver: (msg) => this.accept(msg),
-      logger: this.log,
-    });
-    const onInterrupt = (_e: unknown, m: { data: Uint8Array; headers?: { get(k: string): string } }) =>
-      this.interrupt(m.data, m.headers?.get(CONTENT_TYPE_HEADER));
-    this.subs.push(
-      nc.subscribe(ns.ctl(o.node), { callback: onInterrupt }),
-      nc.subscribe(ns.ctl(ALL_NODES), { callback: onInterrupt }),
-    );
-    this.watchConnection(nc, ns);
-    this.workingTimer = setInterval(() => this.tick(), o.workingIntervalMs);
-    this.heartbeat = new Heartbeat(
-      new Registry(this.topology.registry),
-      o,
-      () => this.registrations(),
-      () => this.active.size,
-      this.log,
-    );
-    this.heartbeat.start();
-    await nc.flush();
-    this.puller.start();
+    const ns = await this.parts.build();
     this.state = "running";
     this.log.info({ concurrency: o.concurrency, types: this.types, prefix: ns.prefix }, "worker started");
     this.events.emit("worker:start", { workerId: o.workerId, node: o.node });
-  }
-
-  private registrations(): Registration[] {
-    return [...this.handlers.values()];
-  }
-
-  /** Room for more messages: free run slots plus free prefetch buffer. */
-  private room(): number {
-    return this.options.concurrency + this.options.prefetch - this.active.size - this.bufferedCount;
-  }
-
-  /**
-   * A pulled message: an early fire is prepared and held until its nominal time; any other runs if a slot
-   * is free, else waits in the prefetch buffer (by priority).
-   */
-  private accept(msg: RunMessage): void {
-    const a = new ActiveRun(msg);
-    const nominalMs = this.options.holdEarlyFires ? nominalOf(a) : undefined;
-    if (nominalMs !== undefined && nominalMs > Date.now() && this.state !== "stopping")
-      return this.holdEarly(a, nominalMs);
-    this.enqueue(a);
-  }
-
-  /**
-   * A slot is free: fewer than `concurrency` handlers run, and the runs whose outcome is still being
-   * written (they no longer hold a slot, so a burst starts without waiting for store round trips) are
-   * bounded too.
-   */
-  private hasSlot(): boolean {
-    const o = this.options;
-    return (
-      this.handlersRunning < o.concurrency &&
-      this.active.size < o.concurrency * FINISHING_FACTOR &&
-      this.state !== "stopping"
-    );
-  }
-
-  private enqueue(a: ActiveRun): void {
-    if (this.hasSlot()) {
-      this.dispatch(a);
-      return;
-    }
-    a.bufferedAt = Date.now();
-    this.buffered[a.msg.priority - 1]!.push(a);
-    this.bufferedCount++;
-  }
-
-  private holdEarly(a: ActiveRun, nominalMs: number): void {
-    const until = Math.min(nominalMs, Date.now() + this.options.maxEarlyMs);
-    this.preparing.add(a);
-    void this.runner!.prepare(a).then((ok) => {
-      this.preparing.delete(a);
-      if (!ok) return this.puller?.notify();
-      if (this.state === "stopping" || this.state === "stopped") return a.msg.nak();
-      // interrupted (paused, stopped, removed) while its job was being read
-      if (a.abortReason !== undefined) return void this.runner!.skipPrepared(a, a.abortReason);
-      this.early.hold(a, until);
-      if (this.events.has("run:held") && a.prepared) {
-        const { ref } = a.prepared;
-        this.events.emit("run:held", { ...ref, until: new Date(until).toISOString() });
-      }
-    });
-  }
-
-  /** Early fires whose instant came: highest priority first into free slots, the rest into the buffer. */
-  private releaseEarly(runs: ActiveRun[]): void {
-    if (this.state === "stopping" || this.state === "stopped") {
-      for (const a of runs) a.msg.nak();
-      return;
-    }
-    for (const a of runs) {
-      a.bufferedAt = Date.now();
-      this.buffered[a.msg.priority - 1]!.push(a);
-      this.bufferedCount++;
-    }
-    this.fillSlots();
-  }
-
-  private fillSlots(): void {
-    while (this.hasSlot()) {
-      const next = this.nextBuffered();
-      if (!next) break;
-      this.dispatch(next);
-    }
-  }
-
-  /** The highest-priority buffered run, oldest first. */
-  private nextBuffered(): ActiveRun | undefined {
-    if (this.bufferedCount === 0) return undefined;
-    for (let p = this.buffered.length - 1; p >= 0; p--) {
-      const a = this.buffered[p]!.shift();
-      if (a) {
-        this.bufferedCount--;
-        return a;
-      }
-    }
-    return undefined;
-  }
-
-  private dispatch(a: ActiveRun): void {
-    this.active.add(a);
-    this.handlersRunning++;
-    let slotHeld = true;
-    const freeSlot = () => {
-      if (!slotHeld) return;
-      slotHeld = false;
-      this.handlersRunning--;
-    };
-    // the handler returned: its slot is free while the outcome is written
-    a.onHandlerDone = () => {
-      freeSlot();
-      this.fillSlots();
-    };
-    void this.runner!.run(a).finally(() => {
-      freeSlot();
-      this.active.delete(a);
-      this.completed++;
-      this.fillSlots();
-      if (this.active.size === 0) for (const w of this.idleWaiters.splice(0)) w();
-      this.puller?.notify();
-    });
   }
 
   /**
@@ -411,84 +183,10 @@ export class Worker {
    * never reach their ack wait here).
    */
   private tick(): void {
-    for (const a of this.active) a.msg.working();
+    for (const a of this.slots.active) a.msg.working();
     const cutoff = Date.now() - this.options.workingIntervalMs;
-    // held early fires are ours until their instant (maxEarlyMs may exceed the ack wait)
-    for (const a of this.early.all()) if (a.msg.receivedAt <= cutoff) a.msg.working();
-    if (this.bufferedCount === 0) return;
-    for (const queue of this.buffered) {
-      while (queue.length > 0 && queue[0]!.bufferedAt <= cutoff) {
-        queue.shift()!.msg.nak();
-        this.bufferedCount--;
-      }
-    }
-  }
-
-  private handBackBuffered(): void {
-    for (const queue of this.buffered) for (const a of queue.splice(0)) a.msg.nak();
-    this.bufferedCount = 0;
-    for (const a of this.early.clear()) a.msg.nak();
-  }
-
-  private interrupt(data: Uint8Array, contentType: string | undefined): void {
-    let it: Interrupt;
-    try {
-      it = decode(data, encodingOf(contentType)) as Interrupt;
-      if (!it || typeof it.jobId !== "string" || typeof it.tenantId !== "string")
-        throw new Error("jobId and tenantId are required");
-    } catch (err) {
-      this.log.warn({ err }, "ignoring a malformed interrupt");
-      return;
-    }
-    // the scheduler sends "*" (any run of the job) when it did not track the runs
-    const matches = (f: FireMessage | undefined): f is FireMessage =>
-      f !== undefined &&
-      f.jobId === it.jobId &&
-      f.tenantId === it.tenantId &&
-      (it.fireId === undefined || it.fireId === "*" || f.fireId === it.fireId);
-    for (const a of this.active) {
-      if (!matches(a.fire)) continue;
-      this.log.info({ fireId: a.fire.fireId, reason: it.reason }, "interrupting run");
-      a.abort(String(it.reason ?? "interrupted"));
-    }
-    // a fire waiting for its instant does not run when its job was paused, stopped or removed meanwhile
-    // (an overlap replace is about the running one, not this one)
-    if (it.reason === "replaced") return;
-    const reason = String(it.reason ?? "interrupted");
-    for (const a of this.preparing) if (matches(a.fire)) a.abort(reason);
-    for (const a of this.early.take((h) => matches(h.fire))) void this.runner!.skipPrepared(a, reason);
-    // released early fires waiting for a slot were read before the interrupt: skip them too
-    for (let p = 0; p < this.buffered.length; p++) {
-      const queue = this.buffered[p]!;
-      const keep = queue.filter((a) => !(a.prepared && matches(a.fire)));
-      if (keep.length === queue.length) continue;
-      for (const a of queue) if (a.prepared && matches(a.fire)) void this.runner!.skipPrepared(a, reason);
-      this.bufferedCount -= queue.length - keep.length;
-      this.buffered[p] = keep;
-    }
-  }
-
-  private watchConnection(nc: NatsConnection, ns: Namespace): void {
-    const iter = nc.status();
-    this.stopStatus = () => (iter as { stop?: () => void }).stop?.();
-    void (async () => {
-      for await (const s of iter) {
-        if (this.state === "stopped") break;
-        if (s.type === "disconnect") {
-          this.log.warn("NATS disconnected; runs continue, pulls pause");
-          this.puller?.onDisconnect();
-          this.mux?.failPending("disconnected from NATS");
-        } else if (s.type === "reconnect") {
-          this.log.info("NATS reconnected; resuming pulls");
-          // memory-storage consumers do not survive a server restart: make sure they exist
-          await ensureConsumers(this.topology!.jsm, ns, this.options.node, this.options).catch(
-            (err: unknown) => this.log.warn({ err }, "could not re-ensure consumers after reconnect"),
-          );
-          this.puller?.onReconnect();
-          this.events.emit("worker:reconnect", { workerId: this.options.workerId });
-        }
-      }
-    })().catch(() => undefined);
+    this.intake.keepHeldAlive(cutoff);
+    this.slots.handBackWaiting(cutoff);
   }
 
   /**
@@ -505,94 +203,39 @@ export class Worker {
     this.state = "stopping";
     if (wasStarting) await wasStarting.catch(() => undefined);
     const o = this.options;
-    await this.puller?.stop();
+    const active = this.slots.active;
+    await this.parts.puller?.stop();
     // runs finish and our pending pull requests expire meanwhile (see Puller.pollsEnded)
-    const pollsEnded = this.puller?.pollsEnded(o.idlePollMs + 1000);
-    if (this.active.size > 0) {
-      this.log.info(
-        { running: this.active.size, graceMs: o.shutdownGraceMs },
-        "stopping: letting runs finish",
-      );
-      await this.waitIdle(o.shutdownGraceMs);
+    const pollsEnded = this.parts.puller?.pollsEnded(o.idlePollMs + 1000);
+    if (active.size > 0) {
+      this.log.info({ running: active.size, graceMs: o.shutdownGraceMs }, "stopping: letting runs finish");
+      await this.slots.waitIdle(o.shutdownGraceMs);
     }
     await pollsEnded;
-    this.handBackBuffered();
-    if (this.active.size > 0) {
-      this.log.warn({ running: this.active.size }, "grace over: aborting runs and handing their fires back");
-      for (const a of this.active) a.abort("shutdown");
+    this.slots.handBackAll();
+    this.intake.handBackHeld();
+    if (active.size > 0) {
+      this.log.warn({ running: active.size }, "grace over: aborting runs and handing their fires back");
+      for (const a of active) a.abort("shutdown");
       // finishing an aborted run (state write, nak) is quick; a dead store must not block stop forever
-      await this.waitIdle(5_000);
+      await this.slots.waitIdle(5_000);
       this.hardStop = true;
-      await this.waitIdle(1_000);
-      for (const a of this.active) a.msg.nak();
+      await this.slots.waitIdle(1_000);
+      for (const a of active) a.msg.nak();
     }
     // the last coalesced state writes, while the connection is still open
-    await this.coalescer
+    await this.parts.coalescer
       ?.close()
       .catch((err: unknown) => this.log.warn({ err }, "final coalesced state write failed"));
     await this.actions.drain(2_000);
-    await this.teardown();
+    await this.parts.teardown();
     this.state = "stopped";
     this.log.info("worker stopped");
     this.events.emit("worker:stop", { workerId: o.workerId });
   }
-
-  private waitIdle(ms: number): Promise<void> {
-    if (this.active.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.idleWaiters.push(done);
-    });
-  }
-
-  private async teardown(): Promise<void> {
-    if (this.workingTimer) clearInterval(this.workingTimer);
-    this.workingTimer = undefined;
-    await this.heartbeat?.stop();
-    this.puller?.close();
-    this.stopStatus?.();
-    this.out?.flush();
-    this.mux?.close();
-    for (const s of this.subs) s.unsubscribe();
-    this.subs = [];
-    const nc = this.nc;
-    if (!nc || nc.isClosed()) return;
-    try {
-      if (this.ownsConnection) await nc.drain();
-      else await nc.flush();
-    } catch (err) {
-      this.log.debug({ err }, "closing the connection");
-    }
-  }
-}
-
-/**
- * nats.js captures a stack trace (`new Error()`) for every request so a timeout can say where it came from;
- * at thousands of store reads and writes a second that is the single largest CPU cost of a run. connectNats
- * does not expose the `noAsyncTraces` option, so set it on the connection we own (read per request).
- */
-function withoutAsyncTraces(nc: NatsConnection): void {
-  const opts = (nc as unknown as { options?: { noAsyncTraces?: boolean } }).options;
-  if (opts) opts.noAsyncTraces = true;
 }
 
 /** `new Worker(options)`: reads the NATS settings from the environment unless `nc` or `nats` is given. */
 export function createWorker(options: WorkerOptions = {}): Worker {
   return new Worker(options);
-}
-
-/** Runs in flight (handler running or outcome being written) stay below concurrency times this. */
-const FINISHING_FACTOR = 4;
-
-/**
- * A fire's nominal time in ms (undefined for a message that is not a valid fire). Decodes the payload now
- * (kept for the run: decoded once) rather than parsing the headers of every message.
- */
-function nominalOf(a: ActiveRun): number | undefined {
-  const d = (a.decoded = decodeFire(a.msg));
-  return d.ok ? Date.parse(d.fire.nominalTime) : undefined;
 }

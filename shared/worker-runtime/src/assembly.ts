@@ -1,0 +1,203 @@
+/**
+ * The NATS side of a worker, built by start() and torn down by stop() (the front, worker.ts, owns the
+ * lifecycle and the runs): the connection, topology and consumers, the job store, run log and Runner, the
+ * puller, the interrupt subscriptions, the in-progress ack timer, heartbeats and the connection watch. Each
+ * part is kept as soon as it is made, so a start that fails half-way tears down what it had built.
+ */
+import { jetstream } from "@nats-io/jetstream";
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Logger } from "pino";
+import { ALL_NODES, CONTENT_TYPE_HEADER, namespace, type Namespace } from "@taskjet/protocol";
+import {
+  connectNats,
+  ensureTopology,
+  JobStore,
+  leanJobsKv,
+  LockProvider,
+  natsConfigFromEnv,
+  PublishBatch,
+  Registry,
+  RequestMux,
+  type Topology,
+} from "@taskjet/nats";
+import type { ActionRunner } from "./actions.js";
+import { ensureConsumers } from "./consumers.js";
+import type { JobHook, Registration } from "./handler.js";
+import { Heartbeat } from "./heartbeat.js";
+import type { Intake } from "./intake.js";
+import type { ResolvedWorkerOptions } from "./options.js";
+import { Puller } from "./puller.js";
+import { Runner } from "./runner.js";
+import type { RunSlots } from "./runSlots.js";
+import { StateCoalescer } from "./stateCoalescer.js";
+import { Telemetry } from "./telemetry.js";
+import type { WorkerEventEmitter } from "./workerEvents.js";
+
+/** What the parts need of the worker front. */
+export interface AssemblyDeps {
+  o: ResolvedWorkerOptions;
+  log: Logger;
+  events: WorkerEventEmitter;
+  actions: ActionRunner;
+  handlers: ReadonlyMap<string, Registration>;
+  beforeHooks: JobHook[];
+  afterHooks: JobHook[];
+  slots: RunSlots;
+  intake: Intake;
+  /** true once stop()'s grace is over: retries of store writes give up and hand the fire back */
+  givingUp: () => boolean;
+  /** true once the worker has stopped: the connection watch ends */
+  stopped: () => boolean;
+  /** every workingIntervalMs: in-progress acks and hand-backs */
+  tick: () => void;
+}
+
+export class WorkerAssembly {
+  /** set as build() makes them; the front reads them to stop in order and for its getters */
+  nc: NatsConnection | undefined;
+  runner: Runner | undefined;
+  puller: Puller | undefined;
+  heartbeat: Heartbeat | undefined;
+  coalescer: StateCoalescer | undefined;
+  private ownsConnection = false;
+  private ns: Namespace | undefined;
+  private topology: Topology | undefined;
+  private subs: Subscription[] = [];
+  private workingTimer: NodeJS.Timeout | undefined;
+  private stopStatus: (() => void) | undefined;
+  private mux: RequestMux | undefined;
+  private out: PublishBatch | undefined;
+
+  constructor(private readonly d: AssemblyDeps) {}
+
+  /** Connects and builds every part; pulling starts last. Resolves with the namespace. */
+  async build(): Promise<Namespace> {
+    const o = this.d.o;
+    if (o.nc) {
+      this.nc = o.nc;
+    } else {
+      const config = natsConfigFromEnv(process.env, {
+        name: `taskjet-worker-${o.workerId}`,
+        ...(o.nats ?? {}),
+      });
+      this.nc = await connectNats(config);
+      this.ownsConnection = true;
+      withoutAsyncTraces(this.nc);
+      this.ns = namespace(o.prefix ?? config.prefix);
+    }
+    this.ns ??= namespace(o.prefix);
+    const nc = this.nc;
+    const ns = this.ns;
+    this.topology = await ensureTopology(nc, ns, o.topology);
+    const targets = await ensureConsumers(this.topology.jsm, ns, o.node, o);
+    const out = new PublishBatch(nc);
+    this.out = out;
+    this.mux = new RequestMux(nc, out, o.requestTimeoutMs);
+    const telemetry = new Telemetry(nc, jetstream(nc), this.mux, ns, o.workerId, o.events, o.runLog);
+    const store = new JobStore(
+      await leanJobsKv(this.topology, ns, this.mux, (err) =>
+        this.d.log.debug({ err }, "job bucket info unavailable; using the plain KV client"),
+      ),
+      ns,
+    );
+    const backoff = { baseMs: o.backoffBaseMs, maxMs: o.backoffMaxMs };
+    this.coalescer = new StateCoalescer(store, o.coalesceStateMs, backoff, this.d.log);
+    this.runner = new Runner({
+      o,
+      ns,
+      store,
+      coalescer: this.coalescer,
+      locks: new LockProvider(this.topology.locks),
+      telemetry,
+      actions: this.d.actions,
+      events: this.d.events,
+      handlers: this.d.handlers,
+      beforeHooks: this.d.beforeHooks,
+      afterHooks: this.d.afterHooks,
+      logger: this.d.log,
+      givingUp: this.d.givingUp,
+    });
+    this.puller = new Puller(nc, out, {
+      stream: ns.streams.run,
+      targets,
+      idlePollMs: o.idlePollMs,
+      capacity: () => this.d.slots.room(),
+      wantsMore: () => this.d.slots.wantsMore(),
+      deliver: (msg) => this.d.intake.accept(msg),
+      logger: this.d.log,
+    });
+    const onInterrupt = (_e: unknown, m: { data: Uint8Array; headers?: { get(k: string): string } }) =>
+      this.d.intake.interrupt(m.data, m.headers?.get(CONTENT_TYPE_HEADER));
+    this.subs.push(
+      nc.subscribe(ns.ctl(o.node), { callback: onInterrupt }),
+      nc.subscribe(ns.ctl(ALL_NODES), { callback: onInterrupt }),
+    );
+    this.watchConnection(nc, ns);
+    this.workingTimer = setInterval(() => this.d.tick(), o.workingIntervalMs);
+    this.heartbeat = new Heartbeat(
+      new Registry(this.topology.registry),
+      o,
+      () => [...this.d.handlers.values()],
+      () => this.d.slots.active.size,
+      this.d.log,
+    );
+    this.heartbeat.start();
+    await nc.flush();
+    this.puller.start();
+    return ns;
+  }
+
+  private watchConnection(nc: NatsConnection, ns: Namespace): void {
+    const iter = nc.status();
+    this.stopStatus = () => (iter as { stop?: () => void }).stop?.();
+    void (async () => {
+      for await (const s of iter) {
+        if (this.d.stopped()) break;
+        if (s.type === "disconnect") {
+          this.d.log.warn("NATS disconnected; runs continue, pulls pause");
+          this.puller?.onDisconnect();
+          this.mux?.failPending("disconnected from NATS");
+        } else if (s.type === "reconnect") {
+          this.d.log.info("NATS reconnected; resuming pulls");
+          // memory-storage consumers do not survive a server restart: make sure they exist
+          await ensureConsumers(this.topology!.jsm, ns, this.d.o.node, this.d.o).catch((err: unknown) =>
+            this.d.log.warn({ err }, "could not re-ensure consumers after reconnect"),
+          );
+          this.puller?.onReconnect();
+          this.d.events.emit("worker:reconnect", { workerId: this.d.o.workerId });
+        }
+      }
+    })().catch(() => undefined);
+  }
+
+  /** Stops and closes whatever was built (also after a start that failed half-way). */
+  async teardown(): Promise<void> {
+    if (this.workingTimer) clearInterval(this.workingTimer);
+    this.workingTimer = undefined;
+    await this.heartbeat?.stop();
+    this.puller?.close();
+    this.stopStatus?.();
+    this.out?.flush();
+    this.mux?.close();
+    for (const s of this.subs) s.unsubscribe();
+    this.subs = [];
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) return;
+    try {
+      if (this.ownsConnection) await nc.drain();
+      else await nc.flush();
+    } catch (err) {
+      this.d.log.debug({ err }, "closing the connection");
+    }
+  }
+}
+
+/**
+ * nats.js captures a stack trace (`new Error()`) for every request so a timeout can say where it came from;
+ * at thousands of store reads and writes a second that is the single largest CPU cost of a run. connectNats
+ * does not expose the `noAsyncTraces` option, so set it on the connection we own (read per request).
+ */
+function withoutAsyncTraces(nc: NatsConnection): void {
+  const opts = (nc as unknown as { options?: { noAsyncTraces?: boolean } }).options;
+  if (opts) opts.noAsyncTraces = true;
+}

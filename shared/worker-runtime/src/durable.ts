@@ -1,0 +1,109 @@
+/**
+ * Store and stream calls of a run that ride out a NATS outage (a server restart, no responders, timeouts):
+ * retried with backoff until finalizeTimeoutMs, or until stop()'s grace is over. Meanwhile the message is
+ * kept alive by in-progress acks; if a call still cannot be made, the runner hands the fire back.
+ *
+ * The job's state is written with a compare-and-set from the record read before the run, so a run costs no
+ * extra read unless someone wrote meanwhile.
+ */
+import type { Logger } from "pino";
+import {
+  ConflictError,
+  NotFoundError,
+  TaskjetError,
+  type JobRecord,
+  type StoredJob,
+} from "@taskjet/protocol";
+import type { JobStore } from "@taskjet/nats";
+import { errorText } from "./errors.js";
+import type { ResolvedWorkerOptions } from "./options.js";
+
+export interface DurableDeps {
+  o: ResolvedWorkerOptions;
+  store: JobStore;
+  logger: Logger;
+  /** true once stop()'s grace is over: retries give up and the fire is handed back */
+  givingUp: () => boolean;
+}
+
+export class Durable {
+  constructor(private readonly d: DurableDeps) {}
+
+  /**
+   * CAS write from a record read earlier; re-reads and re-applies only if someone wrote meanwhile.
+   * `fn` learns whether an earlier try may have landed: a lost CAS did not, a timeout might have.
+   */
+  write(
+    key: string,
+    seed: StoredJob,
+    fn: (rec: StoredJob, uncertain: boolean) => JobRecord | undefined,
+  ): Promise<StoredJob | undefined> {
+    let uncertain = false;
+    const noteUncertain = (err: unknown) => {
+      if (!(err instanceof ConflictError) && !(err instanceof NotFoundError)) uncertain = true;
+      throw err;
+    };
+    return this.call(async () => {
+      const first = fn(seed, uncertain);
+      if (!first) return seed;
+      try {
+        const revision = await this.d.store.update(key, first, seed.revision).catch(noteUncertain);
+        return { def: first.def, state: first.state, revision };
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+      try {
+        // a deleted key reads as absent: treat it as removed
+        return await this.d.store
+          .mutate(key, (rec) => {
+            if (!rec.def || !rec.state) throw new NotFoundError(`job ${key} was removed`);
+            return fn(rec, uncertain);
+          })
+          .catch(noteUncertain);
+      } catch (err) {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      }
+    });
+  }
+
+  /** Runs `fn`; through transient NATS failures (restart, no responders, timeouts) retries until the deadline. */
+  call<T>(fn: () => Promise<T>): Promise<T> {
+    return fn().catch((err: unknown) => this.retry(fn, err));
+  }
+
+  private async retry<T>(fn: () => Promise<T>, first: unknown): Promise<T> {
+    const deadline = Date.now() + this.d.o.finalizeTimeoutMs;
+    let err = first;
+    let delay = 100;
+    for (;;) {
+      if (!isTransient(err) || Date.now() + delay > deadline || this.d.givingUp()) throw err;
+      this.d.logger.debug({ err: errorText(err) }, "store or stream unavailable; retrying");
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 2000);
+      try {
+        return await fn();
+      } catch (e) {
+        err = e;
+      }
+    }
+  }
+}
+
+const transientNames = new Set([
+  "TimeoutError",
+  "NoRespondersError",
+  "RequestError",
+  "ConnectionError",
+  "JetStreamNotEnabled",
+  "JetStreamStatusError",
+]);
+
+/** Errors a NATS outage or a busy store causes: worth retrying. Anything else is a bug or bad data. */
+export function isTransient(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 3) return false;
+  if (err instanceof TaskjetError) return err.retryable;
+  if (transientNames.has(err.name)) return true;
+  if (/no responders|timeout|timed out|disconnect|unavailable|connection|503/i.test(err.message)) return true;
+  return isTransient(err.cause, depth + 1);
+}
