@@ -116,8 +116,13 @@ function abortedResult(a: ActiveRun, fire: FireMessage): RunResult {
   return { kind: "aborted", reason };
 }
 
-/** A handler's result as the store can hold it (msgpack); otherwise its string form. */
+/**
+ * A handler's result as the store (msgpack) and JSON events can hold it: bigints become decimal strings (msgpack
+ * holds 64 bits at most and JSON none), anything else that cannot be stored its string form. A result that
+ * cannot be written would hand the fire back for ever.
+ */
 function storable(result: unknown, logger: Logger): unknown {
+  if (typeof result === "bigint") return result.toString();
   if (result === undefined || result === null || typeof result !== "object") {
     return typeof result === "function" || typeof result === "symbol" ? String(result) : result;
   }
@@ -125,11 +130,17 @@ function storable(result: unknown, logger: Logger): unknown {
     encode(result);
     return result;
   } catch (err) {
-    logger.warn(
-      { err: errorText(err) },
-      "handler result cannot be stored as msgpack; storing its string form",
-    );
-    return String(result);
+    try {
+      return JSON.parse(
+        JSON.stringify(result, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+      );
+    } catch {
+      logger.warn(
+        { err: errorText(err) },
+        "handler result cannot be stored as msgpack; storing its string form",
+      );
+      return String(result);
+    }
   }
 }
 

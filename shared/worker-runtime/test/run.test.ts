@@ -143,6 +143,24 @@ describe("a run", () => {
     expect(progress).toEqual([50, { step: "two" }]);
   });
 
+  it("stores a result msgpack cannot hold (bigints past 64 bits) in a readable form and completes", async () => {
+    const w = env.worker({ node: "n5" });
+    w.register("big", async (ctx) => (ctx.args["nested"] ? { n: 2n ** 70n, label: "x" } : 2n ** 70n));
+    await w.start();
+    const bare = await env.job({ type: "big" });
+    await env.fire(bare);
+    const nested = await env.job({ type: "big", args: { nested: true } });
+    await env.fire(nested);
+    const done = (j: { state: { status: string } }) => j.state.status === "completed";
+    expect((await env.waitRecord(bare, done, "bare bigint run stored")).state.result).toBe(
+      "1180591620717411303424",
+    );
+    expect((await env.waitRecord(nested, done, "nested bigint run stored")).state.result).toEqual({
+      n: "1180591620717411303424",
+      label: "x",
+    });
+  });
+
   it("a recurring job goes back to queuing with nextRunTime from the fire, and completes on the last fire", async () => {
     const w = env.worker({ node: "n4" });
     w.register("tick", async (ctx) => ctx.nominalTime);
