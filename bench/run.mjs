@@ -3,6 +3,8 @@
 //   BENCH=throughput,precision,scale,memory   which ones (default all)
 //   QUICK=1                                   scaled-down sizes for a smoke run
 //   REPEAT=3                                  throughput repetitions (median reported)
+//   BENCH_NODE_OPTIONS="..."                  node flags of every benchmark process (default: the image's,
+//                                             --max-semi-space-size=64; "" for node's defaults)
 //   FLOOR=0                                   skip the bare-JetStream floor runs beside throughput/precision
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -15,8 +17,13 @@ const selected = (process.env.BENCH ?? "throughput,precision,scale,memory").spli
 const repeat = Number(process.env.REPEAT ?? (quick ? 1 : 3));
 const floor = process.env.FLOOR !== "0";
 
+// every process alike (taskjet's, BullMQ's and the floors'), with the flags the Dockerfile gives services
+const commonNodeArgs = (process.env.BENCH_NODE_OPTIONS ?? "--max-semi-space-size=64")
+  .split(" ")
+  .filter(Boolean);
+
 function run(script, env = {}, nodeArgs = []) {
-  const r = spawnSync(process.execPath, [...nodeArgs, `${here}${script}`], {
+  const r = spawnSync(process.execPath, [...commonNodeArgs, ...nodeArgs, `${here}${script}`], {
     env: { ...process.env, ...env },
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
@@ -42,6 +49,7 @@ const median = (xs) => {
 
 const machine = {
   date: new Date().toISOString(),
+  nodeArgs: commonNodeArgs.join(" "),
   cpus: `${cpus().length} x ${cpus()[0]?.model ?? "?"}`,
   memGiB: Math.round(totalmem() / 2 ** 30),
   node: process.version,
