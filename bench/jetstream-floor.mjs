@@ -7,6 +7,9 @@
 //   MODE=noack       plain core publishes into the stream, no PubAck: an upper bound, not a safe client
 //   MODE=store-lean  lean, plus what any store-backed design pays at least: a KV create per job before its
 //                    publish and a compare-and-set KV update per job after its run (no scheduler, no job read)
+//   MODE=kv-queue    no separate run message: the consumer reads the KV stream itself (the create is the
+//                    run), then writes the update, which the consumer also receives and acks unread. Not
+//                    taskjet's architecture (fires go to node-addressed subjects); the least a store can pay
 import { connect, headers } from "@nats-io/transport-node";
 import { jetstreamManager, jetstream, AckPolicy, RetentionPolicy } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -17,7 +20,8 @@ import { procStat } from "./procstat.mjs";
 const jobs = Number(process.env.JOBS ?? 20_000);
 const concurrency = Number(process.env.CONCURRENCY ?? 100);
 const mode = process.env.MODE ?? "lean";
-if (!["stock", "lean", "noack", "store-lean"].includes(mode)) throw new Error(`MODE: unknown ${mode}`);
+if (!["stock", "lean", "noack", "store-lean", "kv-queue"].includes(mode))
+  throw new Error(`MODE: unknown ${mode}`);
 
 const server = await startNats();
 const nc = await connect({ servers: [server.url] });
@@ -31,16 +35,24 @@ await jsm.consumers.add("floor", {
 const js = jetstream(nc);
 const mux = new RequestMux(nc, directPublisher(nc), 60_000);
 const kv =
-  mode === "store-lean"
+  mode === "store-lean" || mode === "kv-queue"
     ? leanKv(await new Kvm(nc).create("floorjobs", { history: 1, allow_direct: true }), "floorjobs", mux)
     : undefined;
 const payload = new Uint8Array(120);
+const done1 = new Uint8Array(1); // the completion record (told apart by its size in kv-queue mode)
 const td = new TextDecoder();
 
 let done = 0;
 let finish;
 const finished = new Promise((r) => (finish = r));
-const consumer = await js.consumers.get("floor", "w");
+if (mode === "kv-queue") {
+  await jsm.consumers.add("KV_floorjobs", {
+    durable_name: "w",
+    ack_policy: AckPolicy.Explicit,
+    max_ack_pending: 10_000,
+  });
+}
+const consumer = await js.consumers.get(mode === "kv-queue" ? "KV_floorjobs" : "floor", "w");
 const messages = await consumer.consume({ max_messages: concurrency });
 (async () => {
   for await (const m of messages) {
@@ -48,12 +60,17 @@ const messages = await consumer.consume({ max_messages: concurrency });
       m.ack();
       if (++done === jobs) finish(performance.now());
     };
-    if (kv) void kv.update(m.subject.slice(6), payload, Number(m.headers?.get("rev"))).then(settle);
+    if (mode === "kv-queue") {
+      // the worker's own update comes back through the consumer: ack it, no run
+      if (m.data.length === 1) m.ack();
+      else void kv.update(m.subject.slice("$KV.floorjobs.".length), done1, m.seq).then(settle);
+    } else if (kv) void kv.update(m.subject.slice(6), payload, Number(m.headers?.get("rev"))).then(settle);
     else settle();
   }
 })();
 
 async function publish(key) {
+  if (mode === "kv-queue") return kv.create(key, payload);
   const h = headers();
   h.set("Nats-Msg-Id", key);
   if (kv) h.set("rev", String(await kv.create(key, payload)));

@@ -63,7 +63,7 @@ if (selected.includes("throughput")) {
   const jobs = quick ? 5_000 : 20_000;
   const runs = { bullmq: [], taskjet: [], telemetry: [] };
   // what bare JetStream does on this machine: no store (lean) and the least any store-backed design pays
-  if (floor) Object.assign(runs, { floorLean: [], floorStore: [] });
+  if (floor) Object.assign(runs, { floorLean: [], floorStore: [], floorKvQueue: [] });
   for (let i = 0; i < repeat; i++) {
     // interleaved, so drift in machine load hits both sides alike
     runs.bullmq.push(run("bullmq-throughput.mjs", { JOBS: String(jobs), CONCURRENCY: "100" }));
@@ -74,6 +74,7 @@ if (selected.includes("throughput")) {
     if (floor) {
       runs.floorLean.push(run("jetstream-floor.mjs", { JOBS: String(jobs), MODE: "lean" }));
       runs.floorStore.push(run("jetstream-floor.mjs", { JOBS: String(jobs), MODE: "store-lean" }));
+      runs.floorKvQueue.push(run("jetstream-floor.mjs", { JOBS: String(jobs), MODE: "kv-queue" }));
     }
   }
   const m = Object.fromEntries(
@@ -94,7 +95,8 @@ if (selected.includes("throughput")) {
   if (floor) {
     console.log(
       `throughput floor: bare JetStream ${m.floorLean.toFixed(0)}/s (${(m.floorLean / m.bullmq).toFixed(2)}x BullMQ), ` +
-        `with a store create + update per job ${m.floorStore.toFixed(0)}/s (${(m.floorStore / m.bullmq).toFixed(2)}x BullMQ)`,
+        `with a store create + update per job ${m.floorStore.toFixed(0)}/s (${(m.floorStore / m.bullmq).toFixed(2)}x BullMQ), ` +
+        `the store's stream as the queue ${m.floorKvQueue.toFixed(0)}/s (${(m.floorKvQueue / m.bullmq).toFixed(2)}x BullMQ)`,
     );
   }
 }
