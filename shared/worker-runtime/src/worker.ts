@@ -38,6 +38,7 @@ export class Worker {
   constructor(options: WorkerOptions = {}) {
     this.options = resolveOptions(options);
     this.log = this.options.logger.child({ workerId: this.options.workerId, node: this.options.node });
+    this.events.onListenerError = (err, event) => this.log.error({ err, event }, "an event listener threw");
     this.actions = new ActionRunner(() => this.parts.nc, this.options.actionTimeoutMs, this.log, this.events);
     const settled = () => this.parts.puller?.notify();
     const stopping = () => this.state === "stopping";
@@ -200,8 +201,11 @@ export class Worker {
 
   private async doStop(): Promise<void> {
     const wasStarting = this.starting;
+    if (this.state === "stopped") return; // its start failed and tore everything down already
     this.state = "stopping";
     if (wasStarting) await wasStarting.catch(() => undefined);
+    // as above, while this stop waited for it (the failed start set the state meanwhile)
+    if ((this.state as State) === "stopped") return;
     const o = this.options;
     const active = this.slots.active;
     await this.parts.puller?.stop();

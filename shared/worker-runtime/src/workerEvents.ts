@@ -101,12 +101,19 @@ export class WorkerEventEmitter {
     return this.ee.listenerCount(name) > 0;
   }
 
+  /** Where a listener's exception goes; the worker logs it. */
+  onListenerError: (err: unknown, name: WorkerEventName) => void = () => undefined;
+
+  /** Calls every listener; one that throws is reported and must not break a run or the listeners after it. */
   emit<K extends WorkerEventName>(name: K, event: WorkerEvents[K]): void {
     if (this.ee.listenerCount(name) === 0) return;
-    try {
-      this.ee.emit(name, event);
-    } catch {
-      // a throwing listener must not break a run
+    // raw listeners, so a once() wrapper still removes itself when called
+    for (const listener of this.ee.rawListeners(name) as ((e: WorkerEvents[K]) => void)[]) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.onListenerError(err, name);
+      }
     }
   }
 }

@@ -143,6 +143,22 @@ describe("a run", () => {
     expect(progress).toEqual([50, { step: "two" }]);
   });
 
+  it("a listener that throws is logged; the listeners after it still run and the run completes", async () => {
+    const w = env.worker({ node: "n6" });
+    w.register("fine", async () => "ok");
+    const after: string[] = [];
+    w.events.on("run:start", () => {
+      throw new Error("a broken listener");
+    });
+    w.events.on("run:start", (e) => after.push(e.fire.jobId));
+    await w.start();
+    const def = await env.job({ type: "fine" });
+    await env.fire(def);
+    const job = await env.waitRecord(def, (j) => j.state.status === "completed", "run stored");
+    expect(job.state.result).toBe("ok");
+    expect(after).toEqual([def.id]);
+  });
+
   it("stores a result msgpack cannot hold (bigints past 64 bits) in a readable form and completes", async () => {
     const w = env.worker({ node: "n5" });
     w.register("big", async (ctx) => (ctx.args["nested"] ? { n: 2n ** 70n, label: "x" } : 2n ** 70n));

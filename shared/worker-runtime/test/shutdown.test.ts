@@ -1,10 +1,21 @@
 import { describe, expect, it } from "vitest";
 import { waitFor } from "@taskjet/testing";
-import { env, useTestEnv } from "./helpers.js";
+import { createWorker } from "@taskjet/worker-runtime";
+import { env, quietLogger, useTestEnv } from "./helpers.js";
 
 useTestEnv();
 
 describe("graceful shutdown", () => {
+  it("stop() after a failed start() resolves without a second teardown or a worker:stop event", async () => {
+    // a port nothing listens on: the first connect is refused
+    const w = createWorker({ logger: quietLogger, nats: { servers: ["127.0.0.1:1"] }, node: "gz" });
+    const stops: unknown[] = [];
+    w.events.on("worker:stop", (e) => stops.push(e));
+    await expect(w.start()).rejects.toThrow();
+    await w.stop();
+    expect(stops).toEqual([]);
+  });
+
   it("stop() lets an in-flight run finish within the grace and takes no new fires", async () => {
     const w = env.worker({ node: "ga", shutdownGraceMs: 5_000 });
     let release!: () => void;
