@@ -22,8 +22,14 @@ import {
   type StoredJob,
 } from "@taskjet/protocol";
 import { JobStore } from "@taskjet/nats";
-import { afterAll, afterEach, beforeAll } from "vitest";
-import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { beforeAll } from "vitest";
+import {
+  uniqueName,
+  useNatsServer as useFileNatsServer,
+  waitFor,
+  type NatsServerFixture,
+  type NatsTestContext,
+} from "@taskjet/testing";
 import { ManualClock, SchedulerService, type SchedulerOptions } from "../src/index.js";
 
 export const T0 = Date.parse("2026-03-02T10:00:00.000Z");
@@ -220,21 +226,21 @@ export { encode, namespace, uniqueName, waitFor, ManualClock };
 /** The file's nats-server and connection (live bindings, set by useNatsServer's beforeAll). */
 export let nats: NatsServerFixture;
 export let nc: NatsConnection;
+let file: NatsTestContext | undefined;
 /** Run after each test, newest first (stop services, close clients). */
-export const cleanups: (() => Promise<void> | void)[] = [];
+export const cleanups = {
+  push: (fn: () => Promise<void> | void) => {
+    if (!file) throw new Error("call useNatsServer() at the top of the test file first");
+    file.defer(fn);
+  },
+};
 
-/** One real nats-server and connection per test file; `cleanups` run after every test. */
+/** One real nats-server and connection per test file (@taskjet/testing's), as live bindings. */
 export function useNatsServer(): void {
-  beforeAll(async () => {
-    nats = await startNats();
-    nc = await connectTo(nats.url);
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  afterAll(async () => {
-    await nc?.close();
-    await nats?.stop();
+  file = useFileNatsServer();
+  beforeAll(() => {
+    nats = file!.server;
+    nc = file!.nc;
   });
 }
 
