@@ -4,10 +4,10 @@
 // each one and records lateness = max(arrival, nominal second) - nominal second, the best a worker holding
 // early messages until their second could do. Prints one JSON line.
 import { connect, headers } from "@nats-io/transport-node";
-import { jetstreamManager, jetstream, AckPolicy, RetentionPolicy } from "@nats-io/jetstream";
+import { jetstreamManager, jetstream } from "@nats-io/jetstream";
 import { RequestMux, directPublisher } from "@taskjet/nats";
 import { startNats } from "@taskjet/testing";
-import { FireBook, nextSecond, sleep } from "./lib.mjs";
+import { FireBook, floorStream, nextSecond, sleep } from "./lib.mjs";
 import { procStat } from "./procstat.mjs";
 
 const schedules = Number(process.env.SCHEDULES ?? 10_000);
@@ -21,12 +21,7 @@ const server = await startNats();
 const pub = await connect({ servers: [server.url] });
 const sub = await connect({ servers: [server.url] });
 const jsm = await jetstreamManager(pub);
-await jsm.streams.add({ name: "floor", subjects: ["floor.>"], retention: RetentionPolicy.Workqueue });
-await jsm.consumers.add("floor", {
-  durable_name: "w",
-  ack_policy: AckPolicy.Explicit,
-  max_ack_pending: 50_000,
-});
+await floorStream(jsm, 50_000);
 const mux = new RequestMux(pub, directPublisher(pub), 60_000);
 const payload = new Uint8Array(120);
 const td = new TextDecoder();

@@ -11,10 +11,11 @@
 //                    run), then writes the update, which the consumer also receives and acks unread. Not
 //                    taskjet's architecture (fires go to node-addressed subjects); the least a store can pay
 import { connect, headers } from "@nats-io/transport-node";
-import { jetstreamManager, jetstream, AckPolicy, RetentionPolicy } from "@nats-io/jetstream";
+import { jetstreamManager, jetstream, AckPolicy } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { RequestMux, directPublisher, leanKv } from "@taskjet/nats";
 import { startNats } from "@taskjet/testing";
+import { floorStream } from "./lib.mjs";
 import { procStat } from "./procstat.mjs";
 
 const jobs = Number(process.env.JOBS ?? 20_000);
@@ -26,12 +27,7 @@ if (!["stock", "lean", "noack", "store-lean", "kv-queue"].includes(mode))
 const server = await startNats();
 const nc = await connect({ servers: [server.url] });
 const jsm = await jetstreamManager(nc);
-await jsm.streams.add({ name: "floor", subjects: ["floor.>"], retention: RetentionPolicy.Workqueue });
-await jsm.consumers.add("floor", {
-  durable_name: "w",
-  ack_policy: AckPolicy.Explicit,
-  max_ack_pending: 10_000,
-});
+await floorStream(jsm, 10_000);
 const js = jetstream(nc);
 const mux = new RequestMux(nc, directPublisher(nc), 60_000);
 const kv =

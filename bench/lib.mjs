@@ -1,4 +1,6 @@
-// Shared helpers for the benchmarks: percentiles and the fire bookkeeping of the precision benchmark.
+// Shared helpers for the benchmarks: percentiles, the fire bookkeeping of the precision benchmark, and the
+// floors' stream.
+import { AckPolicy, RetentionPolicy } from "@nats-io/jetstream";
 
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
@@ -57,3 +59,13 @@ export class FireBook {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const nextSecond = (ms) => Math.ceil(ms / 1000) * 1000;
+
+/** The floors' work-queue stream `floor` (subjects floor.>) with a durable pull consumer `w`. */
+export async function floorStream(jsm, maxAckPending) {
+  await jsm.streams.add({ name: "floor", subjects: ["floor.>"], retention: RetentionPolicy.Workqueue });
+  await jsm.consumers.add("floor", {
+    durable_name: "w",
+    ack_policy: AckPolicy.Explicit,
+    max_ack_pending: maxAckPending,
+  });
+}
