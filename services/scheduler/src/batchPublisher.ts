@@ -141,7 +141,7 @@ export class BatchPublisher {
       if (w.plan.fires.length === 0 && w.plan.skips.length === 0 && !w.plan.interrupt) continue;
       const record = w.e.record();
       records.set(w.e, record);
-      for (const fire of w.plan.fires) items.push({ record, fire });
+      for (const fire of w.plan.fires) items.push({ record, fire, revision: w.e.revision });
     }
     // encode before the instant (we woke early for this), then only the socket writes remain
     const prepared = await dispatcher.prepare(items, this.host.epoch, instant);

@@ -60,6 +60,8 @@ export interface InterruptMessage {
 export interface FireToPublish {
   record: JobRecord;
   fire: PlannedFire;
+  /** the store revision `record` was read at (travels in the fire: workers' job cache) */
+  revision: number;
 }
 
 export interface PreparedFire {
@@ -98,6 +100,7 @@ export function buildFireMessage(
   fire: PlannedFire,
   epoch: number,
   firedAtIso: string,
+  revision?: number,
 ): FireMessage {
   const { def } = record;
   const msg: FireMessage = {
@@ -124,6 +127,7 @@ export function buildFireMessage(
   };
   if (def.nodeName !== undefined) msg.nodeName = def.nodeName;
   if (fire.nextNominalMs !== undefined) msg.nextNominalTime = new Date(fire.nextNominalMs).toISOString();
+  if (revision !== undefined && revision > 0) msg.revision = revision;
   return msg;
 }
 
@@ -155,7 +159,7 @@ export class Dispatcher {
   }
 
   private prepareOne(item: FireToPublish, epoch: number, firedAt: string): PreparedFire {
-    const msg = buildFireMessage(item.record, item.fire, epoch, firedAt);
+    const msg = buildFireMessage(item.record, item.fire, epoch, firedAt, item.revision);
     return {
       subject: runSubjectOf(this.ns, item.record.def),
       data: encode(msg),
@@ -221,10 +225,11 @@ export class Dispatcher {
   /** Publishes one fire outside the schedule (API trigger); throws when the publish fails. */
   async publishNow(
     record: JobRecord,
+    revision: number,
     fire: PlannedFire,
     epoch: number,
   ): Promise<{ fireId: string; duplicate: boolean }> {
-    const [outcome] = await this.publishBatch([{ record, fire }], epoch, () => true);
+    const [outcome] = await this.publishBatch([{ record, fire, revision }], epoch, () => true);
     if (!outcome || !outcome.ok) throw outcome?.error ?? new Error("publish failed");
     return { fireId: outcome.fireId, duplicate: outcome.duplicate };
   }

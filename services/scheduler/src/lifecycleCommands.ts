@@ -101,6 +101,7 @@ export class LifecycleCommands {
     const next = entry && Number.isFinite(entry.due) && !entry.dueIsRetry ? entry.due : undefined;
     await this.d.dispatcher.publishNow(
       job,
+      job.revision,
       { nominalMs: now, reason, attempt: 1, last: job.def.jobType === "once", nextNominalMs: next },
       await this.d.leaderEpoch(),
     );
@@ -110,9 +111,13 @@ export class LifecycleCommands {
     return `${job.def.tenantId}.${job.def.group}.${job.def.id}`;
   }
 
-  /** Interrupts what was running before the change (the new status is no longer "running"). */
+  /**
+   * Interrupts what was running before the change (the new status is no longer "running"); a job with no
+   * recorded run gets one interrupt for all of it anyway: an untracked run may be going, and workers drop
+   * their cached copy of the job on it, so a fire still in the stream is not run from that copy.
+   */
   private interrupt(change: { before: StoredJob; after: StoredJob }, reason: InterruptReason): void {
-    this.d.dispatcher.interrupt(change.before, reason, true);
+    this.d.dispatcher.interrupt(change.before, reason, false);
   }
 
   private async setStatus(

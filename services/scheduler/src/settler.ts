@@ -186,8 +186,10 @@ export class Settler {
       nextNominalMs: Number.isFinite(e.due) ? e.due : undefined,
     };
     const chain = (async () => {
-      const [o] = await this.d.dispatcher.publishBatch([{ record, fire }], this.host.epoch, () =>
-        this.host.mayFire(gen),
+      const [o] = await this.d.dispatcher.publishBatch(
+        [{ record, fire, revision: e.revision }],
+        this.host.epoch,
+        () => this.host.mayFire(gen),
       );
       if (!o?.ok) throw o?.error ?? new Error("publish failed");
       this.d.metrics.bufferedReleased++;

@@ -51,6 +51,8 @@ describe("firing", () => {
     expect(first.subject).toBe(`${service.options.prefix}.run.default._any.p3`);
     expect(first.msg).toMatchObject({ reason: "schedule", attempt: 1, last: false, trackRunning: false });
     expect(first.msg.nextNominalTime).toBe(iso(T0 + 2_000));
+    // planned from the stored job: workers may run it from a copy at least that new
+    expect(first.msg.revision).toBe(job.revision);
   });
 
   it("keeps firing when a fire:batch listener throws (logged, not an unhandled rejection)", async () => {

@@ -41,6 +41,11 @@ export const FireMessageSchema = z.object({
   last: z.boolean(),
   /** the worker records the run in `state.running` (needed by overlap policies other than allow, and locks) */
   trackRunning: z.boolean(),
+  /**
+   * the job's store revision the leader planned this fire from: a worker may run the fire from its own copy
+   * of the job when that copy is at least this new, instead of reading the job first (docs/worker.md)
+   */
+  revision: z.number().int().positive().optional(),
 });
 export type FireMessage = z.output<typeof FireMessageSchema>;
 
