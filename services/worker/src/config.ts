@@ -7,7 +7,7 @@
  *   --prefetch <n>         TASKJET_PREFETCH      fires pulled ahead (default = concurrency)
  *   --worker-id <id>       TASKJET_WORKER_ID
  *                          TASKJET_ACK_WAIT_MS, TASKJET_SHUTDOWN_GRACE_MS, TASKJET_IDLE_POLL_MS,
- *                          TASKJET_COALESCE_STATE_MS, TASKJET_MAX_EARLY_MS, TASKJET_HOLD_EARLY_FIRES=0,
+ *                          TASKJET_COALESCE_STATE_MS, TASKJET_MAX_EARLY_MS, TASKJET_JOB_CACHE_SIZE, TASKJET_HOLD_EARLY_FIRES=0,
  *                          TASKJET_EVENTS=0, TASKJET_RUN_LOG=0, TASKJET_BUILTINS=0
  *   NATS_URL, NATS_CREDS, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_TLS_*, TASKJET_PREFIX (natsConfigFromEnv)
  *   LOG_LEVEL (default info)
@@ -23,7 +23,7 @@ export const usage = `usage: taskjet-worker [--node <name>] [--handlers <module>
 Runs a taskjet worker with the built-in job types (http, sleep, console) and the handlers of each module.
 Environment: NATS_URL (default nats://127.0.0.1:4222), TASKJET_PREFIX, TASKJET_NODE, TASKJET_HANDLERS,
 TASKJET_CONCURRENCY, TASKJET_PREFETCH, TASKJET_ACK_WAIT_MS, TASKJET_SHUTDOWN_GRACE_MS, TASKJET_IDLE_POLL_MS,
-TASKJET_COALESCE_STATE_MS, TASKJET_MAX_EARLY_MS, TASKJET_HOLD_EARLY_FIRES=0, TASKJET_EVENTS=0, TASKJET_RUN_LOG=0, TASKJET_BUILTINS=0, LOG_LEVEL. SIGTERM/SIGINT stop gracefully.`;
+TASKJET_COALESCE_STATE_MS, TASKJET_MAX_EARLY_MS, TASKJET_JOB_CACHE_SIZE, TASKJET_HOLD_EARLY_FIRES=0, TASKJET_EVENTS=0, TASKJET_RUN_LOG=0, TASKJET_BUILTINS=0, LOG_LEVEL. SIGTERM/SIGINT stop gracefully.`;
 
 export type ServiceConfig = Omit<WorkerServiceOptions, "logger"> & { help: boolean };
 
@@ -78,6 +78,7 @@ export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const idlePollMs = int("TASKJET_IDLE_POLL_MS", env["TASKJET_IDLE_POLL_MS"]);
   const coalesceStateMs = int("TASKJET_COALESCE_STATE_MS", env["TASKJET_COALESCE_STATE_MS"]);
   const maxEarlyMs = int("TASKJET_MAX_EARLY_MS", env["TASKJET_MAX_EARLY_MS"]);
+  const jobCacheSize = int("TASKJET_JOB_CACHE_SIZE", env["TASKJET_JOB_CACHE_SIZE"]);
   const holdEarlyFires = flag("TASKJET_HOLD_EARLY_FIRES", env["TASKJET_HOLD_EARLY_FIRES"]);
   const events = flag("TASKJET_EVENTS", env["TASKJET_EVENTS"]);
   const runLog = flag("TASKJET_RUN_LOG", env["TASKJET_RUN_LOG"]);
@@ -97,6 +98,7 @@ export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ...(idlePollMs !== undefined ? { idlePollMs } : {}),
     ...(coalesceStateMs !== undefined ? { coalesceStateMs } : {}),
     ...(maxEarlyMs !== undefined ? { maxEarlyMs } : {}),
+    ...(jobCacheSize !== undefined ? { jobCacheSize } : {}),
     ...(holdEarlyFires !== undefined ? { holdEarlyFires } : {}),
     ...(events !== undefined ? { events } : {}),
     ...(runLog !== undefined ? { runLog } : {}),

@@ -11,7 +11,6 @@ import { ALL_NODES, CONTENT_TYPE_HEADER, namespace, type Namespace } from "@task
 import {
   connectNats,
   ensureTopology,
-  JobStore,
   leanJobsKv,
   LockProvider,
   natsConfigFromEnv,
@@ -20,6 +19,7 @@ import {
   RequestMux,
   type Topology,
 } from "@taskjet/nats";
+import { CachedJobStore } from "./jobCache.js";
 import type { ActionRunner } from "./actions.js";
 import { ensureConsumers } from "./consumers.js";
 import type { JobHook, Registration } from "./handler.js";
@@ -59,6 +59,7 @@ export class WorkerAssembly {
   puller: Puller | undefined;
   heartbeat: Heartbeat | undefined;
   coalescer: StateCoalescer | undefined;
+  store: CachedJobStore | undefined;
   private ownsConnection = false;
   private ns: Namespace | undefined;
   private topology: Topology | undefined;
@@ -94,12 +95,14 @@ export class WorkerAssembly {
     this.out = out;
     this.mux = new RequestMux(nc, out, o.requestTimeoutMs);
     const telemetry = new Telemetry(nc, jetstream(nc), this.mux, ns, o.workerId, o.events, o.runLog);
-    const store = new JobStore(
+    const store = new CachedJobStore(
       await leanJobsKv(this.topology, ns, this.mux, (err) =>
         this.d.log.debug({ err }, "job bucket info unavailable; using the plain KV client"),
       ),
       ns,
+      o.jobCacheSize,
     );
+    this.store = store;
     const backoff = { baseMs: o.backoffBaseMs, maxMs: o.backoffMaxMs };
     this.coalescer = new StateCoalescer(store, o.coalesceStateMs, backoff, this.d.log);
     this.runner = new Runner({
@@ -157,8 +160,10 @@ export class WorkerAssembly {
           this.d.log.warn("NATS disconnected; runs continue, pulls pause");
           this.puller?.onDisconnect();
           this.mux?.failPending("disconnected from NATS");
+          this.store?.clear(); // interrupts sent meanwhile are lost: read every job again
         } else if (s.type === "reconnect") {
           this.d.log.info("NATS reconnected; resuming pulls");
+          this.store?.clear();
           // memory-storage consumers do not survive a server restart: make sure they exist
           await ensureConsumers(this.topology!.jsm, ns, this.d.o.node, this.d.o).catch((err: unknown) =>
             this.d.log.warn({ err }, "could not re-ensure consumers after reconnect"),

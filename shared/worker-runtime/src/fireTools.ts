@@ -27,6 +27,8 @@ export interface BuildFireOptions {
   last?: boolean;
   /** default: true when the job has a lock or an overlap policy other than allow */
   trackRunning?: boolean;
+  /** the job's store revision the fire was planned from (lets a worker run it from its copy of the job) */
+  revision?: number;
 }
 
 const iso = (t: Date | string) => (typeof t === "string" ? new Date(t).toISOString() : t.toISOString());
@@ -57,6 +59,7 @@ export function buildFire(def: JobDefinition, o: BuildFireOptions = {}): FireMes
   };
   if (def.nodeName !== undefined) fire.nodeName = def.nodeName;
   if (o.nextNominalTime !== undefined) fire.nextNominalTime = iso(o.nextNominalTime);
+  if (o.revision !== undefined) fire.revision = o.revision;
   return fire;
 }
 

@@ -19,7 +19,10 @@ export interface JobInfo {
   maxTryCount: number;
   timeoutSeconds: number;
   lockTimeoutSeconds: number;
-  /** the stored record as read just before the run (definition, state, revision) */
+  /**
+   * the stored record (definition, state, revision) as read before the run, or the worker's copy of it when
+   * at least as new as the fire (jobCacheSize)
+   */
   record: StoredJob;
   /** reads the record again (undefined if the job was removed meanwhile) */
   read(): Promise<StoredJob | undefined>;

@@ -36,6 +36,8 @@ export interface IntakeDeps {
   stopping: () => boolean;
   /** true while the worker stops and once it has stopped */
   closed: () => boolean;
+  /** drops the worker's copy of a job (jobCache.ts) */
+  forgetJob: (tenantId: string, jobId: string) => void;
 }
 
 export class Intake {
@@ -72,6 +74,8 @@ export class Intake {
       this.d.log.warn({ err }, "ignoring a malformed interrupt");
       return;
     }
+    // whatever the reason: the job changed, so its next fire reads it again
+    this.d.forgetJob(it.tenantId, it.jobId);
     // the scheduler sends "*" (any run of the job) when it did not track the runs
     const matches = (f: FireMessage | undefined): f is FireMessage =>
       f !== undefined &&

@@ -75,6 +75,11 @@ export interface WorkerOptions {
    * See stateCoalescer.ts for what that trades.
    */
   coalesceStateMs?: number;
+  /**
+   * Recurring jobs the worker keeps a copy of, so their later fires run without reading the job first
+   * (default 10,000; 0 = read before every run). See jobCache.ts for what keeps the copies right.
+   */
+  jobCacheSize?: number;
   /** Retry backoff of once jobs: min(baseMs * 2^(n-1), maxMs) * (0.5 + random) (defaults 1 s, 1 h). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -114,6 +119,7 @@ const OptionsSchema = z.object({
   holdEarlyFires: z.boolean().default(true),
   maxEarlyMs: z.number().int().nonnegative().default(5_000),
   coalesceStateMs: z.number().int().nonnegative().default(5_000),
+  jobCacheSize: z.number().int().nonnegative().default(10_000),
   backoffBaseMs: positiveMs("backoffBaseMs").default(1_000),
   backoffMaxMs: positiveMs("backoffMaxMs").default(3_600_000),
 });

@@ -8,7 +8,8 @@
  *   shutdown)  ->  final log entry, after event, hooks, actions.
  *
  * The one store read before the run is what the final compare-and-set needs anyway, so a once job costs one
- * read and one write. Store writes ride out a NATS outage (retried until finalizeTimeoutMs; the message is
+ * read and one write. A recurring job's later fires skip the read when the worker holds a copy at least as
+ * new as the fire (jobCache.ts). Store writes ride out a NATS outage (retried until finalizeTimeoutMs; the message is
  * kept alive by in-progress acks meanwhile); if they cannot be made the fire is handed back, not acked.
  * This is the hot path: nothing is built that no one will read (events off, no listeners, no hooks).
  *
@@ -18,11 +19,12 @@
  */
 import type { Logger } from "pino";
 import type { JobRecord, Namespace, RunInfo, StoredJob } from "@taskjet/protocol";
-import type { JobStore, LockHandle, LockProvider } from "@taskjet/nats";
+import type { LockHandle, LockProvider } from "@taskjet/nats";
 import type { ActionRunner } from "./actions.js";
 import type { ActiveRun, PreparedRun } from "./activeRun.js";
 import { decodeFire, type PoisonInfo } from "./decodeFire.js";
 import { Durable } from "./durable.js";
+import type { CachedJobStore } from "./jobCache.js";
 import type { JobHook, Registration } from "./handler.js";
 import { HandlerInvoker } from "./handlerInvoker.js";
 import { withRunning, type RunResult } from "./outcome.js";
@@ -37,7 +39,7 @@ import type { RunRef, WorkerEventEmitter } from "./workerEvents.js";
 export interface RunnerDeps {
   o: ResolvedWorkerOptions;
   ns: Namespace;
-  store: JobStore;
+  store: CachedJobStore;
   locks: LockProvider;
   /** coalesced outcome writes of frequent recurring jobs (stateCoalescer.ts) */
   coalescer: StateCoalescer;
@@ -148,7 +150,10 @@ export class Runner {
     }
 
     const key = this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId });
-    const stored = await this.durable.call(() => this.d.store.get(key));
+    // a recurring job's copy from an earlier run will do when at least as new as the fire (jobCache.ts)
+    const stored =
+      (fire.revision !== undefined ? this.d.store.cached(key, fire.revision) : undefined) ??
+      (await this.durable.call(() => this.d.store.get(key)));
     const skip = skipReason(stored);
     if (skip !== undefined || !stored) {
       await this.skip(msg, ref, skip ?? "removed", stored);

@@ -52,6 +52,7 @@ export class Worker {
       settled,
       stopping,
       closed: () => this.state === "stopping" || this.state === "stopped",
+      forgetJob: (tenantId, jobId) => this.parts.store?.forget(tenantId, jobId),
     });
     this.parts = new WorkerAssembly({
       o: this.options,
@@ -85,6 +86,11 @@ export class Worker {
   /** Early fires prepared and held for their nominal time. */
   get heldEarly(): number {
     return this.intake.held;
+  }
+
+  /** Runs that started from the worker's copy of their job, without a store read (jobCacheSize). */
+  get jobCacheHits(): number {
+    return this.parts.store?.hits ?? 0;
   }
 
   /** Successful runs whose coalesced state write is still to be made. */
