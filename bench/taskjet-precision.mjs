@@ -22,6 +22,8 @@ const worker = createWorker({
   concurrency,
   events: false,
   runLog: false,
+  // JOB_CACHE_SIZE=0: read each job before every run (the worker's default keeps copies; see docs/worker.md)
+  ...(process.env.JOB_CACHE_SIZE ? { jobCacheSize: Number(process.env.JOB_CACHE_SIZE) } : {}),
 });
 worker.register("tick", async (ctx) => {
   const start = Date.now();
