@@ -151,7 +151,7 @@ export class BatchPublisher {
     for (const w of work) {
       const record = records.get(w.e);
       if (w.plan.interrupt && record && this.host.mayFire(gen))
-        metrics.interruptsSent += dispatcher.interrupt(record, "replaced", false);
+        metrics.interruptsSent += dispatcher.interrupt(record, "replaced");
     }
     const { issued, acked } = dispatcher.send(prepared, () => this.host.mayFire(gen));
     let issuedMs = 0;

@@ -235,15 +235,37 @@ export class Dispatcher {
   }
 
   /** Interrupts the job's runs: one message per recorded run, or one for the whole job when none is recorded. */
-  interrupt(record: JobRecord, reason: InterruptReason, onlyIfRunning: boolean): number {
+  interrupt(record: JobRecord, reason: InterruptReason): number {
     const { def, state } = record;
     const runs = state.running ?? [];
     const targets: { node: string; fireId: string }[] =
       runs.length > 0
         ? runs.map((r) => ({ node: r.node || def.nodeName || ALL_NODES, fireId: r.fireId }))
-        : onlyIfRunning && state.status !== "running"
-          ? []
-          : [{ node: def.nodeName ?? ALL_NODES, fireId: "*" }];
+        : [{ node: def.nodeName ?? ALL_NODES, fireId: "*" }];
+    return this.sendInterrupts(def, reason, targets);
+  }
+
+  /**
+   * Interrupts all of a job (pause, stop, remove): every run, and every worker's copy of the job, whether
+   * anything runs or not. One message to the job's node (or every node), and one to each other node a
+   * recorded run is on.
+   */
+  interruptJob(record: JobRecord, reason: InterruptReason): number {
+    const { def, state } = record;
+    const nodes = new Set([def.nodeName ?? ALL_NODES]);
+    for (const r of state.running ?? []) nodes.add(r.node || def.nodeName || ALL_NODES);
+    return this.sendInterrupts(
+      def,
+      reason,
+      [...nodes].map((node) => ({ node, fireId: "*" })),
+    );
+  }
+
+  private sendInterrupts(
+    def: JobRecord["def"],
+    reason: InterruptReason,
+    targets: { node: string; fireId: string }[],
+  ): number {
     const h = natsHeaders();
     h.set(Headers.ContentType, MSGPACK);
     for (const t of targets) {

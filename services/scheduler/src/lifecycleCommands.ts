@@ -112,12 +112,12 @@ export class LifecycleCommands {
   }
 
   /**
-   * Interrupts what was running before the change (the new status is no longer "running"); a job with no
-   * recorded run gets one interrupt for all of it anyway: an untracked run may be going, and workers drop
-   * their cached copy of the job on it, so a fire still in the stream is not run from that copy.
+   * Interrupts all of the job as it was before the change, whether anything runs or not: an untracked run may
+   * be going, and workers drop their copy of the job on it, so a fire still in the stream is not run from
+   * that copy (docs/worker.md, "Job copies").
    */
   private interrupt(change: { before: StoredJob; after: StoredJob }, reason: InterruptReason): void {
-    this.d.dispatcher.interrupt(change.before, reason, false);
+    this.d.dispatcher.interruptJob(change.before, reason);
   }
 
   private async setStatus(

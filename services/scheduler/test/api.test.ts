@@ -227,12 +227,16 @@ describe("lifecycle operations", () => {
         ["s3", true, undefined],
         ["ghost", false, "NOT_FOUND"],
       ]);
-      // s3 too: nothing runs, but workers drop their cached copy of it
-      await waitFor(() => interrupts.length >= 3);
+      // all of each job, on its node and its runs' nodes; s3 too: nothing runs, but workers drop their copy
+      await waitFor(() => interrupts.length >= 4);
       expect(interrupts).toEqual([
         {
+          subject: `${prefix}.ctl.n1`,
+          body: { jobId: "s1", tenantId: "t1", fireId: "*", reason: "paused" },
+        },
+        {
           subject: `${prefix}.ctl.n2`,
-          body: { jobId: "s1", tenantId: "t1", fireId: "t1.s1:1", reason: "paused" },
+          body: { jobId: "s1", tenantId: "t1", fireId: "*", reason: "paused" },
         },
         {
           subject: `${prefix}.ctl._all`,
@@ -268,8 +272,11 @@ describe("lifecycle operations", () => {
       interrupts.length = 0;
       await call("remove", { id: "s1" });
       expect(await call("exists", { id: "s1" })).toEqual({ exists: false });
-      await waitFor(() => interrupts.length === 1, { timeoutMs: 2000, message: JSON.stringify(interrupts) });
-      expect(interrupts[0]!.body.reason).toBe("removed");
+      await waitFor(() => interrupts.length === 2, { timeoutMs: 2000, message: JSON.stringify(interrupts) });
+      expect(interrupts.map((i) => [i.subject, i.body.reason])).toEqual([
+        [`${prefix}.ctl.n1`, "removed"],
+        [`${prefix}.ctl.n2`, "removed"],
+      ]);
     } finally {
       sub.unsubscribe();
     }
