@@ -9,16 +9,11 @@
  * a worker that loses its connection may miss one, so it drops every copy then (`clear`). A copy read or
  * written while any interrupt arrived is not kept: it may predate that interrupt's change.
  *
- * Once jobs are not kept: they fire once, so a copy would only be churn. Bounded by `maxJobs` (least
- * recently used out first); 0 keeps nothing.
+ * Once jobs are not kept: they fire once, so a copy would only be churn. Bounded by `maxJobs` (the least
+ * recently read or written out first); 0 keeps nothing.
  */
 import type { JobRecord, StoredJob } from "@taskjet/protocol";
 import { JobStore } from "@taskjet/nats";
-
-interface Copy {
-  key: string;
-  job: StoredJob;
-}
 
 /** `<tenant>.<id>` of a store key `<tenant>.<group>.<id>` (an id is unique within its tenant). */
 function idOf(key: string): string {
@@ -26,8 +21,10 @@ function idOf(key: string): string {
 }
 
 export class CachedJobStore extends JobStore {
-  /** by `<tenant>.<id>`; Map order is recency (a hit moves the entry to the end) */
-  private readonly copies = new Map<string, Copy>();
+  /** by store key, oldest write first (a copy is moved to the end when written again) */
+  private readonly copies = new Map<string, StoredJob>();
+  /** store key by `<tenant>.<id>`: interrupts name a job by tenant and id */
+  private readonly keys = new Map<string, string>();
   /** counts forget/clear calls: a read or write that saw it change keeps no copy */
   private drops = 0;
   hits = 0;
@@ -44,15 +41,12 @@ export class CachedJobStore extends JobStore {
     return this.copies.size;
   }
 
-  /** The held copy of `key` when it is at least `minRevision` new. */
+  /** The held copy of `key` when it is at least `minRevision` new (the hot path: one map lookup). */
   cached(key: string, minRevision: number): StoredJob | undefined {
-    const id = idOf(key);
-    const c = this.copies.get(id);
-    if (!c || c.key !== key || c.job.revision < minRevision) return undefined;
-    this.copies.delete(id);
-    this.copies.set(id, c);
+    const job = this.copies.get(key);
+    if (job === undefined || job.revision < minRevision) return undefined;
     this.hits++;
-    return c.job;
+    return job;
   }
 
   override async get(key: string): Promise<StoredJob | undefined> {
@@ -72,24 +66,33 @@ export class CachedJobStore extends JobStore {
   /** The job was paused, stopped or removed (an interrupt): its next fire reads it again. */
   forget(tenantId: string, jobId: string): void {
     this.drops++;
-    this.copies.delete(`${tenantId}.${jobId}`);
+    const id = `${tenantId}.${jobId}`;
+    const key = this.keys.get(id);
+    if (key === undefined) return;
+    this.keys.delete(id);
+    this.copies.delete(key);
   }
 
   clear(): void {
     this.drops++;
     this.copies.clear();
+    this.keys.clear();
   }
 
   private note(key: string, job: StoredJob | undefined, dropsBefore: number): void {
-    const id = idOf(key);
     if (!job || job.def.jobType === "once" || this.maxJobs === 0 || dropsBefore !== this.drops) {
-      this.copies.delete(id);
+      if (this.copies.delete(key)) this.keys.delete(idOf(key));
       return;
     }
-    const held = this.copies.get(id);
-    if (held && held.key === key && held.job.revision > job.revision) return; // a slow read lost the race
-    this.copies.delete(id);
-    this.copies.set(id, { key, job });
-    if (this.copies.size > this.maxJobs) this.copies.delete(this.copies.keys().next().value!);
+    const held = this.copies.get(key);
+    if (held && held.revision > job.revision) return; // a slow read lost the race to a newer write
+    this.copies.delete(key);
+    this.copies.set(key, job);
+    this.keys.set(idOf(key), key);
+    if (this.copies.size > this.maxJobs) {
+      const oldest = this.copies.keys().next().value!;
+      this.copies.delete(oldest);
+      this.keys.delete(idOf(oldest));
+    }
   }
 }
