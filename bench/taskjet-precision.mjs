@@ -64,6 +64,10 @@ const result = {
   schedulerRssMb: schedulerAtEnd.rssMb,
   workerCpuMs: (workerCpu.user + workerCpu.system) / 1000,
   workerRssMb: process.memoryUsage().rss / 2 ** 20,
+  // live heap after a full GC (node --expose-gc): what the worker holds, not what GC has yet to reclaim
+  ...(globalThis.gc
+    ? (globalThis.gc(), { workerHeapAfterGcMb: process.memoryUsage().heapUsed / 2 ** 20 })
+    : {}),
   natsServerCpuMs: natsAtEnd.cpuMs - natsAtStart.cpuMs,
 };
 // machine time per run started in the window (µs), by process
