@@ -19,12 +19,12 @@ import {
   RequestMux,
   type Topology,
 } from "@taskjet/nats";
-import { CachedJobStore } from "./jobCache.js";
 import type { ActionRunner } from "./actions.js";
 import { ensureConsumers } from "./consumers.js";
 import type { JobHook, Registration } from "./handler.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { Intake } from "./intake.js";
+import { CachedJobStore } from "./jobCache.js";
 import type { ResolvedWorkerOptions } from "./options.js";
 import { Puller } from "./puller.js";
 import { Runner } from "./runner.js";
