@@ -9,8 +9,9 @@
  *
  * The one store read before the run is what the final compare-and-set needs anyway, so a once job costs one
  * read and one write. A recurring job's later fires skip the read when the worker holds a copy at least as
- * new as the fire (jobCache.ts). Store writes ride out a NATS outage (retried until finalizeTimeoutMs; the message is
- * kept alive by in-progress acks meanwhile); if they cannot be made the fire is handed back, not acked.
+ * new as the fire (jobCache.ts). Store writes ride out a NATS outage (retried until finalizeTimeoutMs; the
+ * message is kept alive by in-progress acks meanwhile); if they cannot be made the fire is handed back, not
+ * acked.
  * This is the hot path: nothing is built that no one will read (events off, no listeners, no hooks).
  *
  * The runner keeps the order of the steps, the lock, and the ways a fire is settled without running (poison,
