@@ -7,7 +7,9 @@
  *
  * stderr: `error <CODE> (<field>): <message>`; with --json also `{"error":{...}}` on stdout.
  */
-import { ErrorCode, toTaskjetError, type TaskjetError } from "@taskjet/protocol";
+import { errorLine, ErrorCode, toTaskjetError, type TaskjetError } from "@taskjet/protocol";
+
+export { errorLine };
 
 export const ExitCode = { Ok: 0, Failed: 1, BadInput: 2 } as const;
 
@@ -15,10 +17,6 @@ export function exitCodeOf(err: TaskjetError): number {
   return err.code === ErrorCode.InvalidArgument || err.code === ErrorCode.Decode
     ? ExitCode.BadInput
     : ExitCode.Failed;
-}
-
-export function errorLine(err: TaskjetError): string {
-  return `error ${err.code}${err.field ? ` (${err.field})` : ""}: ${err.message}`;
 }
 
 /** Prints the error the CLI way and returns the exit code to use. */

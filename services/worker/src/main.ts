@@ -4,6 +4,7 @@
  * Starts a WorkerService; SIGTERM/SIGINT stop it gracefully (a second signal exits at once).
  */
 import { pino } from "pino";
+import { errorLine, toTaskjetError, ValidationError } from "@taskjet/protocol";
 import { configFrom, usage } from "./config.js";
 import { WorkerService } from "./WorkerService.js";
 import { startWorkerOps } from "./metrics.js";
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
   try {
     config = configFrom(process.argv.slice(2));
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
+    process.stderr.write(`${errorLine(toTaskjetError(err))}\n`);
     process.exit(2);
   }
   if (config.help) {
@@ -22,7 +23,15 @@ async function main(): Promise<void> {
     return;
   }
   const { help: _help, ...options } = config;
-  const service = new WorkerService({ ...options, logger });
+  let service: WorkerService;
+  try {
+    service = new WorkerService({ ...options, logger });
+  } catch (err) {
+    // a value the worker's options refuse (a negative size, say): bad configuration, as above
+    if (!(err instanceof ValidationError)) throw err;
+    process.stderr.write(`${errorLine(err)}\n`);
+    process.exit(2);
+  }
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (++signals > 1) {

@@ -153,5 +153,12 @@ describe("worker process", () => {
     const bad = spawnSync(process.execPath, [main, "--concurrency", "lots"], { encoding: "utf8" });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/concurrency must be a whole number/);
+    // a whole number the options refuse: the same clean exit, naming the option
+    const negative = spawnSync(process.execPath, [main], {
+      encoding: "utf8",
+      env: { ...process.env, TASKJET_JOB_CACHE_SIZE: "-5" },
+    });
+    expect(negative.status).toBe(2);
+    expect(negative.stderr).toMatch(/^error INVALID_ARGUMENT \(jobCacheSize\): /);
   });
 });

@@ -195,3 +195,14 @@ export function toTaskjetError(err: unknown): TaskjetError {
 export function isTaskjetError(err: unknown): err is TaskjetError {
   return err instanceof TaskjetError;
 }
+
+/**
+ * The one line every taskjet process prints for an error: `error <CODE> (<field>): <message>`
+ * (docs/configuration.md, docs/cli.md). A message that starts with its own field does not say it twice.
+ */
+export function errorLine(err: TaskjetError): string {
+  const field = err.field ? ` (${err.field})` : "";
+  const own = err.field ? `${err.field}: ` : "";
+  const message = own && err.message.startsWith(own) ? err.message.slice(own.length) : err.message;
+  return `error ${err.code}${field}: ${message}`;
+}
