@@ -20,7 +20,7 @@ import {
   type StreamConfig,
   type JetStreamManager,
 } from "@nats-io/jetstream";
-import { Kvm, type KV } from "@nats-io/kv";
+import { Kvm, type KV, type KvOptions } from "@nats-io/kv";
 import { nanos } from "@nats-io/nats-core";
 import type { Namespace } from "@taskjet/protocol";
 
@@ -65,22 +65,37 @@ export interface Topology {
   options: Required<TopologyOptions>;
 }
 
+/**
+ * What the server answers a create that races another process's create of the same stream: "already in
+ * use", or on 2.9 also "subjects overlap" (its overlap check can see the other create first).
+ */
+const CREATE_RACE = /already in use|already exists|subjects overlap/i;
+
+/** Runs `create`; when it lost a race to another process's create, once more after a pause (then it exists). */
+async function retryCreateRace<T>(create: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (err) {
+      if (attempt >= 3 || !CREATE_RACE.test(String((err as Error).message))) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+
 async function ensureStream(
   jsm: JetStreamManager,
   cfg: Partial<StreamConfig> & { name: string },
 ): Promise<void> {
-  try {
-    await jsm.streams.info(cfg.name);
-    await jsm.streams.update(cfg.name, cfg);
-  } catch (err) {
-    if (!/stream not found/i.test(String((err as Error).message))) throw err;
+  await retryCreateRace(async () => {
     try {
+      await jsm.streams.info(cfg.name);
+      await jsm.streams.update(cfg.name, cfg);
+    } catch (err) {
+      if (!/stream not found/i.test(String((err as Error).message))) throw err;
       await jsm.streams.add(cfg);
-    } catch (addErr) {
-      // another process created it between our info and add
-      if (!/already in use|already exists/i.test(String((addErr as Error).message))) throw addErr;
     }
-  }
+  });
 }
 
 /** Creates (or updates) every stream and bucket taskjet uses. Safe to call from many processes at once. */
@@ -120,17 +135,19 @@ export async function ensureTopology(
   });
   const kvm = new Kvm(jetstream(nc, { timeout: o.jsApiTimeoutMs }));
   const kvStorage = o.memory ? StorageType.Memory : StorageType.File;
+  // a bucket create is idempotent, except when it races another process's create of the same bucket
+  const bucket = (name: string, opts: Partial<KvOptions>) => retryCreateRace(() => kvm.create(name, opts));
   const [jobs, lease, locks, registry, sched] = await Promise.all([
-    kvm.create(ns.buckets.jobs, { history: 1, replicas: o.replicas, storage: kvStorage }),
-    kvm.create(ns.buckets.lease, { history: 1, replicas: o.replicas, ttl: o.leaseTtlMs, storage: kvStorage }),
-    kvm.create(ns.buckets.locks, { history: 1, replicas: o.replicas, ttl: 86_400_000, storage: kvStorage }),
-    kvm.create(ns.buckets.registry, {
+    bucket(ns.buckets.jobs, { history: 1, replicas: o.replicas, storage: kvStorage }),
+    bucket(ns.buckets.lease, { history: 1, replicas: o.replicas, ttl: o.leaseTtlMs, storage: kvStorage }),
+    bucket(ns.buckets.locks, { history: 1, replicas: o.replicas, ttl: 86_400_000, storage: kvStorage }),
+    bucket(ns.buckets.registry, {
       history: 1,
       replicas: o.replicas,
       ttl: o.registryTtlMs,
       storage: kvStorage,
     }),
-    kvm.create(ns.buckets.sched, { history: 1, replicas: o.replicas, storage: kvStorage }),
+    bucket(ns.buckets.sched, { history: 1, replicas: o.replicas, storage: kvStorage }),
   ]);
   return { jsm, jobs, lease, locks, registry, sched, options: o };
 }
