@@ -12,7 +12,8 @@ describe("ensureTopology", () => {
       for (let round = 0; round < 5; round++) {
         const ns = namespace(uniqueName("topo"));
         const all = await Promise.all(conns.map((nc) => ensureTopology(nc, ns)));
-        expect(all.map((t) => t.jobs.bucket)).toEqual(conns.map(() => ns.buckets.jobs));
+        const buckets = await Promise.all(all.map(async (t) => (await t.jobs.status()).bucket));
+        expect(buckets).toEqual(conns.map(() => ns.buckets.jobs));
       }
     } finally {
       await Promise.all(conns.map((c) => c.close()));
