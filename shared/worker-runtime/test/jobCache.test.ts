@@ -73,21 +73,18 @@ describe("the worker's copy of a recurring job (jobCacheSize)", () => {
     "drops every copy when the connection drops (interrupts sent meanwhile are lost)",
     async () => {
       const { w, def, args, created, t0 } = await afterFirstRun("c4");
-      const reconnected = w.events.next("worker:reconnect", () => true, 30_000);
+      // paused with no interrupt to this worker: as if it was sent while the worker was away
+      await env.store.mutate(env.ns.jobKey(def), (j) => ({ ...j, state: { ...j.state, status: "paused" } }));
+      const workerBack = w.events.next("worker:reconnect", () => true, 30_000);
+      const testBack = (async () => {
+        for await (const s of env.nc.status()) if (s.type === "reconnect") return;
+      })();
       await server.restart();
-      await reconnected;
-      // paused with no interrupt reaching this worker (as if sent while it was away)
-      await waitFor(
-        () =>
-          env.store
-            .mutate(env.ns.jobKey(def), (j) => ({ ...j, state: { ...j.state, status: "paused" } }))
-            .then(() => true),
-        { message: "pause after restart", timeoutMs: 10_000 },
-      );
+      await Promise.all([workerBack, testBack]);
       const skip = skipped(w, def);
       await waitFor(() => fireAgain(def, t0, 1, created).then(() => true), {
         message: "publish after restart",
-        timeoutMs: 10_000,
+        timeoutMs: 20_000,
       });
       expect((await skip).reason).toBe("paused");
       expect(args).toEqual([1]);
