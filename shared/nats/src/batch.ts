@@ -24,19 +24,34 @@ export interface Publisher {
   ): void;
 }
 
+/** One publish; a failure (a closed connection) goes to `onError`: acks are redelivered, requests time out. */
+function publishNow(
+  nc: NatsConnection,
+  subject: string,
+  data: Uint8Array,
+  reply: string | undefined,
+  headers: MsgHdrs | undefined,
+  onError: ((err: Error) => void) | undefined,
+): void {
+  try {
+    if (reply !== undefined || headers !== undefined) {
+      nc.publish(subject, data, {
+        ...(reply !== undefined ? { reply } : {}),
+        ...(headers !== undefined ? { headers } : {}),
+      });
+    } else {
+      nc.publish(subject, data);
+    }
+  } catch (err) {
+    onError?.(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
 /** Publishes at once (the caller writes a whole batch in one synchronous loop: one socket write anyway). */
 export function directPublisher(nc: NatsConnection): Publisher {
   return {
-    publish(subject, data, reply, headers, onError) {
-      try {
-        nc.publish(subject, data, {
-          ...(reply !== undefined ? { reply } : {}),
-          ...(headers !== undefined ? { headers } : {}),
-        });
-      } catch (err) {
-        onError?.(err instanceof Error ? err : new Error(String(err)));
-      }
-    },
+    publish: (subject, data, reply, headers, onError) =>
+      publishNow(nc, subject, data, reply, headers, onError),
   };
 }
 
@@ -64,20 +79,6 @@ export class PublishBatch implements Publisher {
     this.scheduled = false;
     const q = this.queue;
     this.queue = [];
-    for (const m of q) {
-      try {
-        if (m.reply !== undefined || m.headers !== undefined) {
-          this.nc.publish(m.subject, m.data, {
-            ...(m.reply !== undefined ? { reply: m.reply } : {}),
-            ...(m.headers !== undefined ? { headers: m.headers } : {}),
-          });
-        } else {
-          this.nc.publish(m.subject, m.data);
-        }
-      } catch (err) {
-        // closed connection: acks are redelivered by the server, requests time out
-        m.onError?.(err as Error);
-      }
-    }
+    for (const m of q) publishNow(this.nc, m.subject, m.data, m.reply, m.headers, m.onError);
   }
 }
