@@ -37,10 +37,6 @@ export class CachedJobStore extends JobStore {
     super(kv, ns);
   }
 
-  get size(): number {
-    return this.copies.size;
-  }
-
   /** The held copy of `key` when it is at least `minRevision` new (the hot path: one map lookup). */
   cached(key: string, minRevision: number): StoredJob | undefined {
     const job = this.copies.get(key);
