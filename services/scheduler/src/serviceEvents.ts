@@ -36,6 +36,8 @@ export class ServiceEvents extends EventEmitter<ServiceEventMap> {
     console.error(`taskjet scheduler: a "${event}" listener threw`, err);
 
   override emit<K extends keyof ServiceEventMap>(event: K, ...args: ServiceEventMap[K]): boolean {
+    // emitted per fire: nothing is allocated when no one listens
+    if (this.listenerCount(event) === 0) return false;
     // raw listeners, so a once() wrapper still removes itself when called
     const listeners = this.rawListeners(event) as ((...a: unknown[]) => unknown)[];
     for (const listener of listeners) {
