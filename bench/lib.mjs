@@ -31,6 +31,8 @@ export class FireBook {
     this.seconds = Math.round((toMs - fromMs) / 1000);
     this.seen = new Uint8Array(schedules * this.seconds);
     this.lateness = [];
+    /** the worst lateness of each nominal second: shows whether the tail is every second or a few */
+    this.worstBySecond = new Float64Array(this.seconds);
     this.duplicates = 0;
   }
   /** index: the schedule's number 0..schedules-1; nominalMs: the fire's nominal time; startMs: handler start */
@@ -42,7 +44,10 @@ export class FireBook {
       return;
     }
     this.seen[slot] = 1;
-    this.lateness.push(startMs - nominalMs);
+    const late = startMs - nominalMs;
+    this.lateness.push(late);
+    const second = Math.floor((nominalMs - this.fromMs) / 1000);
+    if (late > this.worstBySecond[second]) this.worstBySecond[second] = late;
   }
   result() {
     let seen = 0;
@@ -53,6 +58,7 @@ export class FireBook {
       missed: this.seen.length - seen,
       duplicates: this.duplicates,
       latenessMs: summarize(this.lateness),
+      worstBySecondMs: Array.from(this.worstBySecond),
     };
   }
 }

@@ -31,8 +31,11 @@ export class ActiveRun {
   decoded: Decoded | undefined;
   /** when it last went into the worker's buffer to wait for a slot */
   bufferedAt = 0;
-  /** called once when the handler has returned (the worker frees the run's slot) */
-  onHandlerDone: (() => void) | undefined;
+  /**
+   * called once when the handler has returned (the worker frees the run's slot); a promise returned is
+   * waited on before the run finishes (RunSlots.finishTurn)
+   */
+  onHandlerDone: (() => Promise<void> | undefined) | undefined;
   /** rejects the handler's race when the run is aborted */
   onAbort: ((err: RunAbortedError) => void) | undefined;
   private controller: AbortController | undefined;

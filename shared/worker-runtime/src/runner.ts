@@ -202,7 +202,8 @@ export class Runner {
       }
       const startLog = forced ? NO_LOG : this.report.log(fire, ref, "started", startedIso);
       const result = forced ?? (await this.invoker.invoke(a, reg!, ref, stored, key, startedIso));
-      a.onHandlerDone?.();
+      const turn = a.onHandlerDone?.();
+      if (turn) await turn;
       await this.outcome.finish(a, ref, key, stored, result, startedAt, startLog);
     } finally {
       if (lock) await this.d.locks.release(lock).catch(() => undefined);

@@ -113,6 +113,31 @@ describe("early fires", () => {
     expect(startedAt).toBeGreaterThanOrEqual(nominal.getTime() - 1);
   });
 
+  it("a burst due at one instant starts every handler before any run of it finishes", async () => {
+    // two slots for twelve fires: without holding the finishes back, the first successes would come
+    // between the starts and push the burst's last start behind them
+    const w = env.worker({ node: "e6", concurrency: 2 });
+    const order: string[] = [];
+    w.register("burst", async (ctx) => {
+      order.push(`start ${ctx.job.id}`);
+    });
+    w.events.on("run:success", (e) => order.push(`done ${e.fire.jobId}`));
+    await w.start();
+    const defs = await Promise.all(Array.from({ length: 12 }, () => env.job({ type: "burst" })));
+    const nominal = new Date(Date.now() + 1_500);
+    let held = 0;
+    w.events.on("run:held", () => held++);
+    for (const def of defs) await env.fire(def, { nominalTime: nominal });
+    await waitFor(() => held === 12, { message: "all twelve held" });
+    await waitFor(() => order.length === 24, { message: "all twelve ran and finished" });
+    const firstDone = order.findIndex((o) => o.startsWith("done"));
+    expect(firstDone).toBe(12);
+    for (const def of defs) {
+      await env.waitRecord(def, (j) => j.state.status === "completed", "outcome written");
+    }
+    await runStreamEmpty();
+  });
+
   it("holdEarlyFires: false runs an early fire on arrival", async () => {
     const w = env.worker({ node: "e4", holdEarlyFires: false });
     let startedAt = 0;
