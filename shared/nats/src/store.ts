@@ -86,15 +86,18 @@ export class JobStore {
 
   /**
    * Read-modify-write with retries: `fn` gets the current job and returns the new record, or `undefined`
-   * to leave it unchanged. Returns the job as written (or as found when unchanged).
+   * to leave it unchanged. Returns the job as written (or as found when unchanged). `known`: a copy of the
+   * job believed current, tried first instead of a read (a stale copy only costs the failed compare-and-set
+   * and a read).
    */
   async mutate(
     key: string,
     fn: (job: StoredJob) => JobRecord | undefined,
     maxAttempts = 20,
+    known?: StoredJob,
   ): Promise<StoredJob> {
     for (let attempt = 1; ; attempt++) {
-      const current = await this.get(key);
+      const current = attempt === 1 && known !== undefined ? known : await this.get(key);
       if (!current) throw new NotFoundError(`job ${key} does not exist`, { field: "id" });
       const next = fn(current);
       if (!next) return current;

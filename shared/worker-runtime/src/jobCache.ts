@@ -45,6 +45,15 @@ export class CachedJobStore extends JobStore {
     return job;
   }
 
+  /**
+   * Read-modify-write that starts from the held copy, when there is one, instead of reading the job: the
+   * coalesced writes of frequent jobs (stateCoalescer.ts), whose copy the worker's last write left. A stale
+   * copy fails its compare-and-set and the write reads the job as usual.
+   */
+  mutateFromCopy(key: string, fn: (job: StoredJob) => JobRecord | undefined): Promise<StoredJob> {
+    return this.mutate(key, fn, undefined, this.copies.get(key));
+  }
+
   override async get(key: string): Promise<StoredJob | undefined> {
     const drops = this.drops;
     const job = await super.get(key);

@@ -22,7 +22,7 @@ import {
   type JobRecord,
   type StoredJob,
 } from "@taskjet/protocol";
-import type { JobStore } from "@taskjet/nats";
+import type { CachedJobStore } from "./jobCache.js";
 import { applyResult, type Backoff, type RunResult } from "./outcome.js";
 
 export interface PendingRun {
@@ -43,7 +43,7 @@ export class StateCoalescer {
   private flushing: Promise<void> | undefined;
 
   constructor(
-    private readonly store: JobStore,
+    private readonly store: CachedJobStore,
     private readonly intervalMs: number,
     private readonly backoff: Backoff,
     private readonly log: Logger,
@@ -126,7 +126,8 @@ export class StateCoalescer {
 
   private async write(key: string, runs: PendingRun[]): Promise<void> {
     try {
-      await this.store.mutate(key, (current: StoredJob) => {
+      // from the worker's copy of the job when it holds one (its own last write): no read first
+      await this.store.mutateFromCopy(key, (current: StoredJob) => {
         let rec: JobRecord = current;
         for (const r of runs)
           rec = applyResult(rec, r.fire, r.result, r.startedIso, r.finishedAt, this.backoff).record;

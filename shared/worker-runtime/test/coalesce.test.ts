@@ -60,6 +60,49 @@ describe("coalesced state writes", () => {
     expect(job.state.lastFireTime).toBe(second.toISOString());
   });
 
+  it("writes from the worker's copy without reading the job; a stale copy is read again and nothing is lost", async () => {
+    const w = env.worker({ node: "c5", coalesceStateMs: 200 });
+    w.register("copied", async () => "ok");
+    await w.start();
+    const def = await env.job({ type: "copied", jobType: "persistent", intervalSeconds: 1 });
+    const key = env.ns.jobKey(def);
+    const t0 = Date.now() - 60_000;
+    const created = (await env.record(def))!.revision;
+    // the worker's store reads (direct gets of the job bucket), seen by a plain subscriber; the test's own
+    // reads (waitRecord) answer to its connection's inbox, learnt from a first read
+    let reads = 0;
+    let ownInbox: string | undefined;
+    const inboxOf = (reply: string | undefined) => reply?.split(".").slice(0, 2).join(".");
+    const directGet = `$JS.API.DIRECT.GET.KV_${env.ns.buckets.jobs}`;
+    const callback = (_err: unknown, m: { reply?: string }) => {
+      if (ownInbox === undefined) ownInbox = inboxOf(m.reply);
+      else if (inboxOf(m.reply) !== ownInbox) reads++;
+    };
+    // the key goes in the subject or in the request's body
+    const subs = [directGet, `${directGet}.>`].map((s) => env.nc.subscribe(s, { callback }));
+    await env.nc.flush();
+    await env.record(def);
+    await waitFor(() => ownInbox !== undefined, { message: "the test's own read seen" });
+    const fireAt = (n: number, revision: number) =>
+      env.fire(def, { nominalTime: new Date(t0 + n * 1000), revision, last: false });
+    // the first run reads the job; its coalesced write starts from that copy
+    await fireAt(0, created);
+    const first = await env.waitRecord(def, (j) => j.state.triggerCount === 1, "first run written");
+    const readsAfterFirst = reads;
+    expect(readsAfterFirst).toBe(1);
+    // the second runs from the copy its own write left, and its write needs no read either
+    await fireAt(1, first.revision);
+    await env.waitRecord(def, (j) => j.state.triggerCount === 2, "second run written");
+    expect(reads).toBe(readsAfterFirst);
+    // someone else writes the job: the copy is stale, its compare-and-set fails, the write reads and retries
+    await env.store.mutate(key, (j) => ({ ...j, state: { ...j.state, result: "from elsewhere" } }));
+    await fireAt(2, first.revision);
+    const third = await env.waitRecord(def, (j) => j.state.triggerCount === 3, "third run written");
+    expect(reads).toBeGreaterThan(readsAfterFirst);
+    expect(third.state.lastFireTime).toBe(new Date(t0 + 2000).toISOString());
+    for (const s of subs) s.unsubscribe();
+  });
+
   it("a failure is written at once, after the job's pending successes", async () => {
     const w = env.worker({ node: "c3", coalesceStateMs: 60_000 });
     let calls = 0;
