@@ -1,5 +1,6 @@
 /**
- * Edge validation of a delivered message: decode by Content-Type (msgpack default), check FireMessageSchema,
+ * Edge validation of a delivered message: decode by Content-Type (msgpack default), check FireMessageSchema
+ * (parseFire: a fast check for well-formed fires, zod for the rest),
  * and check the fire belongs on the subject it came by (tenant, node), so a mis-addressed fire can never run
  * on another node. Anything else is poison: the caller terminates and dead-letters it.
  */
@@ -8,8 +9,7 @@ import {
   CONTENT_TYPE_HEADER,
   decode,
   encodingOf,
-  FireMessageSchema,
-  parseOrThrow,
+  parseFire,
   TOKEN_PATTERN,
   ValidationError,
   type Encoding,
@@ -66,7 +66,7 @@ export function decodeFire(msg: RunMessage): Decoded {
     return typeof v === "string" && TOKEN_PATTERN.test(v) && v.length <= 128 ? v : UNKNOWN;
   };
   try {
-    const fire = parseOrThrow(FireMessageSchema, value);
+    const fire = parseFire(value);
     if (fire.tenantId !== subjectTenant) {
       throw new ValidationError(
         `tenantId: "${fire.tenantId}" does not match the subject's tenant "${subjectTenant}"`,

@@ -1,0 +1,129 @@
+/**
+ * parseFire's fast check (wellFormedFire) against FireMessageSchema: whatever the check passes, zod passes
+ * unchanged; the fires a leader publishes take the fast way; everything else gets zod's error.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  FireMessageSchema,
+  parseFire,
+  ValidationError,
+  wellFormedFire,
+  type FireMessage,
+} from "../src/index.js";
+
+const base: FireMessage = {
+  fireId: "default.j1:1795000000000",
+  jobId: "j1",
+  tenantId: "default",
+  group: "default",
+  name: "tick 1",
+  type: "tick",
+  jobType: "period",
+  args: { i: 1, nested: { a: [1, 2] } },
+  priority: "normal",
+  nominalTime: "2026-11-28T03:00:00.000Z",
+  firedAt: "2026-11-28T02:59:59.012Z",
+  attempt: 1,
+  reason: "schedule",
+  epoch: 7,
+  maxTryCount: 50,
+  timeoutSeconds: 0,
+  lockTimeoutSeconds: 0,
+  overlapPolicy: "allow",
+  last: false,
+  trackRunning: false,
+};
+const full: FireMessage = {
+  ...base,
+  nodeName: "node-1",
+  nextNominalTime: "2026-11-28T03:00:01.000+01:00",
+  revision: 42,
+};
+
+const odd: unknown[] = [
+  undefined,
+  null,
+  "",
+  "x",
+  "a.b",
+  "x".repeat(65),
+  "x".repeat(129),
+  0,
+  -1,
+  1,
+  1.5,
+  NaN,
+  Infinity,
+  2 ** 53,
+  true,
+  [],
+  {},
+  { a: 1 },
+  Object.create(null),
+  "2026-11-28T03:00:00Z",
+  "2026-11-28T03:00:00+02:00",
+  "2026-11-28T03:00:00",
+  "2026-11-28",
+  "2026-13-01T00:00:00Z",
+  "once",
+  "high",
+  "retry",
+  "replace",
+  "nope",
+];
+
+/** Every field of `from` replaced by every odd value, and removed. */
+function variants(from: FireMessage): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const field of Object.keys(FireMessageSchema.shape)) {
+    for (const v of odd) out.push({ ...from, [field]: v });
+    const without: Record<string, unknown> = { ...from };
+    delete without[field];
+    out.push(without);
+  }
+  return out;
+}
+
+const zodAccepts = (v: unknown) => FireMessageSchema.safeParse(v);
+
+describe("parseFire", () => {
+  it("takes the fast way for the fires a leader publishes, and returns them as zod would", () => {
+    for (const f of [base, full]) {
+      expect(wellFormedFire(f)).toBe(true);
+      expect(parseFire(f)).toBe(f);
+      expect(zodAccepts(f)).toEqual({ success: true, data: f });
+    }
+  });
+
+  it("never passes what zod rejects or would change (every field, every odd value)", () => {
+    const cases = [...variants(base), ...variants(full)];
+    let fast = 0;
+    for (const v of cases) {
+      if (!wellFormedFire(v)) continue;
+      fast++;
+      const z = zodAccepts(v);
+      expect(z.success, JSON.stringify(v)).toBe(true);
+      expect(z.data).toEqual(v);
+    }
+    // the odd values that are still valid (another enum member, another valid time, an empty args) go fast
+    expect(fast).toBeGreaterThan(20);
+  });
+
+  it("leaves fires with unknown fields, other prototypes and non-objects to zod", () => {
+    expect(wellFormedFire({ ...base, extra: 1 })).toBe(false);
+    expect(parseFire({ ...base, extra: 1 })).toEqual(base); // zod strips it
+    expect(wellFormedFire(JSON.parse(`{"__proto__": {"x": 1}}`))).toBe(false);
+    expect(wellFormedFire(Object.assign(Object.create(null), base))).toBe(false);
+    for (const v of [null, undefined, "fire", 1, [base]]) expect(wellFormedFire(v)).toBe(false);
+  });
+
+  it("throws zod's typed error naming the field for a malformed fire", () => {
+    const bad = { ...base, attempt: 0 };
+    expect(() => parseFire(bad)).toThrow(ValidationError);
+    try {
+      parseFire(bad);
+    } catch (err) {
+      expect((err as ValidationError).field).toBe("attempt");
+    }
+  });
+});
