@@ -24,6 +24,8 @@ const worker = createWorker({
   runLog: false,
   // JOB_CACHE_SIZE=0: read each job before every run (the worker's default keeps copies; see docs/worker.md)
   ...(process.env.JOB_CACHE_SIZE ? { jobCacheSize: Number(process.env.JOB_CACHE_SIZE) } : {}),
+  // COALESCE_MS: the worker's coalesceStateMs (how often a frequent job's runs are written; default 5 s)
+  ...(process.env.COALESCE_MS ? { coalesceStateMs: Number(process.env.COALESCE_MS) } : {}),
 });
 worker.register("tick", async (ctx) => {
   const start = Date.now();

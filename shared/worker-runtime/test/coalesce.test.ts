@@ -4,6 +4,7 @@
  * flushes; jobs the scheduler counts (maxCount) and once jobs are never coalesced.
  */
 import { describe, expect, it } from "vitest";
+import { KvWatchInclude } from "@nats-io/kv";
 import { waitFor } from "@taskjet/testing";
 import { env, useTestEnv } from "./helpers.js";
 
@@ -101,6 +102,34 @@ describe("coalesced state writes", () => {
     expect(reads).toBeGreaterThan(readsAfterFirst);
     expect(third.state.lastFireTime).toBe(new Date(t0 + 2000).toISOString());
     for (const s of subs) s.unsubscribe();
+  });
+
+  it("jobs that ran at the same instant are written spread over the interval, not all at once", async () => {
+    const w = env.worker({ node: "c6", coalesceStateMs: 4_000 });
+    let ran = 0;
+    w.register("together", async () => void ran++);
+    await w.start();
+    const defs = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        env.job({ type: "together", jobType: "persistent", intervalSeconds: 1 }),
+      ),
+    );
+    const keys = new Set(defs.map((d) => env.ns.jobKey(d)));
+    const writtenAt: number[] = [];
+    const watch = await env.topo.jobs.watch({ include: KvWatchInclude.UpdatesOnly });
+    void (async () => {
+      for await (const e of watch) if (keys.has(e.key)) writtenAt.push(Date.now());
+    })();
+    const nominal = past(1);
+    for (const def of defs) await env.fire(def, { nominalTime: nominal, last: false });
+    await waitFor(() => ran === 20, { message: "all twenty ran" });
+    const ranAt = Date.now();
+    await waitFor(() => writtenAt.length === 20, { message: "all twenty written", timeoutMs: 15_000 });
+    watch.stop();
+    // each between half and all of the interval after its run (a key's write waits at least 2 s)
+    expect(Math.min(...writtenAt) - ranAt).toBeGreaterThanOrEqual(1_500);
+    // twenty random points in a 2 s range: all inside 800 ms has odds of about one in two million
+    expect(Math.max(...writtenAt) - Math.min(...writtenAt)).toBeGreaterThan(800);
   });
 
   it("a failure is written at once, after the job's pending successes", async () => {
