@@ -10,10 +10,11 @@
  * applies them in order with the same pure step (outcome.ts applyResult) a single run uses. Failures are
  * never coalesced: they write at once (retries, abandonment), after flushing what is pending for the job.
  *
- * A key is written at a random point between half and all of coalesceStateMs after its first pending run.
- * Jobs that run at the same instants (every cron job fires at whole seconds) are thus written spread over
- * time, a few at each tick, rather than all at once, where their writes would stall the worker's next
- * burst of runs.
+ * The writes are spread over the interval like the slots of a wheel: each key has a fixed slot (a hash of
+ * the key picks one of WHEEL_SLOTS), the wheel turns once per coalesceStateMs, and at each slot's turn the
+ * pending runs of its keys are written. A key is thus written at most once per interval and at most one
+ * interval after its run, and jobs that run at the same instants (every cron job fires at whole seconds) are
+ * written a slice at a time, not all at once where the writes would stall the worker's next burst of runs.
  *
  * The cost: the store shows such a job's last run up to coalesceStateMs late, and a worker that dies
  * (SIGKILL) loses that much bookkeeping; the runs themselves are acked, so not repeated. A graceful stop
@@ -37,32 +38,39 @@ export interface PendingRun {
   finishedAt: Date;
 }
 
-/** A key's pending runs and when they are to be written. */
-interface Pending {
-  runs: PendingRun[];
-  dueAt: number;
+/** The wheel's slots: each holds the keys written at its turn, once per coalesceStateMs. */
+const WHEEL_SLOTS = 20;
+
+/** A key's slot: FNV-1a of the key, so a job keeps its slot. */
+function slotOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % WHEEL_SLOTS;
 }
 
 /** Most keys written at once by one flush. */
 const FLUSH_CONCURRENCY = 64;
 
 export class StateCoalescer {
-  private pending = new Map<string, Pending>();
+  /** pending runs by key, one map per slot of the wheel */
+  private readonly wheel: Map<string, PendingRun[]>[] = Array.from({ length: WHEEL_SLOTS }, () => new Map());
   /** per key, the state the pending runs lead to (what events and hooks show until the write lands) */
   private readonly projected = new Map<string, JobRecord>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
-  /** how often due keys are looked for */
+  /** the wheel turns one slot every tickMs */
   private readonly tickMs: number;
+  /** the last turn whose slot was written (Date.now() / tickMs) */
+  private lastTurn = 0;
+  private pendingKeys = 0;
 
   constructor(
     private readonly store: CachedJobStore,
     private readonly intervalMs: number,
     private readonly backoff: Backoff,
     private readonly log: Logger,
-    private readonly random: () => number = Math.random,
   ) {
-    this.tickMs = Math.max(10, Math.round(intervalMs / 20));
+    this.tickMs = Math.max(1, intervalMs / WHEEL_SLOTS);
   }
 
   /** True when this run's outcome may be coalesced (a success of an unlimited, untracked recurring job). */
@@ -83,7 +91,7 @@ export class StateCoalescer {
   /** Runs waiting to be written. */
   get size(): number {
     let n = 0;
-    for (const p of this.pending.values()) n += p.runs.length;
+    for (const slot of this.wheel) for (const runs of slot.values()) n += runs.length;
     return n;
   }
 
@@ -96,22 +104,24 @@ export class StateCoalescer {
   add(key: string, run: PendingRun, after?: JobRecord): void {
     if (after) this.projected.set(key, after);
     else this.projected.delete(key);
-    const p = this.pending.get(key);
-    if (p) p.runs.push(run);
+    const held = this.wheel[slotOf(key)]!.get(key);
+    if (held) held.push(run);
     else this.pend(key, [run]);
   }
 
   /** Writes what is pending for one key now (before a failure of the same job is written). */
   async flushKey(key: string): Promise<void> {
-    const p = this.pending.get(key);
-    if (!p) return;
-    this.pending.delete(key);
-    await this.write(key, p.runs);
+    const slot = this.wheel[slotOf(key)]!;
+    const runs = slot.get(key);
+    if (!runs) return;
+    slot.delete(key);
+    this.pendingKeys--;
+    await this.write(key, runs);
   }
 
-  /** Writes everything pending; a failed key stays pending for a later tick. */
+  /** Writes everything pending; a failed key stays pending for its slot's next turn. */
   flush(): Promise<void> {
-    return this.flushWhere(() => true);
+    return this.flushSlots(this.wheel.map((_, i) => i));
   }
 
   /** Stop: the last flush, then no timer. */
@@ -121,41 +131,47 @@ export class StateCoalescer {
     await this.flush();
   }
 
-  /** New pending runs of `key`, due at a random point between half and all of the interval from now. */
+  /** Pending runs of a key that had none; the wheel turns while anything is pending. */
   private pend(key: string, runs: PendingRun[]): void {
-    const dueAt = Date.now() + Math.round(this.intervalMs * (0.5 + 0.5 * this.random()));
-    this.pending.set(key, { runs, dueAt });
-    this.timer ??= setTimeout(() => this.tick(), this.tickMs);
+    this.wheel[slotOf(key)]!.set(key, runs);
+    this.pendingKeys++;
+    if (!this.timer) {
+      if (this.lastTurn === 0) this.lastTurn = Math.floor(Date.now() / this.tickMs);
+      this.timer = setTimeout(() => this.turn(), this.tickMs);
+    }
   }
 
-  private tick(): void {
+  /** Writes the slots whose turn came since the last (every slot after a long stall). */
+  private turn(): void {
     this.timer = undefined;
-    const now = Date.now();
-    void this.flushWhere((p) => p.dueAt <= now).finally(() => {
-      if (this.pending.size > 0) this.timer ??= setTimeout(() => this.tick(), this.tickMs);
+    const now = Math.floor(Date.now() / this.tickMs);
+    const slots: number[] = [];
+    for (let t = this.lastTurn + 1; t <= now && slots.length < WHEEL_SLOTS; t++) slots.push(t % WHEEL_SLOTS);
+    this.lastTurn = now;
+    void this.flushSlots(slots).finally(() => {
+      if (this.pendingKeys > 0) this.timer ??= setTimeout(() => this.turn(), this.tickMs);
+      else this.lastTurn = 0;
     });
   }
 
-  /** Writes the pending keys that match, after any flush still going (one at a time). */
-  private flushWhere(match: (p: Pending) => boolean): Promise<void> {
+  /** Writes the pending keys of `slots`, after any flush still going (one at a time). */
+  private flushSlots(slots: number[]): Promise<void> {
     const mine = (this.flushing ?? Promise.resolve())
-      .then(() => this.writeAll(this.take(match)))
+      .then(() => {
+        const batch: [string, PendingRun[]][] = [];
+        for (const i of slots) {
+          const slot = this.wheel[i]!;
+          for (const entry of slot) batch.push(entry);
+          this.pendingKeys -= slot.size;
+          slot.clear();
+        }
+        return this.writeAll(batch);
+      })
       .finally(() => {
         if (this.flushing === mine) this.flushing = undefined;
       });
     this.flushing = mine;
     return mine;
-  }
-
-  /** Takes the matching keys out of pending, oldest first. */
-  private take(match: (p: Pending) => boolean): [string, PendingRun[]][] {
-    const out: [string, PendingRun[]][] = [];
-    for (const [key, p] of this.pending) {
-      if (!match(p)) continue;
-      out.push([key, p.runs]);
-      this.pending.delete(key);
-    }
-    return out;
   }
 
   private async writeAll(batch: [string, PendingRun[]][]): Promise<void> {
@@ -179,15 +195,17 @@ export class StateCoalescer {
         return rec;
       });
       // written: reads of the store show it now (unless newer runs are pending meanwhile)
-      if (!this.pending.has(key)) this.projected.delete(key);
+      if (!this.wheel[slotOf(key)]!.has(key)) this.projected.delete(key);
     } catch (err) {
       if (err instanceof NotFoundError) {
         this.projected.delete(key);
         return; // removed meanwhile: nothing to record
       }
       this.log.warn({ err, key, runs: runs.length }, "coalesced state write failed; trying again later");
-      const newer = this.pending.get(key);
-      if (newer) newer.runs = [...runs, ...newer.runs];
+      // before the runs that came meanwhile
+      const slot = this.wheel[slotOf(key)]!;
+      const newer = slot.get(key);
+      if (newer) slot.set(key, [...runs, ...newer]);
       else this.pend(key, runs);
     }
   }
