@@ -144,13 +144,13 @@ function storable(result: unknown, logger: Logger): unknown {
   }
 }
 
-/** The handler's view of a run. The logger child and the AbortSignal are made on first use. */
+/** The handler's view of a run. The job info, the logger child and the AbortSignal are made on first use. */
 class Context implements HandlerContext<unknown> {
-  readonly job: JobInfo;
   readonly fireId: string;
   readonly nominalTime: string;
   readonly attempt: number;
   readonly reason: FireMessage["reason"];
+  private info: JobInfo | undefined;
   private child: Logger | undefined;
 
   constructor(
@@ -159,14 +159,18 @@ class Context implements HandlerContext<unknown> {
     private readonly fire: FireMessage,
     readonly delivery: number,
     readonly args: unknown,
-    record: StoredJob,
-    key: string,
+    private readonly record: StoredJob,
+    private readonly key: string,
   ) {
     this.fireId = fire.fireId;
     this.nominalTime = fire.nominalTime;
     this.attempt = fire.attempt;
     this.reason = fire.reason;
-    this.job = {
+  }
+
+  get job(): JobInfo {
+    const { fire, key, invoker } = this;
+    this.info ??= {
       id: fire.jobId,
       tenantId: fire.tenantId,
       group: fire.group,
@@ -178,9 +182,10 @@ class Context implements HandlerContext<unknown> {
       maxTryCount: fire.maxTryCount,
       timeoutSeconds: fire.timeoutSeconds,
       lockTimeoutSeconds: fire.lockTimeoutSeconds,
-      record,
+      record: this.record,
       read: () => invoker.readJob(key),
     };
+    return this.info;
   }
 
   get signal(): AbortSignal {

@@ -13,7 +13,7 @@ import type { AbortReason } from "./errors.js";
 import type { JobHook } from "./handler.js";
 import type { ResolvedWorkerOptions } from "./options.js";
 import { applyResult, withoutAbortedRun, type Applied, type RunResult } from "./outcome.js";
-import type { RunReporter } from "./runReporter.js";
+import { NO_LOG, type RunReporter } from "./runReporter.js";
 import { StateCoalescer } from "./stateCoalescer.js";
 import type { Telemetry } from "./telemetry.js";
 import type { RunRef, WorkerEventEmitter } from "./workerEvents.js";
@@ -43,13 +43,13 @@ export class OutcomeWriter {
     key: string,
     stored: StoredJob,
     result: RunResult,
-    startedAt: Date,
+    startedIso: string,
+    startedMs: number,
     startLog: Promise<void>,
   ): Promise<void> {
     const { fire } = ref;
     const finishedAt = new Date();
-    const startedIso = startedAt.toISOString();
-    const durationMs = finishedAt.getTime() - startedAt.getTime();
+    const durationMs = finishedAt.getTime() - startedMs;
 
     if (result.kind === "aborted")
       return this.finishAborted(a, ref, key, stored, result.reason, startedIso, durationMs, startLog);
@@ -59,9 +59,11 @@ export class OutcomeWriter {
     let applied: Applied | undefined;
     // a success's log entry does not depend on the write: send both at once
     const successLog =
-      result.kind === "succeeded"
-        ? this.report.log(fire, ref, "succeeded", startedIso, { durationMs, result: result.result })
-        : undefined;
+      result.kind !== "succeeded"
+        ? undefined
+        : this.d.telemetry.runLogOn
+          ? this.report.log(fire, ref, "succeeded", startedIso, { durationMs, result: result.result })
+          : NO_LOG;
     let written: StoredJob | undefined;
     const coalescer = this.d.coalescer;
     if (coalescer.enabled && StateCoalescer.applies(stored.def, fire, result)) {
@@ -162,7 +164,7 @@ export class OutcomeWriter {
           ...(result.kind === "failed" ? { error: result.error } : {}),
         },
       );
-    await Promise.all([startLog, finalLog]);
+    if (startLog !== NO_LOG || finalLog !== NO_LOG) await Promise.all([startLog, finalLog]);
     if (after) {
       if (this.d.afterHooks.length > 0) await this.report.hooks(this.d.afterHooks, after);
       if (hasActions) this.d.actions.run(actions as unknown as Record<string, unknown>[], triggers, after);

@@ -182,8 +182,8 @@ export class Runner {
     }
 
     try {
-      const startedAt = new Date();
-      const startedIso = startedAt.toISOString();
+      const startedMs = Date.now();
+      const startedIso = new Date(startedMs).toISOString();
       if (fire.trackRunning) {
         const entry: RunInfo = {
           fireId: fire.fireId,
@@ -204,7 +204,7 @@ export class Runner {
       const result = forced ?? (await this.invoker.invoke(a, reg!, ref, stored, key, startedIso));
       const turn = a.onHandlerDone?.();
       if (turn) await turn;
-      await this.outcome.finish(a, ref, key, stored, result, startedAt, startLog);
+      await this.outcome.finish(a, ref, key, stored, result, startedIso, startedMs, startLog);
     } finally {
       if (lock) await this.d.locks.release(lock).catch(() => undefined);
     }
