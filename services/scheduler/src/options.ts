@@ -34,7 +34,7 @@ export const TunablesSchema = z.strictObject({
    * the nominal time, so a burst of thousands due at one second is delivered before the second (0 = publish
    * at the nominal time)
    */
-  leadMs: ms("leadMs", 0).default(1_000),
+  leadMs: ms("leadMs", 0).default(750),
   /** longest sleep between looks at the clock (catches wall-clock steps) */
   maxSleepMs: ms("maxSleepMs", 10).default(1_000),
   /** most entries popped per tick; the rest follow at once */
