@@ -103,8 +103,7 @@ export class WorkerAssembly {
       o.jobCacheSize,
     );
     this.store = store;
-    const backoff = { baseMs: o.backoffBaseMs, maxMs: o.backoffMaxMs };
-    this.coalescer = new StateCoalescer(store, o.coalesceStateMs, backoff, this.d.log);
+    this.coalescer = new StateCoalescer(store, o.coalesceStateMs, this.d.log);
     this.runner = new Runner({
       o,
       ns,

@@ -52,7 +52,7 @@ export interface Applied {
 }
 
 /** Statuses a run must not overwrite: someone paused or stopped the job while it ran. */
-const held = new Set(["paused", "stopped"]);
+export const held: ReadonlySet<string> = new Set(["paused", "stopped"]);
 
 export function withoutRun(running: RunInfo[] | undefined, fireId: string): RunInfo[] {
   if (!running || running.length === 0) return running ?? [];
@@ -63,7 +63,7 @@ export function withoutRun(running: RunInfo[] | undefined, fireId: string): RunI
  * A copy of `prev` without `drop` and without undefined fields. Never `delete` on the hot path: it turns
  * the object into a slow dictionary, and msgpack has no "undefined".
  */
-function copyState(prev: JobState, drop: ReadonlyArray<keyof JobState>): JobState {
+export function copyState(prev: JobState, drop: ReadonlyArray<keyof JobState>): JobState {
   const out: Record<string, unknown> = {};
   for (const k in prev) {
     const v = (prev as Record<string, unknown>)[k];
@@ -72,7 +72,7 @@ function copyState(prev: JobState, drop: ReadonlyArray<keyof JobState>): JobStat
   return out as JobState;
 }
 
-const DROP_ON_SUCCESS = ["lastError", "retryAt", "result"] as const;
+export const DROP_ON_SUCCESS = ["lastError", "retryAt", "result"] as const;
 const DROP_ON_SUCCESS_LAST = ["lastError", "retryAt", "result", "nextRunTime"] as const;
 const DROP_RETRY = ["retryAt"] as const;
 const DROP_RETRY_LAST = ["retryAt", "nextRunTime"] as const;

@@ -7,7 +7,8 @@
  * schedules a second that is most of the machine. So a successful run of such a job is acked at once and its
  * outcome (lastRunTime, lastFireTime, triggerCount, result, nextRunTime) is kept here and written at most
  * `coalesceStateMs` after its first pending run, all pending runs of a key in one compare-and-set that
- * applies them in order with the same pure step (outcome.ts applyResult) a single run uses. Failures are
+ * applies them as applying each in turn with the pure step a single run uses (outcome.ts applyResult) would:
+ * pendingRuns.ts keeps what they will write, not the runs and their fires. Failures are
  * never coalesced: they write at once (retries, abandonment), after flushing what is pending for the job.
  *
  * The writes are spread over the interval like the slots of a wheel: each key has a fixed slot (a hash of
@@ -29,7 +30,8 @@ import {
   type StoredJob,
 } from "@taskjet/protocol";
 import type { CachedJobStore } from "./jobCache.js";
-import { applyResult, type Backoff, type RunResult } from "./outcome.js";
+import type { RunResult } from "./outcome.js";
+import { PendingRuns } from "./pendingRuns.js";
 
 export interface PendingRun {
   fire: FireMessage;
@@ -53,7 +55,7 @@ const FLUSH_CONCURRENCY = 64;
 
 export class StateCoalescer {
   /** pending runs by key, one map per slot of the wheel */
-  private readonly wheel: Map<string, PendingRun[]>[] = Array.from({ length: WHEEL_SLOTS }, () => new Map());
+  private readonly wheel: Map<string, PendingRuns>[] = Array.from({ length: WHEEL_SLOTS }, () => new Map());
   /** per key, the state the pending runs lead to (what events and hooks show until the write lands) */
   private readonly projected = new Map<string, JobRecord>();
   private timer: NodeJS.Timeout | undefined;
@@ -67,7 +69,6 @@ export class StateCoalescer {
   constructor(
     private readonly store: CachedJobStore,
     private readonly intervalMs: number,
-    private readonly backoff: Backoff,
     private readonly log: Logger,
   ) {
     this.tickMs = Math.max(1, intervalMs / WHEEL_SLOTS);
@@ -91,7 +92,7 @@ export class StateCoalescer {
   /** Runs waiting to be written. */
   get size(): number {
     let n = 0;
-    for (const slot of this.wheel) for (const runs of slot.values()) n += runs.length;
+    for (const slot of this.wheel) for (const runs of slot.values()) n += runs.size;
     return n;
   }
 
@@ -104,9 +105,11 @@ export class StateCoalescer {
   add(key: string, run: PendingRun, after?: JobRecord): void {
     if (after) this.projected.set(key, after);
     else this.projected.delete(key);
-    const held = this.wheel[slotOf(key)]!.get(key);
-    if (held) held.push(run);
-    else this.pend(key, [run]);
+    let runs = this.wheel[slotOf(key)]!.get(key);
+    if (!runs) this.pend(key, (runs = new PendingRuns()));
+    // applies() admitted only successes
+    const result = run.result.kind === "succeeded" ? run.result.result : undefined;
+    runs.add(run.fire, result, run.startedIso, run.finishedAt);
   }
 
   /** Writes what is pending for one key now (before a failure of the same job is written). */
@@ -132,7 +135,7 @@ export class StateCoalescer {
   }
 
   /** Pending runs of a key that had none; the wheel turns while anything is pending. */
-  private pend(key: string, runs: PendingRun[]): void {
+  private pend(key: string, runs: PendingRuns): void {
     this.wheel[slotOf(key)]!.set(key, runs);
     this.pendingKeys++;
     if (!this.timer) {
@@ -158,7 +161,7 @@ export class StateCoalescer {
   private flushSlots(slots: number[]): Promise<void> {
     const mine = (this.flushing ?? Promise.resolve())
       .then(() => {
-        const batch: [string, PendingRun[]][] = [];
+        const batch: [string, PendingRuns][] = [];
         for (const i of slots) {
           const slot = this.wheel[i]!;
           for (const entry of slot) batch.push(entry);
@@ -174,7 +177,7 @@ export class StateCoalescer {
     return mine;
   }
 
-  private async writeAll(batch: [string, PendingRun[]][]): Promise<void> {
+  private async writeAll(batch: [string, PendingRuns][]): Promise<void> {
     let next = 0;
     const lane = async () => {
       while (next < batch.length) {
@@ -185,15 +188,10 @@ export class StateCoalescer {
     await Promise.all(Array.from({ length: Math.min(FLUSH_CONCURRENCY, batch.length) }, lane));
   }
 
-  private async write(key: string, runs: PendingRun[]): Promise<void> {
+  private async write(key: string, runs: PendingRuns): Promise<void> {
     try {
       // from the worker's copy of the job when it holds one (its own last write): no read first
-      await this.store.mutateFromCopy(key, (current: StoredJob) => {
-        let rec: JobRecord = current;
-        for (const r of runs)
-          rec = applyResult(rec, r.fire, r.result, r.startedIso, r.finishedAt, this.backoff).record;
-        return rec;
-      });
+      await this.store.mutateFromCopy(key, (current: StoredJob) => runs.applyTo(current));
       // written: reads of the store show it now (unless newer runs are pending meanwhile)
       if (!this.wheel[slotOf(key)]!.has(key)) this.projected.delete(key);
     } catch (err) {
@@ -201,12 +199,14 @@ export class StateCoalescer {
         this.projected.delete(key);
         return; // removed meanwhile: nothing to record
       }
-      this.log.warn({ err, key, runs: runs.length }, "coalesced state write failed; trying again later");
+      this.log.warn({ err, key, runs: runs.size }, "coalesced state write failed; trying again later");
       // before the runs that came meanwhile
       const slot = this.wheel[slotOf(key)]!;
       const newer = slot.get(key);
-      if (newer) slot.set(key, [...runs, ...newer]);
-      else this.pend(key, runs);
+      if (newer) {
+        runs.append(newer);
+        slot.set(key, runs);
+      } else this.pend(key, runs);
     }
   }
 }
