@@ -81,6 +81,7 @@ export function decodeFire(msg: RunMessage): Decoded {
         field: "nodeName",
       });
     }
+    msg.release();
     return { ok: true, fire };
   } catch (err) {
     const e = err as ValidationError;
