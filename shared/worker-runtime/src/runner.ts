@@ -75,7 +75,8 @@ export class Runner {
   /** Runs the message to settlement. Never throws. */
   async run(a: ActiveRun): Promise<void> {
     try {
-      await this.runInner(a);
+      const p = a.prepared ?? (await this.prepareInner(a));
+      if (p) await this.execute(a, p);
     } catch (err) {
       // a bug or an outage longer than finalizeTimeoutMs: hand the fire back, it is not lost
       this.d.logger.error(
@@ -111,11 +112,6 @@ export class Runner {
     await this.skip(a.msg, p.ref, reason, p.stored).catch((err: unknown) =>
       this.d.logger.warn({ err, fireId: p.fire.fireId }, "recording a skipped fire failed"),
     );
-  }
-
-  private async runInner(a: ActiveRun): Promise<void> {
-    const p = a.prepared ?? (await this.prepareInner(a));
-    if (p) await this.execute(a, p);
   }
 
   private async prepareInner(a: ActiveRun): Promise<PreparedRun | undefined> {
