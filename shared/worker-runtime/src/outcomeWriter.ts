@@ -59,11 +59,9 @@ export class OutcomeWriter {
     let applied: Applied | undefined;
     // a success's log entry does not depend on the write: send both at once
     const successLog =
-      result.kind !== "succeeded"
-        ? undefined
-        : this.d.telemetry.runLogOn
-          ? this.report.log(fire, ref, "succeeded", startedIso, { durationMs, result: result.result })
-          : NO_LOG;
+      result.kind === "succeeded"
+        ? this.report.log(fire, ref, "succeeded", startedIso, { durationMs, result: result.result })
+        : undefined;
     let written: StoredJob | undefined;
     const coalescer = this.d.coalescer;
     if (coalescer.enabled && StateCoalescer.applies(stored.def, fire, result)) {
@@ -164,6 +162,7 @@ export class OutcomeWriter {
           ...(result.kind === "failed" ? { error: result.error } : {}),
         },
       );
+    // both settled already when the run log is off (NO_LOG): no await, no array
     if (startLog !== NO_LOG || finalLog !== NO_LOG) await Promise.all([startLog, finalLog]);
     if (after) {
       if (this.d.afterHooks.length > 0) await this.report.hooks(this.d.afterHooks, after);
