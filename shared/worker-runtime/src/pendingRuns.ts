@@ -42,12 +42,8 @@ export class PendingRuns {
     this.lastFinishedAt = finishedAt;
     if (fire.nextNominalTime !== undefined) this.next = fire.nextNominalTime;
     this.result = result;
-    if (fire.reason === "schedule" || fire.reason === "catchUp") {
-      const ms = Date.parse(fire.nominalTime);
-      const last = this.nominals[this.nominals.length - 1];
-      if (last === undefined ? !Number.isNaN(ms) : ms > last.ms)
-        this.nominals.push({ ms, iso: fire.nominalTime });
-    }
+    if (fire.reason === "schedule" || fire.reason === "catchUp")
+      this.keepNominal({ ms: Date.parse(fire.nominalTime), iso: fire.nominalTime });
   }
 
   /** Folds in `newer`, the runs that came after these (a failed write is tried again with them). */
@@ -58,10 +54,13 @@ export class PendingRuns {
     this.lastFinishedAt = newer.lastFinishedAt;
     if (newer.next !== undefined) this.next = newer.next;
     this.result = newer.result;
-    for (const n of newer.nominals) {
-      const last = this.nominals[this.nominals.length - 1];
-      if (last === undefined || n.ms > last.ms) this.nominals.push(n);
-    }
+    for (const n of newer.nominals) this.keepNominal(n);
+  }
+
+  /** Keeps `n` when it is later than every nominal time kept (an unparseable one never is). */
+  private keepNominal(n: Nominal): void {
+    const last = this.nominals[this.nominals.length - 1];
+    if (last === undefined ? !Number.isNaN(n.ms) : n.ms > last.ms) this.nominals.push(n);
   }
 
   /** The record after every pending run, as applyResult would leave it run by run. */
