@@ -55,7 +55,8 @@ console.log(
     rssMb: process.memoryUsage().rss / 2 ** 20,
   }),
 );
-await worker.close(true);
+// graceful: a forced close leaves in-flight processors adding their next iteration on a closed connection
+await worker.close();
 await queue.obliterate({ force: true }).catch(() => undefined);
 await queue.close();
 process.exit(0);
