@@ -17,6 +17,10 @@ export interface FastAck {
 
 const decoder = new TextDecoder();
 
+const SEQ = /"seq":\s*(\d+)/;
+const STREAM = /"stream":\s*"([^"]*)"/;
+const DUPLICATE = /"duplicate":\s*true/;
+
 /** A stream's reply to a publish: the ack, or an Error naming what the stream refused. */
 export function parsePubAck(m: Msg): FastAck {
   if (m.headers?.hasError) {
@@ -25,15 +29,12 @@ export function parsePubAck(m: Msg): FastAck {
     );
   }
   const text = decoder.decode(m.data);
-  // the common ack {"stream":"s","seq":1} / {...,"duplicate":true} needs no full JSON parse
+  // the common ack needs no full JSON parse; the server spaces it unevenly (2.9.10 writes
+  // {"stream":"s", "seq":1,"duplicate": true}), so every field allows whitespace after its colon
   if (!text.includes('"error"')) {
-    const seq = /"seq":(\d+)/.exec(text);
-    const stream = /"stream":"([^"]*)"/.exec(text);
-    return {
-      stream: stream?.[1] ?? "",
-      seq: seq ? Number(seq[1]) : 0,
-      duplicate: text.includes('"duplicate":true'),
-    };
+    const seq = SEQ.exec(text);
+    const stream = STREAM.exec(text);
+    return { stream: stream?.[1] ?? "", seq: seq ? Number(seq[1]) : 0, duplicate: DUPLICATE.test(text) };
   }
   let r: {
     stream?: string;
