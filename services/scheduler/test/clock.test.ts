@@ -115,6 +115,9 @@ describe("clock steps", () => {
     const nominals = fires.nominals("j");
     expect(nominals).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((s) => iso(T0 + s * 1_000)));
     expect(new Set(fires.of("j").map((f) => f.msgId)).size).toBe(8);
+    // not even published twice (the stream would have stored a re-publish once, hiding it above)
+    expect(fires.publishedTwice("j")).toEqual([]);
+    expect(fires.publishedOf("j")).toHaveLength(8);
   });
 
   it("a new leader whose clock is behind resumes after the old leader's cursor", async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { Kvm } from "@nats-io/kv";
 import { fireIdOf, fireMsgId, type QueueResult } from "@taskjet/protocol";
 import {
   api,
@@ -13,7 +14,9 @@ import {
   nc,
   cleanups,
   leaderWithFires,
+  namespace,
 } from "./harness.js";
+import { CURSOR_KEY } from "../src/index.js";
 
 useNatsServer();
 
@@ -104,6 +107,41 @@ describe("firing", () => {
     // no per-fire write for once jobs: the worker that runs the fire records it and completes the job
     const stored = await readJob(nc, prefix, "default.default.at");
     expect(stored?.state).toMatchObject({ triggerCount: 0, status: "queuing", nextRunTime: iso(T0 + 3_000) });
+  });
+
+  it("a fire published again by the next leader is stored once (same Nats-Msg-Id, inside the duplicate window)", async () => {
+    const { clock, fires, queue, prefix, service } = await setup();
+    await queue({
+      id: "p",
+      name: "p",
+      type: "noop",
+      jobType: "period",
+      cron: "* * * * * ?",
+      misfirePolicy: "fireAll",
+    });
+    for (let i = 1; i <= 3; i++) {
+      clock.advance(1_000);
+      await fires.waitFires("p", i);
+    }
+    await service.stop();
+    // as if the leader had died before any cursor write covered these fires: the next one resumes from the
+    // store (no per-fire writes for this job) and publishes all three again
+    const sched = await new Kvm(nc).open(namespace(prefix).buckets.sched);
+    await sched.purge(CURSOR_KEY);
+    const next = await startLeader(testOptions(nc, prefix, { clock }));
+    cleanups.push(() => next.stop());
+    await waitFor(() => next.metrics.firesDuplicate + next.metrics.firesPublished >= 3, {
+      message: "the next leader's re-publishes",
+    });
+    expect(fires.publishedTwice("p")).toEqual(
+      [1, 2, 3].map((s) => fireMsgId(fireIdOf("default", "p", T0 + s * 1_000), 1)),
+    );
+    expect(next.metrics.firesDuplicate).toBe(3);
+    expect(next.metrics.firesPublished).toBe(0);
+    clock.advance(1_000);
+    await fires.waitFires("p", 4);
+    // the stream holds each nominal second once
+    expect(fires.nominals("p")).toEqual([1, 2, 3, 4].map((s) => iso(T0 + s * 1_000)));
   });
 
   it("does not publish a fired once job again after a restart, though only its worker will record the fire", async () => {

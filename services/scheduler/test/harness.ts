@@ -75,13 +75,25 @@ export interface Fire {
   receivedAt: number;
 }
 
-/** Collects every fire published to the run stream (a pull consumer on `<p>.run.>`, acking each). */
+/**
+ * Collects every fire the run stream stored (a pull consumer on `<p>.run.>`, acking each), and beside it every
+ * fire *published* (a core subscription on the same subjects): the stream stores a re-publish of the same
+ * Nats-Msg-Id once, so only the second shows whether the scheduler sent a fire twice.
+ */
 export class FireCollector {
   readonly fires: Fire[] = [];
+  /** Nats-Msg-Id of every publish seen on the run subjects, in arrival order (duplicates included) */
+  readonly published: string[] = [];
   private stopFn: (() => void) | undefined;
 
   static async start(nc: NatsConnection, ns: Namespace): Promise<FireCollector> {
     const c = new FireCollector();
+    const tap = nc.subscribe(ns.runAll, {
+      callback: (_err, m) => {
+        c.published.push(m.headers?.get(Headers.MsgId) ?? "");
+      },
+    });
+    await nc.flush(); // the server knows the interest before any fire is published
     const jsm = await jetstreamManager(nc);
     const name = uniqueName("col");
     await waitFor(() => jsm.streams.info(ns.streams.run).catch(() => null), { message: "run stream" });
@@ -92,7 +104,10 @@ export class FireCollector {
     });
     const consumer = await jetstream(nc).consumers.get(ns.streams.run, name);
     const messages = await consumer.consume({ max_messages: 1000 });
-    c.stopFn = () => void messages.close();
+    c.stopFn = () => {
+      void messages.close();
+      tap.unsubscribe();
+    };
     void (async () => {
       for await (const m of messages) c.push(m);
     })().catch(() => undefined);
@@ -118,6 +133,18 @@ export class FireCollector {
 
   nominals(jobId: string): string[] {
     return this.of(jobId).map((f) => f.msg.nominalTime);
+  }
+
+  /** Nats-Msg-Ids of every publish of `jobId`'s fires, re-publishes included. */
+  publishedOf(jobId: string): string[] {
+    // a Nats-Msg-Id is `<tenant>.<jobId>:<nominalMs>[:a<attempt>]` (fireMsgId); tenants have no dots
+    return this.published.filter((id) => id.slice(id.indexOf(".") + 1).startsWith(`${jobId}:`));
+  }
+
+  /** Nats-Msg-Ids of `jobId`'s fires published more than once (whether or not the stream stored them twice). */
+  publishedTwice(jobId: string): string[] {
+    const mine = this.publishedOf(jobId);
+    return [...new Set(mine.filter((id, i) => mine.indexOf(id) !== i))];
   }
 
   /** Waits until `jobId` has at least `count` fires; returns them. */
