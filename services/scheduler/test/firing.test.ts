@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Kvm } from "@nats-io/kv";
-import { fireIdOf, fireMsgId, type QueueResult } from "@taskjet/protocol";
+import { fireIdOf, fireMsgId, type JobView, type QueueResult } from "@taskjet/protocol";
 import {
   api,
   iso,
@@ -244,6 +244,41 @@ describe("firing", () => {
     expect(after.state.retryAt).toBeUndefined();
   });
 
+  it("get shows the next nominal fire as nextRunTime after every fire, and the last one at maxCount", async () => {
+    const { clock, fires, queue, prefix } = await setup();
+    // unlimited: no per-fire store write, the view takes the leader's schedule; maxCount: written per fire
+    await queue({ id: "open", name: "open", type: "noop", jobType: "period", cron: "* * * * * ?" });
+    await queue({
+      id: "counted",
+      name: "counted",
+      type: "noop",
+      jobType: "persistent",
+      intervalSeconds: 1,
+      maxCount: 3,
+    });
+    const view = async (id: string) => (await api<{ job: JobView }>(nc, prefix, "get", { id })).job;
+    expect((await view("open")).nextRunTime).toBe(iso(T0 + 1_000));
+    for (let i = 1; i <= 3; i++) {
+      clock.advance(1_000);
+      await fires.waitFires("open", i);
+      await fires.waitFires("counted", i);
+      await waitFor(async () => (await view("open")).nextRunTime === iso(T0 + (i + 1) * 1_000), {
+        message: `open's nextRunTime after fire ${i}`,
+      });
+      if (i < 3) {
+        await waitFor(async () => (await view("counted")).nextRunTime === iso(T0 + (i + 1) * 1_000), {
+          message: `counted's nextRunTime after fire ${i}`,
+        });
+      }
+    }
+    const done = await waitFor(async () => {
+      const v = await view("counted");
+      return v.status === "completed" ? v : undefined;
+    });
+    expect(done.nextRunTime).toBeUndefined();
+    expect(done.triggerCount).toBe(3);
+  });
+
   it("trigger fires now with reason trigger", async () => {
     const { fires, queue, prefix } = await setup();
     await queue({ id: "manual", name: "manual", type: "noop", jobType: "period", cron: "0 0 0 1 1 ?" });
@@ -253,5 +288,31 @@ describe("firing", () => {
     expect(res.results).toEqual([{ id: "manual", ok: true }]);
     const [f] = await fires.waitFires("manual", 1);
     expect(f!.msg).toMatchObject({ reason: "trigger", nominalTime: iso(T0), attempt: 1 });
+  });
+
+  it("bulk trigger sends each job's fire to that job's own node (by ids and by filter)", async () => {
+    const { clock, fires, queue, prefix } = await setup();
+    const never = { type: "noop", jobType: "period", cron: "0 0 0 1 1 ?" };
+    await queue({ id: "onA", name: "onA", nodeName: "a", group: "bulk", ...never });
+    await queue({ id: "onB", name: "onB", nodeName: "b", group: "bulk", ...never });
+    await queue({ id: "any", name: "any", group: "bulk", ...never });
+    type Bulk = { results: { id: string; ok: boolean }[] };
+    const byIds = await api<Bulk>(nc, prefix, "trigger", { ids: ["onA", "onB", "any"] });
+    expect(byIds.results).toEqual(["onA", "onB", "any"].map((id) => ({ id, ok: true })));
+    await Promise.all(["onA", "onB", "any"].map((id) => fires.waitFires(id, 1)));
+    const subjects = () => ["onA", "onB", "any"].map((id) => fires.of(id).map((f) => f.subject));
+    expect(subjects()).toEqual([
+      [`${prefix}.run.default.a.p3`],
+      [`${prefix}.run.default.b.p3`],
+      [`${prefix}.run.default._any.p3`],
+    ]);
+    clock.advance(1_000); // a trigger's nominal time is now: at the same instant it would be the same fire
+    const byFilter = await api<Bulk>(nc, prefix, "trigger", { filter: { group: "bulk" } });
+    expect(byFilter.results.map((r) => r.ok)).toEqual([true, true, true]);
+    await Promise.all(["onA", "onB", "any"].map((id) => fires.waitFires(id, 2)));
+    expect(subjects().map((s) => s[1])).toEqual(subjects().map((s) => s[0]));
+    expect(["onA", "onB", "any"].flatMap((id) => fires.of(id)).every((f) => f.msg.reason === "trigger")).toBe(
+      true,
+    );
   });
 });

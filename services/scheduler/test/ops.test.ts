@@ -4,9 +4,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { Kvm } from "@nats-io/kv";
+import { pino } from "pino";
 import { request } from "@taskjet/nats";
 import { encode, type WorkerInfo } from "@taskjet/protocol";
-import { CURSOR_KEY, SchedulerService } from "../src/index.js";
+import { CURSOR_KEY, SchedulerService, schedulerMetrics } from "../src/index.js";
 import {
   api,
   FireCollector,
@@ -89,11 +90,14 @@ describe("fencing", () => {
 });
 
 describe("workers' clocks and runs", () => {
-  it("warns when a worker's clock is off by more than maxClockSkewMs, and counts it", async () => {
+  it("warns when a worker's clock is off by more than maxClockSkewMs: log line, event, Prometheus counter", async () => {
     const prefix = uniqueName("x");
     const ns = namespace(prefix);
-    const s = await startLeader(testOptions(nc, prefix, { maxClockSkewMs: 2_000 }));
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: "warn" }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const s = await startLeader(testOptions(nc, prefix, { maxClockSkewMs: 2_000, logger }));
     cleanups.push(() => s.stop());
+    const prom = schedulerMetrics(s);
     const registry = await new Kvm(nc).open(ns.buckets.registry);
     await registry.put("worker.fast", encode(worker("fast", Date.now() + 5_000)));
     await registry.put("worker.good", encode(worker("good", Date.now())));
@@ -105,8 +109,27 @@ describe("workers' clocks and runs", () => {
     expect(warned[0]!.skewMs).toBeLessThan(6_000);
     expect(seen.map((w) => w.workerId)).toEqual(["fast"]);
     expect(s.metrics.clockSkewWarnings).toBe(1);
+    const counter = await prom.getSingleMetric("taskjet_scheduler_clock_skew_warnings_total")!.get();
+    expect(counter.values[0]?.value).toBe(1);
+    const warning = lines.find((l) => l["workerId"] === "fast");
+    expect(warning).toMatchObject({ level: 40, maxClockSkewMs: 2_000 });
+    expect(String(warning!["msg"])).toMatch(/worker clock differs/);
+    expect(lines.some((l) => l["workerId"] === "good")).toBe(false);
     const status = await request<{ workers: WorkerInfo[] }>(nc, ns.sys("status"), {});
     expect(status.workers.map((w) => w.workerId).sort()).toEqual(["fast", "good"]);
+  });
+
+  it("checks workers' clocks on its own every clockSkewCheckIntervalMs", async () => {
+    const prefix = uniqueName("x");
+    const ns = namespace(prefix);
+    const s = await startLeader(testOptions(nc, prefix, { clockSkewCheckIntervalMs: 200 }));
+    cleanups.push(() => s.stop());
+    const seen: string[] = [];
+    s.events.on("clock:skew", (e) => seen.push(e.workerId));
+    const registry = await new Kvm(nc).open(ns.buckets.registry);
+    await registry.put("worker.slow", encode(worker("slow", Date.now() - 10_000)));
+    await waitFor(() => seen.length >= 2, { message: "two periodic skew warnings" });
+    expect(new Set(seen)).toEqual(new Set(["slow"]));
   });
 
   it("the reaper clears runs of workers that stopped heartbeating", async () => {
