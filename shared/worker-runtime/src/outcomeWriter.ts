@@ -72,12 +72,15 @@ export class OutcomeWriter {
         this.d.afterHooks.length > 0 ||
         (stored.def.actions?.length ?? 0) > 0 ||
         this.d.events.has("run:success");
+      let projected: StoredJob | undefined;
       if (wanted) {
-        const base = coalescer.projection(key) ?? stored;
+        // the pending runs, or a coalesced write that landed after this fire was prepared, come first
+        const base = coalescer.base(key, stored);
         applied = applyResult(base, fire, result, startedIso, finishedAt, backoff);
+        projected = { ...applied.record, revision: base.revision };
       }
-      coalescer.add(key, { fire, result, startedIso, finishedAt }, applied?.record);
-      written = applied ? { ...applied.record, revision: stored.revision } : stored;
+      coalescer.add(key, { fire, result, startedIso, finishedAt }, projected);
+      written = projected ?? stored;
     } else {
       try {
         // this job's coalesced successes go first, so the store sees its runs in order

@@ -17,6 +17,11 @@
  * interval after its run, and jobs that run at the same instants (every cron job fires at whole seconds) are
  * written a slice at a time, not all at once where the writes would stall the worker's next burst of runs.
  *
+ * What events and hooks show (`base`): the job as its pending runs will leave it; with none pending, as this
+ * worker's last write of it left it when that is newer than the caller's copy. A fire is prepared up to the
+ * scheduler's leadMs before it starts, so a write can land between the two; the run then still counts the
+ * runs that write carried (written records are kept for one to two turns of the wheel).
+ *
  * The cost: the store shows such a job's last run up to coalesceStateMs late, and a worker that dies
  * (SIGKILL) loses that much bookkeeping; the runs themselves are acked, so not repeated. A graceful stop
  * flushes. coalesceStateMs = 0 writes every run.
@@ -56,8 +61,12 @@ const FLUSH_CONCURRENCY = 64;
 export class StateCoalescer {
   /** pending runs by key, one map per slot of the wheel */
   private readonly wheel: Map<string, PendingRuns>[] = Array.from({ length: WHEEL_SLOTS }, () => new Map());
-  /** per key, the state the pending runs lead to (what events and hooks show until the write lands) */
-  private readonly projected = new Map<string, JobRecord>();
+  /** per key, the state the pending runs lead to (what events and hooks show until the write lands), with
+   * the revision it builds on */
+  private readonly projected = new Map<string, StoredJob>();
+  /** per key, what this worker's last coalesced write stored: this turn of the wheel and the one before */
+  private written = new Map<string, StoredJob>();
+  private writtenBefore = new Map<string, StoredJob>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   /** the wheel turns one slot every tickMs */
@@ -96,13 +105,20 @@ export class StateCoalescer {
     return n;
   }
 
-  /** The job as its pending runs leave it, or undefined when nothing is pending or projected. */
-  projection(key: string): JobRecord | undefined {
-    return this.projected.get(key);
+  /**
+   * The job as this worker will leave it, for a run about to be added: as its pending runs leave it; else as
+   * this worker's last coalesced write left it, when that is newer than `known` (the copy the run was
+   * prepared with, which a write may have overtaken meanwhile); else `known`.
+   */
+  base(key: string, known: StoredJob): StoredJob {
+    const projected = this.projected.get(key);
+    if (projected) return projected;
+    const written = this.written.get(key) ?? this.writtenBefore.get(key);
+    return written !== undefined && written.revision > known.revision ? written : known;
   }
 
   /** `after`: the record with this run applied, when the caller computed it (kept as the projection). */
-  add(key: string, run: PendingRun, after?: JobRecord): void {
+  add(key: string, run: PendingRun, after?: StoredJob): void {
     if (after) this.projected.set(key, after);
     else this.projected.delete(key);
     let runs = this.wheel[slotOf(key)]!.get(key);
@@ -151,6 +167,11 @@ export class StateCoalescer {
     const slots: number[] = [];
     for (let t = this.lastTurn + 1; t <= now && slots.length < WHEEL_SLOTS; t++) slots.push(t % WHEEL_SLOTS);
     this.lastTurn = now;
+    if (slots.includes(0)) {
+      // a new turn of the wheel: what was written two turns ago no run prepared before it still waits for
+      this.writtenBefore = this.written;
+      this.written = new Map();
+    }
     void this.flushSlots(slots).finally(() => {
       if (this.pendingKeys > 0) this.timer ??= setTimeout(() => this.turn(), this.tickMs);
       else this.lastTurn = 0;
@@ -191,12 +212,15 @@ export class StateCoalescer {
   private async write(key: string, runs: PendingRuns): Promise<void> {
     try {
       // from the worker's copy of the job when it holds one (its own last write): no read first
-      await this.store.mutateFromCopy(key, (current: StoredJob) => runs.applyTo(current));
+      const stored = await this.store.mutateFromCopy(key, (current: StoredJob) => runs.applyTo(current));
+      this.written.set(key, stored);
       // written: reads of the store show it now (unless newer runs are pending meanwhile)
       if (!this.wheel[slotOf(key)]!.has(key)) this.projected.delete(key);
     } catch (err) {
       if (err instanceof NotFoundError) {
         this.projected.delete(key);
+        this.written.delete(key);
+        this.writtenBefore.delete(key);
         return; // removed meanwhile: nothing to record
       }
       this.log.warn({ err, key, runs: runs.size }, "coalesced state write failed; trying again later");

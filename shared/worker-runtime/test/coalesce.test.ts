@@ -49,6 +49,27 @@ describe("coalesced state writes", () => {
     expect(job.state.lastRunTime).toBeDefined();
   });
 
+  it("a fire prepared before a coalesced write of its job counts that write (events, hooks)", async () => {
+    const w = env.worker({ node: "c9", coalesceStateMs: 200 });
+    w.register("seen", async () => "ok");
+    await w.start();
+    const def = await env.job({ type: "seen", jobType: "persistent", intervalSeconds: 1 });
+    const counts: (number | undefined)[] = [];
+    w.events.on("run:success", (e) => counts.push(e.state?.triggerCount));
+    // an early fire, prepared now from the job as it is (nothing run yet)...
+    const held = w.events.next("run:held", (e) => e.fire.jobId === def.id);
+    await env.fire(def, { nominalTime: new Date(Date.now() + 2_000), last: false });
+    await held;
+    // ...while three earlier fires run and are written together before it starts
+    for (const t of [past(3), past(2), past(1)]) await env.fire(def, { nominalTime: t, last: false });
+    await env.waitRecord(def, (j) => j.state.triggerCount === 3, "the three runs written");
+    expect(counts).toEqual([1, 2, 3]); // the early fire has not started yet
+    await waitFor(() => counts.length === 4, { message: "the early fire ran" });
+    expect(counts).toEqual([1, 2, 3, 4]);
+    await w.stop();
+    expect((await env.record(def))!.state.triggerCount).toBe(4);
+  });
+
   it("writes on its own after coalesceStateMs", async () => {
     const w = env.worker({ node: "c2", coalesceStateMs: 300 });
     w.register("later", async () => "ok");
