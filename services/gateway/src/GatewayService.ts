@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connectNats, type NatsConfigInput } from "@taskjet/nats";
 import { TaskjetClient } from "@taskjet/client";
-import { UnavailableError } from "@taskjet/protocol";
+import { FailedPreconditionError, UnavailableError } from "@taskjet/protocol";
 import { gatewayConfigFromEnv, type GatewayConfig, type GatewaySettingsInput } from "./config.js";
 import { buildApp } from "./app.js";
 
@@ -79,7 +79,16 @@ export class GatewayService {
     if (!this.opts.connection) this.ownedConnection = nc;
     this.client = TaskjetClient.fromConnection(nc, clientOptions);
     this.appInstance = buildApp({ client: this.client, settings: c, logger: this.opts.logger ?? false });
-    await this.appInstance.listen({ port: c.port, host: c.host });
+    await this.appInstance.listen({ port: c.port, host: c.host }).catch((err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "EADDRINUSE" && code !== "EACCES") throw err;
+      throw new FailedPreconditionError(
+        code === "EADDRINUSE"
+          ? `port ${c.port} on ${c.host} is already in use: choose another (--port, TASKJET_GATEWAY_PORT; 0 picks a free one)`
+          : `no permission to listen on port ${c.port} on ${c.host}: choose a port above 1023 (--port, TASKJET_GATEWAY_PORT)`,
+        { field: "port", cause: err },
+      );
+    });
     const a = this.appInstance.server.address();
     const port = typeof a === "object" && a ? a.port : c.port;
     const shownHost = c.host === "0.0.0.0" || c.host === "::" ? "127.0.0.1" : c.host;

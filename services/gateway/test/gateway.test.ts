@@ -73,6 +73,25 @@ describe("REST gateway", () => {
     expect(() => new GatewayService({ env: {}, insecureDev: true, port: 70000 })).toThrow(/port/);
   });
 
+  it("a port already in use is a typed error naming the field; the first gateway keeps serving", async () => {
+    const taken = Number(new URL(base).port);
+    const second = new GatewayService({
+      nats: { servers: [stack.nats.url], prefix: stack.prefix },
+      port: taken,
+      host: "127.0.0.1",
+      tokens: [TOKEN],
+      env: {},
+    });
+    await expect(second.start()).rejects.toMatchObject({
+      code: "FAILED_PRECONDITION",
+      field: "port",
+      message: expect.stringContaining(`port ${taken} on 127.0.0.1 is already in use`),
+    });
+    expect(second.address).toBeUndefined();
+    await second.stop(); // its own NATS connection was released with the failed start: nothing to wait for
+    expect((await call("GET", "/healthz", undefined, null)).status).toBe(200);
+  });
+
   it("authenticates /v1 with bearer tokens; health, metrics and openapi are open", async () => {
     const none = await call("GET", "/v1/jobs", undefined, null);
     expect(none.status).toBe(401);
