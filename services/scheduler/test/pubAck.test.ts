@@ -10,30 +10,14 @@ const ack = (text: string, hdrs?: Msg["headers"]): Msg =>
   ({ data: new TextEncoder().encode(text), headers: hdrs }) as unknown as Msg;
 
 describe("parsePubAck", () => {
-  it("reads a first publish and a deduplicated one as nats-server 2.9.10 writes them", () => {
-    expect(parsePubAck(ack('{"stream":"run", "seq":1}'))).toEqual({
-      stream: "run",
-      seq: 1,
-      duplicate: false,
-    });
-    expect(parsePubAck(ack('{"stream":"run", "seq":1,"duplicate": true}'))).toEqual({
-      stream: "run",
-      seq: 1,
-      duplicate: true,
-    });
-  });
-
-  it("reads compact and domain-carrying acks alike", () => {
-    expect(parsePubAck(ack('{"stream":"run","seq":42,"duplicate":true}'))).toEqual({
-      stream: "run",
-      seq: 42,
-      duplicate: true,
-    });
-    expect(parsePubAck(ack('{"stream":"run", "domain":"hub", "seq":7}'))).toEqual({
-      stream: "run",
-      seq: 7,
-      duplicate: false,
-    });
+  // the first two as nats-server 2.9.10 writes them; compact and domain-carrying acks alike
+  it.each([
+    ['{"stream":"run", "seq":1}', { stream: "run", seq: 1, duplicate: false }],
+    ['{"stream":"run", "seq":1,"duplicate": true}', { stream: "run", seq: 1, duplicate: true }],
+    ['{"stream":"run","seq":42,"duplicate":true}', { stream: "run", seq: 42, duplicate: true }],
+    ['{"stream":"run", "domain":"hub", "seq":7}', { stream: "run", seq: 7, duplicate: false }],
+  ])("reads %s", (text, expected) => {
+    expect(parsePubAck(ack(text))).toEqual(expected);
   });
 
   it("throws the stream's error, and a no-responders status", () => {
