@@ -37,10 +37,7 @@ describe("firing", () => {
       cron: "* * * * * ?",
     });
     expect(job.nextRunTime).toBe(iso(T0 + 1_000));
-    for (let i = 1; i <= 3; i++) {
-      clock.advance(1_000);
-      await fires.waitFires("tick", i);
-    }
+    await fires.stepSeconds(clock, "tick", 3);
     const got = fires.of("tick");
     expect(got.map((f) => f.msg.nominalTime)).toEqual([1, 2, 3].map((s) => iso(T0 + s * 1_000)));
     const first = got[0]!;
@@ -66,10 +63,7 @@ describe("firing", () => {
       throw new Error("a broken listener");
     });
     await queue({ id: "tick", name: "tick", type: "noop", jobType: "period", cron: "* * * * * ?" });
-    for (let i = 1; i <= 3; i++) {
-      clock.advance(1_000);
-      await fires.waitFires("tick", i);
-    }
+    await fires.stepSeconds(clock, "tick", 3);
     await waitFor(() => thrown >= 3, { message: "the listener ran for every batch" });
   });
 
@@ -119,10 +113,7 @@ describe("firing", () => {
       cron: "* * * * * ?",
       misfirePolicy: "fireAll",
     });
-    for (let i = 1; i <= 3; i++) {
-      clock.advance(1_000);
-      await fires.waitFires("p", i);
-    }
+    await fires.stepSeconds(clock, "p", 3);
     await service.stop();
     // as if the leader had died before any cursor write covered these fires: the next one resumes from the
     // store (no per-fire writes for this job) and publishes all three again

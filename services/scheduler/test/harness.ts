@@ -147,6 +147,15 @@ export class FireCollector {
     return [...new Set(mine.filter((id, i) => mine.indexOf(id) !== i))];
   }
 
+  /** Steps `clock` one second at a time, `seconds` times, waiting after each step for `jobId`'s next fire. */
+  async stepSeconds(clock: ManualClock, jobId: string, seconds: number): Promise<void> {
+    const before = this.of(jobId).length;
+    for (let i = 1; i <= seconds; i++) {
+      clock.advance(1_000);
+      await this.waitFires(jobId, before + i);
+    }
+  }
+
   /** Waits until `jobId` has at least `count` fires; returns them. */
   async waitFires(jobId: string, count: number, timeoutMs = 10_000): Promise<Fire[]> {
     await waitFor(() => this.of(jobId).length >= count, {
