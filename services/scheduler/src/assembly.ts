@@ -11,7 +11,7 @@ import {
   connectNats,
   ensureTopology,
   JobStore,
-  leanJobsKv,
+  leanJobStore,
   natsConfigFromEnv,
   PublishBatch,
   Registry,
@@ -94,12 +94,10 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
     const js = jetstream(nc);
     // queued jobs and the leader's bookkeeping go through the lean request path (see leanKv.ts)
     const storeMux = new RequestMux(nc, new PublishBatch(nc), o.apiTimeoutMs);
-    const store = new JobStore(
-      await leanJobsKv(topo, ns, storeMux, (err) =>
-        c.log.debug({ err: String(err) }, "job bucket info unavailable; using the plain KV client"),
-      ),
-      ns,
+    const bucket = await leanJobStore(topo, ns, storeMux, (err) =>
+      c.log.debug({ err: String(err) }, "job bucket info unavailable; using the plain KV client"),
     );
+    const store = new JobStore(bucket.kv, ns, bucket.latest);
     const index = new JobIndex(topo.jobs, nc);
     index.onBadRecord = (key, err) =>
       c.log.warn({ key, err: String(err) }, "skipping a stored value that is not a job");

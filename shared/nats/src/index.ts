@@ -20,7 +20,7 @@ export { serveRequests, request, type RequestHandler, type RequestOptions } from
 export { Registry, type JobTypeInfo } from "./registry.js";
 export { PublishBatch, directPublisher, type Publisher } from "./batch.js";
 export { RequestMux, MuxTimeoutError, MuxNoRespondersError } from "./requestMux.js";
-export { leanKv, leanJobsKv, KvApiError } from "./leanKv.js";
+export { leanKv, leanJobStore, leaderGetter, KvApiError, type KvReader } from "./leanKv.js";
 export {
   loadBucket,
   parseAckReply,

@@ -4,6 +4,10 @@
  * stale revision; JobStore turns it into ConflictError). Everything else goes to the real KV.
  *
  *   get     $JS.API.DIRECT.GET.KV_<bucket>  {"last_by_subj": "$KV.<bucket>.<key>"}   (needs allow_direct)
+ *           any replica of the bucket may answer, one that has not yet applied the latest write too
+ *   latest  $JS.API.STREAM.MSG.GET.KV_<bucket>  {"last_by_subj": ...}   answered by the stream leader, so
+ *           it sees every acknowledged write (leaderGetter; JobStore reads through it what a replica may
+ *           have missed)
  *   update  $KV.<bucket>.<key>  header Nats-Expected-Last-Subject-Sequence: <revision>   -> PubAck
  *   create  update at revision 0; when the key's last entry is a delete marker, update at its revision
  *           (nats.js' create does the same)
@@ -61,12 +65,14 @@ export function leanKv(kv: KV, bucket: string, mux: RequestMux): KV {
     return ack.seq!;
   }
 
+  const latest = leaderGetter(bucket, mux);
   async function create(key: string, value: Uint8Array): Promise<number> {
     try {
       return await update(key, value, 0);
     } catch (err) {
       if ((err as KvApiError).api_error?.err_code !== 10071) throw err;
-      const last = await get(key);
+      // the leader's word: a replica may not have applied the delete that frees the key
+      const last = await latest(key);
       if (last?.operation === "DEL" || last?.operation === "PURGE") return update(key, value, last.revision);
       throw err;
     }
@@ -83,17 +89,69 @@ export function leanKv(kv: KV, bucket: string, mux: RequestMux): KV {
   });
 }
 
+/** A read of a key's last entry: `null` when the key never existed (or was purged away). */
+export type KvReader = (key: string) => Promise<KvEntry | null>;
+
+interface StoredMsgReply {
+  message?: { subject: string; seq: number; hdrs?: string; data?: string; time: string };
+  error?: { code: number; err_code: number; description: string };
+}
+
+/** JetStream API error code of STREAM.MSG.GET for a subject with no message. */
+const NO_MESSAGE_FOUND = 10037;
+
+/**
+ * Reads a key's last entry from the bucket stream's leader (STREAM.MSG.GET is answered by the leader only,
+ * a direct get by any replica): after a write was acknowledged, this read sees it.
+ */
+export function leaderGetter(bucket: string, mux: RequestMux): KvReader {
+  const subject = `$JS.API.STREAM.MSG.GET.KV_${bucket}`;
+  return async (key) => {
+    const m = await mux.request(
+      subject,
+      te.encode(`{"last_by_subj":${JSON.stringify(`$KV.${bucket}.${key}`)}}`),
+    );
+    const reply = JSON.parse(td.decode(m.data)) as StoredMsgReply;
+    if (reply.error) {
+      if (reply.error.err_code === NO_MESSAGE_FOUND) return null;
+      throw new KvApiError(reply.error);
+    }
+    const sm = reply.message!;
+    const hdrs = sm.hdrs ? Buffer.from(sm.hdrs, "base64").toString("latin1") : "";
+    const op = /\r\nKV-Operation:\s*(DEL|PURGE)\s*\r\n/i.exec(hdrs)?.[1]?.toUpperCase();
+    const value = sm.data ? new Uint8Array(Buffer.from(sm.data, "base64")) : new Uint8Array(0);
+    return entry(bucket, key, value, sm.seq, new Date(sm.time), op === "DEL" || op === "PURGE" ? op : "PUT");
+  };
+}
+
 function toEntry(bucket: string, key: string, m: Msg): KvEntry {
   const h = m.headers!;
   const op = h.get("KV-Operation");
   const operation = op === "DEL" || op === "PURGE" ? op : "PUT";
-  const value = m.data;
+  return entry(
+    bucket,
+    key,
+    m.data,
+    Number(h.get("Nats-Sequence")),
+    new Date(h.get("Nats-Time-Stamp")),
+    operation,
+  );
+}
+
+function entry(
+  bucket: string,
+  key: string,
+  value: Uint8Array,
+  revision: number,
+  created: Date,
+  operation: "PUT" | "DEL" | "PURGE",
+): KvEntry {
   return {
     bucket,
     key,
     value,
-    created: new Date(h.get("Nats-Time-Stamp")),
-    revision: Number(h.get("Nats-Sequence")),
+    created,
+    revision,
     delta: 0,
     operation,
     length: value.length,
@@ -104,20 +162,22 @@ function toEntry(bucket: string, key: string, m: Msg): KvEntry {
 }
 
 /**
- * The job bucket of `t`, with get/create/update on `mux` when the bucket allows direct gets (buckets made by
- * ensureTopology do); the plain KV client otherwise.
+ * The job store over the bucket of `t`: get/create/update on `mux` when the bucket allows direct gets
+ * (buckets made by ensureTopology do), the plain KV client otherwise; reads that must see the latest write
+ * go to the stream leader either way.
  */
-export async function leanJobsKv(
+export async function leanJobStore(
   t: Topology,
   ns: Namespace,
   mux: RequestMux,
   onFallback?: (err: unknown) => void,
-): Promise<KV> {
+): Promise<{ kv: KV; latest: KvReader }> {
+  const latest = leaderGetter(ns.buckets.jobs, mux);
   try {
     const info = await t.jsm.streams.info(`KV_${ns.buckets.jobs}`);
-    if (info.config.allow_direct) return leanKv(t.jobs, ns.buckets.jobs, mux);
+    if (info.config.allow_direct) return { kv: leanKv(t.jobs, ns.buckets.jobs, mux), latest };
   } catch (err) {
     onFallback?.(err);
   }
-  return t.jobs;
+  return { kv: t.jobs, latest };
 }

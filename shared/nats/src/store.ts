@@ -2,8 +2,15 @@
  * The KV job store (the seed's IJobStore): bucket `<p>-jobs`, key `<tenant>.<group>.<id>`, value a msgpack
  * `{ def, state }`. Every write is compare-and-set on the key's revision, so the scheduler, the workers and
  * the API never overwrite each other's updates; `mutate` re-reads and re-applies on a lost race.
+ *
+ * Reads on a replicated bucket: a direct get may be answered by a replica that has not yet applied the
+ * latest write, so a job written a millisecond ago can read as missing (issue 13: accepted once jobs were
+ * skipped as "removed"). A read that finds no job, a delete marker or a revision older than the caller
+ * knows exists is asked again of the stream leader (`latest`), which has applied every acknowledged write;
+ * so is the re-read after a lost compare-and-set. A missing job is never taken on one replica's word.
  */
 import type { KV, KvEntry } from "@nats-io/kv";
+import type { KvReader } from "./leanKv.js";
 import {
   ConflictError,
   decode,
@@ -40,18 +47,39 @@ export interface WatchHandle {
 }
 
 export class JobStore {
+  private readonly readLatest: KvReader;
+
+  /**
+   * `latest` reads a key from the bucket stream's leader (leanKv.ts leaderGetter); without it, `kv.get`
+   * stands in (enough on a single server, where no replica can lag).
+   */
   constructor(
     readonly kv: KV,
     readonly ns: Namespace,
-  ) {}
+    latest?: KvReader,
+  ) {
+    this.readLatest = latest ?? ((key) => this.kv.get(key));
+  }
 
   keyOf(record: JobRecord): string {
     return this.ns.jobKey(record.def);
   }
 
-  async get(key: string): Promise<StoredJob | undefined> {
+  /**
+   * The job, or `undefined` when the stream leader confirms it does not exist. `minRevision`: a revision
+   * the caller knows the job reached (a fire's planned revision); an older answer is read again from the
+   * leader.
+   */
+  async get(key: string, minRevision = 0): Promise<StoredJob | undefined> {
     const e = await this.kv.get(key);
     // a deleted key answers with its delete marker: that is "no job", not an empty one
+    if (e && e.operation === "PUT" && e.revision >= minRevision) return toStored(e);
+    return this.latest(key);
+  }
+
+  /** The job as the stream leader has it: every acknowledged write included. */
+  async latest(key: string): Promise<StoredJob | undefined> {
+    const e = await this.readLatest(key);
     return e && e.operation === "PUT" ? toStored(e) : undefined;
   }
 
@@ -97,7 +125,8 @@ export class JobStore {
     known?: StoredJob,
   ): Promise<StoredJob> {
     for (let attempt = 1; ; attempt++) {
-      const current = attempt === 1 && known !== undefined ? known : await this.get(key);
+      // after a lost compare-and-set, the leader's copy: a replica's may be the one that just lost
+      const current = attempt === 1 ? (known ?? (await this.get(key))) : await this.latest(key);
       if (!current) throw new NotFoundError(`job ${key} does not exist`, { field: "id" });
       const next = fn(current);
       if (!next) return current;

@@ -3,7 +3,7 @@ import { initialState, namespace, parseJobInput, ConflictError, type JobRecord }
 import {
   ensureTopology,
   JobStore,
-  leanJobsKv,
+  leanJobStore,
   PublishBatch,
   RequestMux,
   type StoreChange,
@@ -29,12 +29,12 @@ async function openStoreWith(client: Client) {
   if (client === "nats.js KV") return new JobStore(topo.jobs, ns);
   const mux = new RequestMux(nats.nc, new PublishBatch(nats.nc));
   muxes.push(mux);
-  const kv = await leanJobsKv(topo, ns, mux, (err) => {
+  const { kv, latest } = await leanJobStore(topo, ns, mux, (err) => {
     throw err;
   });
   // the bucket allows direct gets: the lean path is in use (identity only: matchers walk the proxy)
   expect(kv === topo.jobs).toBe(false);
-  return new JobStore(kv, ns);
+  return new JobStore(kv, ns, latest);
 }
 
 // the same contract over nats.js' KV client and the lean request path the scheduler and workers use
@@ -117,6 +117,18 @@ describe.each<Client>(["nats.js KV", "lean KV"])("JobStore over %s", (client) =>
     await expect(store.mutate("t1.g1.a", (j) => j)).rejects.toMatchObject({ code: "NOT_FOUND" });
     // and it can be queued again
     expect(await store.create(record("a"))).toBeGreaterThan(0);
+  });
+
+  it("latest reads the leader's copy: the job, nothing for a missing or removed key", async () => {
+    const store = await openStore();
+    const rev = (await store.create(record("a")))!;
+    expect(await store.latest("t1.g1.a")).toMatchObject({ revision: rev, def: { id: "a" } });
+    expect(await store.latest("t1.g1.nope")).toBeUndefined();
+    // a read that must be at least as new as a revision the caller knows gets the leader's copy
+    expect((await store.get("t1.g1.a", rev))?.revision).toBe(rev);
+    await store.remove("t1.g1.a");
+    expect(await store.latest("t1.g1.a")).toBeUndefined();
+    expect(await store.get("t1.g1.a", rev)).toBeUndefined();
   });
 
   it("remove with a stale revision is refused", async () => {

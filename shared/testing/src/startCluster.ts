@@ -98,6 +98,7 @@ async function startOnce(binary: string, size: number, readyTimeoutMs: number): 
   const fixture = clusterFixture(name, nodes, serverName);
   try {
     await Promise.all(nodes.map((n) => waitForJetStream(n.url, readyTimeoutMs)));
+    await waitForPlacement(nodes[0]!.url, size, readyTimeoutMs);
   } catch (err) {
     await fixture.stop();
     throw err;
@@ -126,6 +127,26 @@ function clusterFixture(
     restartNode: async (i) => node(i).restart(),
     stop: () => (stopping ??= Promise.all(nodes.map((n) => n.stop())).then(() => undefined)),
   };
+}
+
+/**
+ * Until every peer has reported to the meta leader, a stream of `size` replicas fails with "no suitable
+ * peers for placement": create (and delete) a probe stream until one can be placed.
+ */
+async function waitForPlacement(url: string, size: number, timeoutMs: number): Promise<void> {
+  if (size < 2) return;
+  const nc = await connectTo(url, { maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 5_000 });
+    const name = uniqueName("probe");
+    await waitFor(
+      () => jsm.streams.add({ name, subjects: [`${name}.>`], num_replicas: size }).then(() => true),
+      { timeoutMs, intervalMs: 200, message: `an R${size} stream could not be placed on the cluster` },
+    );
+    await jsm.streams.delete(name);
+  } finally {
+    await nc.close();
+  }
 }
 
 /** Poll one node until its JetStream API answers, which needs an elected meta leader. */

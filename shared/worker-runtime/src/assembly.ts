@@ -11,7 +11,7 @@ import { ALL_NODES, CONTENT_TYPE_HEADER, namespace, type Namespace } from "@task
 import {
   connectNats,
   ensureTopology,
-  leanJobsKv,
+  leanJobStore,
   LockProvider,
   natsConfigFromEnv,
   PublishBatch,
@@ -95,13 +95,10 @@ export class WorkerAssembly {
     this.out = out;
     this.mux = new RequestMux(nc, out, o.requestTimeoutMs);
     const telemetry = new Telemetry(nc, jetstream(nc), this.mux, ns, o.workerId, o.events, o.runLog);
-    const store = new CachedJobStore(
-      await leanJobsKv(this.topology, ns, this.mux, (err) =>
-        this.d.log.debug({ err }, "job bucket info unavailable; using the plain KV client"),
-      ),
-      ns,
-      o.jobCacheSize,
+    const bucket = await leanJobStore(this.topology, ns, this.mux, (err) =>
+      this.d.log.debug({ err }, "job bucket info unavailable; using the plain KV client"),
     );
+    const store = new CachedJobStore(bucket.kv, ns, o.jobCacheSize, bucket.latest);
     this.store = store;
     this.coalescer = new StateCoalescer(store, o.coalesceStateMs, this.d.log);
     this.runner = new Runner({

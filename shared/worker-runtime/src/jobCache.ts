@@ -13,7 +13,7 @@
  * recently read or written out first); 0 keeps nothing.
  */
 import type { JobRecord, StoredJob } from "@taskjet/protocol";
-import { JobStore } from "@taskjet/nats";
+import { JobStore, type KvReader } from "@taskjet/nats";
 
 /** `<tenant>.<id>` of a store key `<tenant>.<group>.<id>` (an id is unique within its tenant). */
 function idOf(key: string): string {
@@ -33,8 +33,9 @@ export class CachedJobStore extends JobStore {
     kv: ConstructorParameters<typeof JobStore>[0],
     ns: ConstructorParameters<typeof JobStore>[1],
     private readonly maxJobs: number,
+    latest?: KvReader,
   ) {
-    super(kv, ns);
+    super(kv, ns, latest);
   }
 
   /** The held copy of `key` when it is at least `minRevision` new (the hot path: one map lookup). */
@@ -54,9 +55,16 @@ export class CachedJobStore extends JobStore {
     return this.mutate(key, fn, undefined, this.copies.get(key));
   }
 
-  override async get(key: string): Promise<StoredJob | undefined> {
+  override async get(key: string, minRevision?: number): Promise<StoredJob | undefined> {
     const drops = this.drops;
-    const job = await super.get(key);
+    const job = await super.get(key, minRevision);
+    this.note(key, job, drops);
+    return job;
+  }
+
+  override async latest(key: string): Promise<StoredJob | undefined> {
+    const drops = this.drops;
+    const job = await super.latest(key);
     this.note(key, job, drops);
     return job;
   }

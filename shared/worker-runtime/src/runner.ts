@@ -148,9 +148,13 @@ export class Runner {
 
     const key = this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId });
     // a recurring job's copy from an earlier run will do when at least as new as the fire (jobCache.ts)
-    const stored =
+    // a read older than the fire's revision, or finding no job, is asked of the stream leader (store.ts)
+    let stored =
       (fire.revision !== undefined ? this.d.store.cached(key, fire.revision) : undefined) ??
-      (await this.durable.call(() => this.d.store.get(key)));
+      (await this.durable.call(() => this.d.store.get(key, fire.revision)));
+    // a fire without a revision cannot tell a lagging replica's paused or stopped from the truth
+    if (fire.revision === undefined && skipReason(stored) !== undefined)
+      stored = await this.durable.call(() => this.d.store.latest(key));
     const skip = skipReason(stored);
     if (skip !== undefined || !stored) {
       await this.skip(msg, ref, skip ?? "removed", stored);

@@ -90,18 +90,20 @@ describe("coalesced state writes", () => {
     const key = env.ns.jobKey(def);
     const t0 = Date.now() - 60_000;
     const created = (await env.record(def))!.revision;
-    // the worker's store reads (direct gets of the job bucket), seen by a plain subscriber; the test's own
-    // reads (waitRecord) answer to its connection's inbox, learnt from a first read
+    // the worker's store reads (direct gets of the job bucket, and reads from the stream leader after a lost
+    // compare-and-set), seen by a plain subscriber; the test's own reads (waitRecord) answer to its
+    // connection's inbox, learnt from a first read
     let reads = 0;
     let ownInbox: string | undefined;
     const inboxOf = (reply: string | undefined) => reply?.split(".").slice(0, 2).join(".");
     const directGet = `$JS.API.DIRECT.GET.KV_${env.ns.buckets.jobs}`;
+    const leaderGet = `$JS.API.STREAM.MSG.GET.KV_${env.ns.buckets.jobs}`;
     const callback = (_err: unknown, m: { reply?: string }) => {
       if (ownInbox === undefined) ownInbox = inboxOf(m.reply);
       else if (inboxOf(m.reply) !== ownInbox) reads++;
     };
     // the key goes in the subject or in the request's body
-    const subs = [directGet, `${directGet}.>`].map((s) => env.nc.subscribe(s, { callback }));
+    const subs = [directGet, `${directGet}.>`, leaderGet].map((s) => env.nc.subscribe(s, { callback }));
     await env.nc.flush();
     await env.record(def);
     await waitFor(() => ownInbox !== undefined, { message: "the test's own read seen" });
