@@ -42,6 +42,12 @@ export function workerMetrics(worker: Worker): Registry {
     labelNames: ["type"],
     registers: [registry],
   });
+  const duplicates = new Counter({
+    name: "taskjet_worker_duplicate_fires_total",
+    help: "Fires not run because their run had finished already (a redelivery after a lost ack, or a fire stored twice)",
+    labelNames: ["type"],
+    registers: [registry],
+  });
   const deadLetters = new Counter({
     name: "taskjet_worker_dead_letters_total",
     help: "Fires dead-lettered (abandoned jobs and poison messages)",
@@ -87,7 +93,10 @@ export function workerMetrics(worker: Worker): Registry {
   });
   e.on("run:abandoned", () => deadLetters.inc({ reason: "abandoned" }));
   e.on("run:aborted", (r) => runs.inc({ type: r.fire.type, outcome: "aborted" }));
-  e.on("run:skipped", (r) => runs.inc({ type: r.fire.type, outcome: "skipped" }));
+  e.on("run:skipped", (r) => {
+    runs.inc({ type: r.fire.type, outcome: "skipped" });
+    if (r.reason === "finished") duplicates.inc({ type: r.fire.type });
+  });
   e.on("message:poison", () => deadLetters.inc({ reason: "poison" }));
   return registry;
 }

@@ -60,6 +60,29 @@ export function fireMsgId(fireId: string, attempt: number): string {
 }
 
 /**
+ * How many finished runs a job's `state.doneRuns` remembers. A fire whose ack was lost comes back after the
+ * consumer's ack wait (30 s); by then a job firing every second has finished about 30 later runs, so 64
+ * keeps a redelivery recognisable with room to spare.
+ */
+export const DONE_RUNS_KEPT = 64;
+
+/**
+ * A run's key in `state.doneRuns`: its Nats-Msg-Id without the `<tenant>.<jobId>:` of the fire id, i.e. the
+ * nominal time in ms, plus `:a<attempt>` for a retry (`1767225600000`, `1767225600000:a2`).
+ */
+export function runKeyOf(fire: Pick<FireMessage, "fireId" | "attempt">): string {
+  const nominal = fire.fireId.slice(fire.fireId.lastIndexOf(":") + 1);
+  return fire.attempt <= 1 ? nominal : `${nominal}:a${fire.attempt}`;
+}
+
+/** `done` with `key` appended, the oldest dropped past DONE_RUNS_KEPT. */
+export function withDoneRun(done: readonly string[] | undefined, key: string): string[] {
+  const out = done === undefined ? [] : done.filter((k) => k !== key);
+  out.push(key);
+  return out.length > DONE_RUNS_KEPT ? out.slice(out.length - DONE_RUNS_KEPT) : out;
+}
+
+/**
  * FireMessageSchema's parse, fast for the fires a leader publishes. Every worker checks every fire (up to
  * 10,000 a second), and zod's object parse costs more than decoding the message. So a fire is first
  * checked field by field against the same rules (wellFormedFire); one that passes is what zod would return

@@ -222,6 +222,12 @@ export const JobStateSchema = z.object({
   running: z.array(RunInfoSchema).default([]),
   /** a fire held back by overlapPolicy bufferOne, dispatched when the running one ends */
   buffered: z.string().optional(),
+  /**
+   * the runs that finished (succeeded or failed), newest last, at most DONE_RUNS_KEPT: each a run key
+   * (fire.ts runKeyOf). A fire whose key is here already ran: a redelivery after a lost ack, or a fire
+   * stored twice, is acked without running again.
+   */
+  doneRuns: z.array(z.string()).optional(),
 });
 export type JobState = z.output<typeof JobStateSchema>;
 

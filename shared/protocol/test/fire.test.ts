@@ -4,8 +4,11 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  DONE_RUNS_KEPT,
   FireMessageSchema,
   parseFire,
+  runKeyOf,
+  withDoneRun,
   ValidationError,
   wellFormedFire,
   type FireMessage,
@@ -125,5 +128,25 @@ describe("parseFire", () => {
     } catch (err) {
       expect((err as ValidationError).field).toBe("attempt");
     }
+  });
+});
+
+describe("doneRuns", () => {
+  it("a run key is the fire's nominal ms, with :a<n> for a retry", () => {
+    expect(runKeyOf({ fireId: "t.job-1:1767225600000", attempt: 1 })).toBe("1767225600000");
+    expect(runKeyOf({ fireId: "t.job-1:1767225600000", attempt: 3 })).toBe("1767225600000:a3");
+  });
+
+  it("keeps the newest DONE_RUNS_KEPT keys, newest last, each once", () => {
+    let done: string[] | undefined;
+    for (let i = 0; i < DONE_RUNS_KEPT + 10; i++) done = withDoneRun(done, String(i));
+    expect(done).toHaveLength(DONE_RUNS_KEPT);
+    expect(done![0]).toBe("10");
+    expect(done!.at(-1)).toBe(String(DONE_RUNS_KEPT + 9));
+    // a key seen again moves to the end instead of standing twice
+    done = withDoneRun(done, "10");
+    expect(done.filter((k) => k === "10")).toHaveLength(1);
+    expect(done.at(-1)).toBe("10");
+    expect(done).toHaveLength(DONE_RUNS_KEPT);
   });
 });

@@ -63,8 +63,16 @@ export function buildFire(def: JobDefinition, o: BuildFireOptions = {}): FireMes
   return fire;
 }
 
-/** Publishes a fire as the scheduler does: msgpack, `Nats-Msg-Id` (dedup), `Taskjet-Epoch`. */
-export function publishFire(js: JetStreamClient, ns: Namespace, fire: FireMessage): Promise<PubAck> {
+/**
+ * Publishes a fire as the scheduler does: msgpack, `Nats-Msg-Id` (dedup), `Taskjet-Epoch`. `msgId` replaces
+ * the message id (a test storing one fire twice, as a server that lost its duplicate window would).
+ */
+export function publishFire(
+  js: JetStreamClient,
+  ns: Namespace,
+  fire: FireMessage,
+  msgId = fireMsgId(fire.fireId, fire.attempt),
+): Promise<PubAck> {
   const h = natsHeaders();
   h.set(Headers.ContentType, MSGPACK);
   h.set(Headers.Epoch, String(fire.epoch));
@@ -75,5 +83,5 @@ export function publishFire(js: JetStreamClient, ns: Namespace, fire: FireMessag
     nodeName: fire.nodeName,
     priority: fire.priority,
   } as JobDefinition);
-  return js.publish(subject, encode(fire), { headers: h, msgID: fireMsgId(fire.fireId, fire.attempt) });
+  return js.publish(subject, encode(fire), { headers: h, msgID: msgId });
 }

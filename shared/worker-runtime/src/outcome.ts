@@ -4,10 +4,13 @@
  *
  * Counters: triggerCount is the scheduler's (it counts fires as it dispatches them); the worker owns tryCount
  * (consecutive failures, reset by a success), lastRunTime, result, lastError, retryAt and isAbandoned.
- * Aborted and skipped fires change no counter.
+ * Aborted and skipped fires change no counter. A run that succeeded or failed is added to doneRuns (an
+ * aborted one was not finished: its fire may run again).
  */
 import {
+  runKeyOf,
   schedulerCountsFires,
+  withDoneRun,
   type FireMessage,
   type JobRecord,
   type JobState,
@@ -49,6 +52,12 @@ export interface Applied {
   /** the job reached `completed` with this run (for `completed` actions) */
   completed: boolean;
   retryAt?: string;
+}
+
+/** True when the fire's run finished already (its outcome is in the store): it must not run again. */
+export function ranAlready(rec: JobRecord, fire: Pick<FireMessage, "fireId" | "attempt">): boolean {
+  const done = rec.state.doneRuns;
+  return done !== undefined && done.length > 0 && done.includes(runKeyOf(fire));
 }
 
 /** Statuses a run must not overwrite: someone paused or stopped the job while it ran. */
@@ -124,6 +133,7 @@ export function applyResult(
   state.lastRunTime = startedAt;
   if (fire.nextNominalTime !== undefined) state.nextRunTime = fire.nextNominalTime;
   countFire(state, prev, current.def, fire);
+  state.doneRuns = withDoneRun(prev.doneRuns, runKeyOf(fire));
 
   if (result.kind === "succeeded") {
     state.tryCount = 0;

@@ -8,7 +8,14 @@
  * Only what StateCoalescer.applies admits is added: successes of recurring jobs that are not their last
  * fire. The job's definition is read at write time, as applyResult reads it.
  */
-import { schedulerCountsFires, type FireMessage, type JobRecord, type RunInfo } from "@taskjet/protocol";
+import {
+  runKeyOf,
+  schedulerCountsFires,
+  withDoneRun,
+  type FireMessage,
+  type JobRecord,
+  type RunInfo,
+} from "@taskjet/protocol";
 import { copyState, DROP_ON_SUCCESS, held } from "./outcome.js";
 
 /** A scheduled fire's nominal time, which may count as a fire (see outcome.ts countFire). */
@@ -19,6 +26,8 @@ interface Nominal {
 
 export class PendingRuns {
   private readonly fireIds: string[] = [];
+  /** the runs' keys for state.doneRuns, in the order they finished */
+  private readonly runKeys: string[] = [];
   private lastStartedIso = "";
   private lastFinishedAt = new Date(0);
   /** the latest next nominal time any run named */
@@ -36,8 +45,14 @@ export class PendingRuns {
     return this.fireIds.length;
   }
 
+  /** True when this fire's run is among the pending ones. */
+  has(fireId: string): boolean {
+    return this.fireIds.includes(fireId);
+  }
+
   add(fire: FireMessage, result: unknown, startedIso: string, finishedAt: Date): void {
     this.fireIds.push(fire.fireId);
+    this.runKeys.push(runKeyOf(fire));
     this.lastStartedIso = startedIso;
     this.lastFinishedAt = finishedAt;
     if (fire.nextNominalTime !== undefined) this.next = fire.nextNominalTime;
@@ -50,6 +65,7 @@ export class PendingRuns {
   append(newer: PendingRuns): void {
     if (newer.size === 0) return;
     this.fireIds.push(...newer.fireIds);
+    this.runKeys.push(...newer.runKeys);
     this.lastStartedIso = newer.lastStartedIso;
     this.lastFinishedAt = newer.lastFinishedAt;
     if (newer.next !== undefined) this.next = newer.next;
@@ -81,6 +97,9 @@ export class PendingRuns {
         state.triggerCount = ++count;
       }
     }
+    let done = prev.doneRuns;
+    for (const k of this.runKeys) done = withDoneRun(done, k);
+    if (done !== undefined) state.doneRuns = done;
     state.tryCount = 0;
     if (this.result !== undefined) state.result = this.result;
     state.isAbandoned = false;

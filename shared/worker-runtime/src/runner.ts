@@ -1,7 +1,8 @@
 /**
  * Runs one delivered fire, start to end:
  *
- *   decode + validate (poison -> term + dead letter)  ->  read the job (removed/paused/stopped -> skipped, ack)
+ *   decode + validate (poison -> term + dead letter)  ->  read the job (removed/paused/stopped -> skipped, ack;
+ *   a run that finished already, per state.doneRuns -> skipped "finished", ack)
  *   -> lock (held -> nak with delay)  ->  state.running += run (trackRunning, CAS)  ->  "started" log entry,
  *   before event + hooks  ->  handler (signal: interrupts, timeout, shutdown)  ->  one CAS write of the
  *   outcome (with the revision read before the run; re-read only on a lost race)  ->  ack (or nak on
@@ -28,7 +29,7 @@ import { Durable } from "./durable.js";
 import type { JobHook, Registration } from "./handler.js";
 import { HandlerInvoker } from "./handlerInvoker.js";
 import type { CachedJobStore } from "./jobCache.js";
-import { withRunning, type RunResult } from "./outcome.js";
+import { ranAlready, withRunning, type RunResult } from "./outcome.js";
 import { OutcomeWriter } from "./outcomeWriter.js";
 import type { ResolvedWorkerOptions } from "./options.js";
 import type { RunMessage } from "./runMessage.js";
@@ -148,16 +149,26 @@ export class Runner {
 
     const key = this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId });
     // a recurring job's copy from an earlier run will do when at least as new as the fire (jobCache.ts)
-    // a read older than the fire's revision, or finding no job, is asked of the stream leader (store.ts)
+    // A redelivered fire may have run already (its ack was lost in a crash or a stream leader change): the
+    // stream leader's copy of the job says, with every finished run's outcome. Otherwise a copy at least as
+    // new as the fire will do; a read older than that, or finding no job, is asked of the leader (store.ts).
     let stored =
-      (fire.revision !== undefined ? this.d.store.cached(key, fire.revision) : undefined) ??
-      (await this.durable.call(() => this.d.store.get(key, fire.revision)));
+      ref.delivery > 1
+        ? await this.durable.call(() => this.d.store.latest(key))
+        : ((fire.revision !== undefined ? this.d.store.cached(key, fire.revision) : undefined) ??
+          (await this.durable.call(() => this.d.store.get(key, fire.revision))));
     // a fire without a revision cannot tell a lagging replica's paused or stopped from the truth
     if (fire.revision === undefined && skipReason(stored) !== undefined)
       stored = await this.durable.call(() => this.d.store.latest(key));
     const skip = skipReason(stored);
     if (skip !== undefined || !stored) {
       await this.skip(msg, ref, skip ?? "removed", stored);
+      return undefined;
+    }
+    // effectively once: a fire whose run finished (its outcome is in the store, or in this worker's pending
+    // coalesced write) is acked, not run again; a fire stored twice is recognised the same way
+    if (ranAlready(stored, fire) || this.d.coalescer.ranHere(key, fire)) {
+      await this.skip(msg, ref, "finished", stored);
       return undefined;
     }
     return { fire, ref, reg, forced, key, stored };

@@ -35,7 +35,7 @@ import {
   type StoredJob,
 } from "@taskjet/protocol";
 import type { CachedJobStore } from "./jobCache.js";
-import type { RunResult } from "./outcome.js";
+import { ranAlready, type RunResult } from "./outcome.js";
 import { PendingRuns } from "./pendingRuns.js";
 
 export interface PendingRun {
@@ -66,6 +66,8 @@ export class StateCoalescer {
   private readonly projected = new Map<string, StoredJob>();
   /** per key, what this worker's last coalesced write stored: this turn of the wheel and the one before */
   private written = new Map<string, StoredJob>();
+  /** runs being written right now, by key */
+  private readonly writing = new Map<string, PendingRuns>();
   private writtenBefore = new Map<string, StoredJob>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -115,6 +117,17 @@ export class StateCoalescer {
     if (projected) return projected;
     const written = this.written.get(key) ?? this.writtenBefore.get(key);
     return written !== undefined && written.revision > known.revision ? written : known;
+  }
+
+  /**
+   * True when this worker finished the fire's run and its write is pending, under way, or landed in the last
+   * turn or two of the wheel: what a copy of the job read before that write cannot show.
+   */
+  ranHere(key: string, fire: FireMessage): boolean {
+    if (this.wheel[slotOf(key)]!.get(key)?.has(fire.fireId) || this.writing.get(key)?.has(fire.fireId))
+      return true;
+    const written = this.written.get(key) ?? this.writtenBefore.get(key);
+    return written !== undefined && ranAlready(written, fire);
   }
 
   /** `after`: the record with this run applied, when the caller computed it (kept as the projection). */
@@ -210,6 +223,7 @@ export class StateCoalescer {
   }
 
   private async write(key: string, runs: PendingRuns): Promise<void> {
+    this.writing.set(key, runs);
     try {
       // from the worker's copy of the job when it holds one (its own last write): no read first
       const stored = await this.store.mutateFromCopy(key, (current: StoredJob) => runs.applyTo(current));
@@ -231,6 +245,8 @@ export class StateCoalescer {
         runs.append(newer);
         slot.set(key, runs);
       } else this.pend(key, runs);
+    } finally {
+      if (this.writing.get(key) === runs) this.writing.delete(key);
     }
   }
 }

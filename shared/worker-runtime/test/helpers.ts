@@ -43,12 +43,18 @@ export class TestEnv {
   constructor(
     readonly server: NatsServerFixture,
     readonly topologyOptions: TopologyOptions = {},
+    /** the test's own connection's credentials, on a server with authorization */
+    private readonly auth: { user?: string; pass?: string } = {},
   ) {
     this.ns = namespace(uniqueName("tj"));
   }
 
   async init(): Promise<this> {
-    this.nc = await connectTo(this.server.url, { maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    this.nc = await connectTo(this.server.url, {
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+      ...this.auth,
+    });
     this.js = jetstream(this.nc);
     this.topo = await ensureTopology(this.nc, this.ns, this.topologyOptions);
     this.store = new JobStore(this.topo.jobs, this.ns);

@@ -75,6 +75,11 @@ function makeCase(seed: number): { rec: JobRecord; runs: Run[] } {
   if (r.chance(0.3)) state.lastError = "earlier";
   if (r.chance(0.3)) state.retryAt = iso(T0 + 5_000);
   if (r.chance(0.2)) state.buffered = "t.j:1";
+  // finished runs already recorded, up to the cap (a repeat of one of them moves it to the end)
+  if (r.chance(0.5))
+    state.doneRuns = Array.from({ length: Math.floor(r.next() * 66) }, (_, i) =>
+      String(T0 + (i - 60) * 1000),
+    );
   const runs: Run[] = [];
   const n = 1 + Math.floor(r.next() * 7);
   let clock = T0;
@@ -85,6 +90,7 @@ function makeCase(seed: number): { rec: JobRecord; runs: Run[] } {
       fireId: `t.j:${nominalMs}`,
       nominalTime: r.chance(0.1) ? `${iso(nominalMs).slice(0, 19)}+00:00` : iso(nominalMs),
       reason: r.pick(["schedule", "schedule", "catchUp", "trigger", "retry"] as const),
+      attempt: r.pick([1, 1, 1, 2]),
       last: false,
       maxTryCount: 50,
       ...(r.chance(0.8) ? { nextNominalTime: iso(nominalMs + 1000) } : {}),

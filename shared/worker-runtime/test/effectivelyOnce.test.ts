@@ -1,0 +1,173 @@
+/**
+ * Effectively-once runs (issue 13): a fire whose run finished is acked without running again, whether it
+ * comes back as a redelivery (its ack was lost) or was stored twice under one message id (the run stream's
+ * duplicate window forgets acked messages when the server restarts). The outcome in the store
+ * (state.doneRuns) or this worker's pending coalesced write says so.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import type { FireMessage } from "@taskjet/protocol";
+import { publishFire } from "@taskjet/worker-runtime";
+import { TestEnv } from "./helpers.js";
+
+const servers: NatsServerFixture[] = [];
+const envs: TestEnv[] = [];
+afterEach(async () => {
+  for (const e of envs.splice(0)) await e.close();
+});
+afterAll(async () => {
+  for (const s of servers) await s.stop();
+});
+
+async function envOn(args: string[] = [], user?: string): Promise<TestEnv> {
+  const server = await startNats({ args });
+  servers.push(server);
+  const env = await new TestEnv(server, {}, user ? { user, pass: user } : {}).init();
+  envs.push(env);
+  return env;
+}
+
+describe("effectively-once runs", () => {
+  it("a once job's fire stored again after a server restart is acked, not run again", async () => {
+    const env = await envOn();
+    const w = env.worker({ node: "eo1" });
+    let runs = 0;
+    w.register("once-only", async () => {
+      runs++;
+      return "done";
+    });
+    await w.start();
+    const def = await env.job({ type: "once-only", nodeName: "eo1" });
+    const fire = await env.fire(def, { revision: (await env.record(def))!.revision });
+    await env.waitRecord(def, (j) => j.state.status === "completed", "the first run");
+    expect((await env.record(def))!.state.doneRuns).toEqual([fire.fireId.split(":").pop()]);
+
+    // the stream's duplicate window does not survive a restart for messages already acked (work queue):
+    // the same fire, same Nats-Msg-Id, is stored again, as a scheduler retrying a lost PubAck would store it
+    await env.server.restart();
+    const again = await waitFor(() => publishFire(env.js, env.ns, fire), {
+      timeoutMs: 15_000,
+      message: "publish after the restart",
+    });
+    expect(again.duplicate).toBe(false);
+    const skipped = await w.events.next("run:skipped", (e) => e.fire.fireId === fire.fireId, 20_000);
+    expect(skipped.reason).toBe("finished");
+    expect(runs).toBe(1);
+    // the skip's log entry is written after its event
+    const log = await waitFor(() => env.runLog(def).then((l) => (l.length >= 3 ? l : undefined)), {
+      message: "the skip's run-log entry",
+    });
+    expect(log.map((e) => `${e.outcome}${e.reason ? `:${e.reason}` : ""}`)).toEqual([
+      "started",
+      "succeeded",
+      "skipped:finished",
+    ]);
+  });
+
+  it("a retry is a run of its own: attempt 2 of a once job runs after attempt 1 failed", async () => {
+    const env = await envOn();
+    const w = env.worker({ node: "eo2", backoffBaseMs: 10 });
+    const attempts: number[] = [];
+    w.register("flaky", async (ctx) => {
+      attempts.push(ctx.attempt);
+      if (ctx.attempt === 1) throw new Error("first try fails");
+      return "ok";
+    });
+    await w.start();
+    const def = await env.job({ type: "flaky", nodeName: "eo2" });
+    const nominalTime = new Date();
+    await env.fire(def, { nominalTime });
+    await env.waitRecord(def, (j) => j.state.status === "failedRetry", "the first attempt failed");
+    await env.fire(def, { nominalTime, attempt: 2, reason: "retry" });
+    const done = await env.waitRecord(def, (j) => j.state.status === "completed", "the retry ran");
+    expect(attempts).toEqual([1, 2]);
+    const ms = String(nominalTime.getTime());
+    expect(done.state.doneRuns).toEqual([ms, `${ms}:a2`]);
+  });
+
+  it("a recurring job's fire stored twice is not run again, by the worker that ran it (before its coalesced write) or by another", async () => {
+    const env = await envOn();
+    const a = env.worker({ node: "eo3", coalesceStateMs: 60_000 });
+    let runs = 0;
+    a.register("tick", async () => {
+      runs++;
+    });
+    await a.start();
+    const def = await env.job({ type: "tick", jobType: "persistent", intervalSeconds: 1, nodeName: "eo3" });
+    const t0 = Date.now() - 10_000;
+    const fire = await env.fire(def, {
+      nominalTime: new Date(t0),
+      nextNominalTime: new Date(t0 + 1000),
+      last: false,
+      revision: (await env.record(def))!.revision,
+    });
+    await a.events.next("run:success", (e) => e.fire.fireId === fire.fireId);
+    // its outcome waits in the coalescer (60 s): the same fire stored again is known to this worker
+    await republish(env, fire, "copy-1");
+    const skippedHere = await a.events.next("run:skipped", (e) => e.fire.fireId === fire.fireId, 15_000);
+    expect(skippedHere.reason).toBe("finished");
+    expect(runs).toBe(1);
+
+    // written, then a fresh worker (no copy of the job, nothing pending) gets the fire once more
+    await a.stop();
+    const written = await env.waitRecord(
+      def,
+      (j) => (j.state.doneRuns ?? []).length === 1,
+      "coalesced write",
+    );
+    expect(written.state.triggerCount).toBe(1);
+    const b = env.worker({ node: "eo3" });
+    let runsB = 0;
+    b.register("tick", async () => {
+      runsB++;
+    });
+    await b.start();
+    await republish(env, fire, "copy-2");
+    const skippedThere = await b.events.next("run:skipped", (e) => e.fire.fireId === fire.fireId, 15_000);
+    expect(skippedThere.reason).toBe("finished");
+    expect(runsB).toBe(0);
+  });
+
+  it("a fire whose ack was lost comes back after the ack wait and is acked, not run again", async () => {
+    // a real server that refuses the worker's acks: the run finishes and is written, its ack never lands
+    const conf = join(tmpdir(), `${uniqueName("noack")}.conf`);
+    writeFileSync(
+      conf,
+      `authorization { users = [
+        { user: admin, password: admin }
+        { user: worker, password: worker, permissions: { publish: { deny: ["$JS.ACK.>"] } } }
+      ] }\n`,
+    );
+    const env = await envOn(["-c", conf], "admin");
+    const w = env.worker({
+      node: "eo4",
+      ackWaitMs: 1_500,
+      nats: { servers: [env.server.url], prefix: env.ns.prefix, user: "worker", password: "worker" },
+    });
+    let runs = 0;
+    w.register("unacked", async () => {
+      runs++;
+      return "ran";
+    });
+    await w.start();
+    const def = await env.job({ type: "unacked", nodeName: "eo4" });
+    const fire = await env.fire(def, { revision: (await env.record(def))!.revision });
+    const skipped = await w.events.next(
+      "run:skipped",
+      (e) => e.fire.fireId === fire.fireId && e.delivery > 1,
+      20_000,
+    );
+    expect(skipped.reason).toBe("finished");
+    expect(runs).toBe(1);
+    expect((await env.record(def))!.state.result).toBe("ran");
+  });
+});
+
+/** Stores `fire` once more under another message id, as a server that lost its duplicate window would. */
+async function republish(env: TestEnv, fire: FireMessage, tag: string): Promise<void> {
+  const ack = await publishFire(env.js, env.ns, fire, `${fire.fireId}|${tag}`);
+  expect(ack.duplicate).toBe(false);
+}
