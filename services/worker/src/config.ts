@@ -9,7 +9,9 @@
  *                          TASKJET_ACK_WAIT_MS, TASKJET_SHUTDOWN_GRACE_MS, TASKJET_IDLE_POLL_MS,
  *                          TASKJET_COALESCE_STATE_MS, TASKJET_MAX_EARLY_MS, TASKJET_JOB_CACHE_SIZE, TASKJET_HOLD_EARLY_FIRES=0,
  *                          TASKJET_EVENTS=0, TASKJET_RUN_LOG=0, TASKJET_BUILTINS=0
- *   NATS_URL, NATS_CREDS, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_TLS_*, TASKJET_PREFIX (natsConfigFromEnv)
+ *                          TASKJET_CREATE_TOPOLOGY=0  only open streams and buckets a scheduler created
+ *   NATS_URL, NATS_CREDS, NATS_NKEY_SEED(_FILE), NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_TLS_*, TASKJET_PREFIX,
+ *   TASKJET_NATS_INBOX_PREFIX (natsConfigFromEnv)
  *   LOG_LEVEL (default info)
  */
 import { parseArgs } from "node:util";
@@ -23,7 +25,7 @@ export const usage = `usage: taskjet-worker [--node <name>] [--handlers <module>
 Runs a taskjet worker with the built-in job types (http, sleep, console) and the handlers of each module.
 Environment: NATS_URL (default nats://127.0.0.1:4222), TASKJET_PREFIX, TASKJET_NODE, TASKJET_HANDLERS,
 TASKJET_CONCURRENCY, TASKJET_PREFETCH, TASKJET_ACK_WAIT_MS, TASKJET_SHUTDOWN_GRACE_MS, TASKJET_IDLE_POLL_MS,
-TASKJET_COALESCE_STATE_MS, TASKJET_MAX_EARLY_MS, TASKJET_JOB_CACHE_SIZE, TASKJET_HOLD_EARLY_FIRES=0, TASKJET_EVENTS=0, TASKJET_RUN_LOG=0, TASKJET_BUILTINS=0, LOG_LEVEL. SIGTERM/SIGINT stop gracefully.`;
+TASKJET_COALESCE_STATE_MS, TASKJET_MAX_EARLY_MS, TASKJET_JOB_CACHE_SIZE, TASKJET_HOLD_EARLY_FIRES=0, TASKJET_EVENTS=0, TASKJET_RUN_LOG=0, TASKJET_BUILTINS=0, TASKJET_CREATE_TOPOLOGY=0, TASKJET_NATS_INBOX_PREFIX, LOG_LEVEL. SIGTERM/SIGINT stop gracefully.`;
 
 export type ServiceConfig = Omit<WorkerServiceOptions, "logger"> & { help: boolean };
 
@@ -85,6 +87,12 @@ export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const builtins = flag("TASKJET_BUILTINS", env["TASKJET_BUILTINS"]);
   // streams and buckets are created by whichever service starts first: replicas must agree with the scheduler's
   const replicas = int("TASKJET_STREAM_REPLICAS", env["TASKJET_STREAM_REPLICAS"]);
+  // 0: the server lets only the scheduler create streams and buckets (deploy/nats/); check they exist instead
+  const createTopology = flag("TASKJET_CREATE_TOPOLOGY", env["TASKJET_CREATE_TOPOLOGY"]);
+  const topology = {
+    ...(replicas !== undefined ? { replicas } : {}),
+    ...(createTopology !== undefined ? { create: createTopology } : {}),
+  };
   return {
     help: values["help"] === true,
     nats: natsConfigFromEnv(env),
@@ -103,6 +111,6 @@ export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ...(events !== undefined ? { events } : {}),
     ...(runLog !== undefined ? { runLog } : {}),
     ...(builtins !== undefined ? { builtins } : {}),
-    ...(replicas !== undefined ? { topology: { replicas } } : {}),
+    ...(Object.keys(topology).length > 0 ? { topology } : {}),
   };
 }

@@ -215,6 +215,14 @@ describe("configuration", () => {
       node: "n9",
       concurrency: 3,
     });
+    // behind server permissions (deploy/nats/): its own inbox prefix, and streams only opened, never created
+    expect(
+      configFrom([], {
+        TASKJET_CREATE_TOPOLOGY: "0",
+        TASKJET_STREAM_REPLICAS: "3",
+        TASKJET_NATS_INBOX_PREFIX: "_INBOX_worker_n1",
+      }),
+    ).toMatchObject({ topology: { create: false, replicas: 3 }, nats: { inboxPrefix: "_INBOX_worker_n1" } });
     expect(() => configFrom(["--concurrency", "many"], {})).toThrow(/concurrency must be a whole number/);
     expect(() => configFrom(["--bogus"], {})).toThrow(/bogus/);
   });

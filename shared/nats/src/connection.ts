@@ -3,43 +3,76 @@
  *
  *   NATS_URL          comma-separated server URLs (default nats://127.0.0.1:4222)
  *   NATS_CREDS        path to a .creds file (JWT + nkey seed)
+ *   NATS_NKEY_SEED_FILE / NATS_NKEY_SEED   an nkey user's seed (`SU...`): a file path, or the seed itself
  *   NATS_USER / NATS_PASSWORD, NATS_TOKEN
  *   NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY   PEM file paths; any of them turns TLS on
  *   TASKJET_PREFIX    subject prefix (default taskjet)
+ *   TASKJET_NATS_INBOX_PREFIX   prefix of every reply inbox of the connection (default `_INBOX`)
+ *
+ * The inbox prefix is what lets a server keep users apart: with `_INBOX_acme` a user may subscribe to
+ * `_INBOX_acme.>` only, and never sees replies meant for another (deploy/nats/). nats.js uses it for its
+ * own requests and consumers; taskjet's inboxes (RequestMux, the worker's puller, bucket loads) take it from
+ * the connection too (inbox.ts), so a connection made elsewhere with `inboxPrefix` works the same.
  */
 import { readFileSync } from "node:fs";
 import {
   connect,
   credsAuthenticator,
+  nkeyAuthenticator,
   type NatsConnection,
   type NodeConnectionOptions,
 } from "@nats-io/transport-node";
 import { z } from "zod";
 import { DEFAULT_PREFIX, parseOrThrow, PREFIX_PATTERN } from "@taskjet/protocol";
 
-export const NatsConfigSchema = z.strictObject({
-  servers: z
-    .array(z.string().min(1))
-    .min(1, "give at least one NATS server URL")
-    .default(["nats://127.0.0.1:4222"]),
-  credsFile: z.string().min(1).optional(),
-  user: z.string().optional(),
-  password: z.string().optional(),
-  token: z.string().optional(),
-  tls: z
-    .strictObject({
-      caFile: z.string().optional(),
-      certFile: z.string().optional(),
-      keyFile: z.string().optional(),
-    })
-    .optional(),
-  prefix: z
-    .string()
-    .regex(PREFIX_PATTERN, 'prefix must be 1-32 letters, digits, "_" or "-"')
-    .default(DEFAULT_PREFIX),
-  /** shown in the server's connection list */
-  name: z.string().optional(),
-});
+/** Subject tokens without wildcards, as nats.js and the server's permissions need them. */
+const INBOX_PREFIX_PATTERN = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
+
+export const NatsConfigSchema = z
+  .strictObject({
+    servers: z
+      .array(z.string().min(1))
+      .min(1, "give at least one NATS server URL")
+      .default(["nats://127.0.0.1:4222"]),
+    credsFile: z.string().min(1).optional(),
+    /** an nkey user's seed (`SU...`), or a file holding it; the server knows the user by its public key */
+    nkeySeed: z
+      .string()
+      .regex(/^SU[A-Z2-7]+$/, "nkeySeed must be a user seed (starts with SU)")
+      .optional(),
+    nkeySeedFile: z.string().min(1).optional(),
+    user: z.string().optional(),
+    password: z.string().optional(),
+    token: z.string().optional(),
+    tls: z
+      .strictObject({
+        caFile: z.string().optional(),
+        certFile: z.string().optional(),
+        keyFile: z.string().optional(),
+      })
+      .optional(),
+    prefix: z
+      .string()
+      .regex(PREFIX_PATTERN, 'prefix must be 1-32 letters, digits, "_" or "-"')
+      .default(DEFAULT_PREFIX),
+    /** prefix of the connection's reply inboxes, e.g. `_INBOX_acme`: what the server lets this user subscribe to */
+    inboxPrefix: z
+      .string()
+      .regex(INBOX_PREFIX_PATTERN, 'inboxPrefix must be subject tokens without wildcards, e.g. "_INBOX_acme"')
+      .optional(),
+    /** shown in the server's connection list */
+    name: z.string().optional(),
+  })
+  // creds, nkey seed and nkey seed file each set the connection's authenticator: only one may win
+  .superRefine((c, ctx) => {
+    const given = (["credsFile", "nkeySeed", "nkeySeedFile"] as const).filter((k) => c[k] !== undefined);
+    if (given.length > 1)
+      ctx.addIssue({
+        code: "custom",
+        path: [given[1]!],
+        message: `give one of credsFile, nkeySeed and nkeySeedFile, not ${given.join(" and ")}`,
+      });
+  });
 export type NatsConfig = z.output<typeof NatsConfigSchema>;
 export type NatsConfigInput = z.input<typeof NatsConfigSchema>;
 
@@ -58,11 +91,14 @@ export function natsConfigFromEnv(
       .map((s) => s.trim())
       .filter(Boolean),
     credsFile: env["NATS_CREDS"] || undefined,
+    nkeySeed: env["NATS_NKEY_SEED"] || undefined,
+    nkeySeedFile: env["NATS_NKEY_SEED_FILE"] || undefined,
     user: env["NATS_USER"] || undefined,
     password: env["NATS_PASSWORD"] || undefined,
     token: env["NATS_TOKEN"] || undefined,
     tls,
     prefix: env["TASKJET_PREFIX"] || undefined,
+    inboxPrefix: env["TASKJET_NATS_INBOX_PREFIX"] || undefined,
   };
   const merged = {
     ...fromEnv,
@@ -87,13 +123,17 @@ export async function connectNats(
         ...(config.tls.keyFile ? { keyFile: config.tls.keyFile } : {}),
       }
     : undefined;
+  const seed =
+    config.nkeySeed ?? (config.nkeySeedFile ? readFileSync(config.nkeySeedFile, "utf8") : undefined);
   return connect({
     servers: config.servers,
     name: config.name,
+    ...(config.inboxPrefix ? { inboxPrefix: config.inboxPrefix } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     pingInterval: 10_000,
     ...(config.credsFile ? { authenticator: credsAuthenticator(readFileSync(config.credsFile)) } : {}),
+    ...(seed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(seed.trim())) } : {}),
     ...(config.user ? { user: config.user, pass: config.password } : {}),
     ...(config.token ? { token: config.token } : {}),
     ...(tls ? { tls } : {}),

@@ -5,6 +5,7 @@ export {
   type NatsConfig,
   type NatsConfigInput,
 } from "./connection.js";
+export { inboxFor, inboxPrefixOf } from "./inbox.js";
 export { ensureTopology, topologyDefaults, type Topology, type TopologyOptions } from "./topology.js";
 export {
   JobStore,

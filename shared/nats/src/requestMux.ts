@@ -5,14 +5,9 @@
  * thousands of runs a second that is most of the worker's CPU. Here every request shares one inbox
  * subscription and one sweeping timer, and nothing is allocated on success beyond the promise.
  */
-import {
-  createInbox,
-  type Msg,
-  type MsgHdrs,
-  type NatsConnection,
-  type Subscription,
-} from "@nats-io/nats-core";
+import { type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/nats-core";
 import type { Publisher } from "./batch.js";
+import { inboxFor } from "./inbox.js";
 
 interface Pending {
   resolve: (m: Msg) => void;
@@ -29,7 +24,8 @@ export class MuxNoRespondersError extends Error {
 }
 
 export class RequestMux {
-  private readonly inbox = createInbox();
+  /** under the connection's inbox prefix: a user may be allowed to subscribe to nothing else */
+  private readonly inbox: string;
   private readonly pending = new Map<string, Pending>();
   private readonly sub: Subscription;
   private readonly sweeper: NodeJS.Timeout;
@@ -40,6 +36,7 @@ export class RequestMux {
     private readonly out: Publisher,
     private readonly timeoutMs = 5_000,
   ) {
+    this.inbox = inboxFor(nc);
     const prefixLength = this.inbox.length + 1;
     this.sub = nc.subscribe(`${this.inbox}.*`, {
       callback: (_err, m) => {

@@ -17,7 +17,8 @@
  */
 import { jetstreamManager, AckPolicy, DeliverPolicy, type ConsumerConfig } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
-import { createInbox, nanos, type Msg, type NatsConnection } from "@nats-io/nats-core";
+import { inboxFor } from "./inbox.js";
+import { nanos, type Msg, type NatsConnection } from "@nats-io/nats-core";
 
 export type BucketOperation = "PUT" | "DEL" | "PURGE";
 
@@ -97,7 +98,7 @@ export async function loadBucket(
         onMessage(m.subject.substring(prefixLen), data, ack.streamSeq, op);
         if (ack.streamSeq >= target || ack.pending === 0) finish(undefined, true);
       };
-      const sub = nc.subscribe(createInbox(), {
+      const sub = nc.subscribe(inboxFor(nc), {
         callback: (err, m) => {
           if (finished) return;
           if (err) return finish(err, false);

@@ -9,6 +9,11 @@
  *   <p>-locks KV      key <tenant>.<id>    per-job run locks (expiry inside the value)
  *   <p>-registry KV   replica.<id>, worker.<id>, type.<type>   heartbeats with TTL
  *   <p>-sched KV      scheduler bookkeeping (e.g. the fire cursor); no TTL
+ *
+ * `create: false` only opens them: it checks that the streams and the jobs, locks and registry buckets
+ * exist (stream info) and fails with UNAVAILABLE naming the first missing one; the lease and sched buckets,
+ * which only the scheduler uses, are bound unchecked. That is what a worker or gateway does when the
+ * server's permissions (deploy/nats/) let only the scheduler create and change streams and buckets.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
@@ -22,7 +27,7 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm, type KV, type KvOptions } from "@nats-io/kv";
 import { nanos } from "@nats-io/nats-core";
-import type { Namespace } from "@taskjet/protocol";
+import { UnavailableError, type Namespace } from "@taskjet/protocol";
 
 export interface TopologyOptions {
   /** stream and bucket replicas (1, 3 or 5) */
@@ -41,6 +46,11 @@ export interface TopologyOptions {
    * million keys takes the server longer than nats.js's default 5 s
    */
   jsApiTimeoutMs?: number;
+  /**
+   * false: never create or update a stream or bucket, only check that they exist (the role then needs only
+   * `$JS.API.STREAM.INFO.<stream>`, not CREATE/UPDATE); the other sizing options are then ignored
+   */
+  create?: boolean;
 }
 
 export const topologyDefaults = {
@@ -53,6 +63,7 @@ export const topologyDefaults = {
   registryTtlMs: 15_000,
   memory: false,
   jsApiTimeoutMs: 60_000,
+  create: true,
 } satisfies Required<TopologyOptions>;
 
 export interface Topology {
@@ -105,6 +116,7 @@ export async function ensureTopology(
   opts: TopologyOptions = {},
 ): Promise<Topology> {
   const o = { ...topologyDefaults, ...stripUndefined(opts) };
+  if (!o.create) return openTopology(nc, ns, o);
   const jsm = await jetstreamManager(nc);
   const storage = o.memory ? StorageType.Memory : StorageType.File;
   await ensureStream(jsm, {
@@ -149,6 +161,40 @@ export async function ensureTopology(
     }),
     bucket(ns.buckets.sched, { history: 1, replicas: o.replicas, storage: kvStorage }),
   ]);
+  return { jsm, jobs, lease, locks, registry, sched, options: o };
+}
+
+/** Opens what a scheduler created, creating and changing nothing; see the file header. */
+async function openTopology(
+  nc: NatsConnection,
+  ns: Namespace,
+  o: Required<TopologyOptions>,
+): Promise<Topology> {
+  const jsm = await jetstreamManager(nc);
+  const info = async (stream: string) => {
+    try {
+      return await jsm.streams.info(stream);
+    } catch (err) {
+      if (!/stream not found/i.test(String((err as Error).message))) throw err;
+      throw new UnavailableError(
+        `stream ${stream} does not exist: start a scheduler first (it creates taskjet's streams and buckets)`,
+        { cause: err, field: "topology.create", details: { stream } },
+      );
+    }
+  };
+  for (const s of [ns.streams.run, ns.streams.log, ns.streams.dlq]) await info(s);
+  const kvm = new Kvm(jetstream(nc, { timeout: o.jsApiTimeoutMs }));
+  // bind, not create: binding costs no API call; direct gets only when the bucket allows them
+  const open = async (bucket: string) =>
+    kvm.open(bucket, { allow_direct: (await info(`KV_${bucket}`)).config.allow_direct === true });
+  const [jobs, locks, registry] = await Promise.all([
+    open(ns.buckets.jobs),
+    open(ns.buckets.locks),
+    open(ns.buckets.registry),
+  ]);
+  // only the scheduler uses these, and it always creates them (with direct gets, NATS 2.9+)
+  const lease = await kvm.open(ns.buckets.lease, { allow_direct: true });
+  const sched = await kvm.open(ns.buckets.sched, { allow_direct: true });
   return { jsm, jobs, lease, locks, registry, sched, options: o };
 }
 

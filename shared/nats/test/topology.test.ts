@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { namespace } from "@taskjet/protocol";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { namespace, UnavailableError } from "@taskjet/protocol";
 import { ensureTopology } from "@taskjet/nats";
 import { connectTo, uniqueName, useNatsServer } from "@taskjet/testing";
 
@@ -18,5 +19,22 @@ describe("ensureTopology", () => {
     } finally {
       await Promise.all(conns.map((c) => c.close()));
     }
+  });
+
+  it("create: false opens what a scheduler created and creates nothing; a missing stream is UNAVAILABLE, named", async () => {
+    const ns = namespace(uniqueName("topo"));
+    const err = await ensureTopology(nats.nc, ns, { create: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as UnavailableError).details).toEqual({ stream: ns.streams.run });
+    const jsm = await jetstreamManager(nats.nc);
+    const names: string[] = [];
+    for await (const s of jsm.streams.names()) names.push(s);
+    expect(names.filter((n) => n.includes(ns.prefix))).toEqual([]);
+
+    await ensureTopology(nats.nc, ns);
+    const opened = await ensureTopology(nats.nc, ns, { create: false });
+    const rev = await opened.jobs.put("t.g.a", "1");
+    expect((await opened.jobs.get("t.g.a"))?.revision).toBe(rev);
+    expect((await opened.lease.status()).bucket).toBe(ns.buckets.lease);
   });
 });

@@ -11,9 +11,9 @@
  *   <p>.log.<tenant>.<jobId>                    run log (JetStream, limits)
  *   <p>.dlq.<tenant>.<jobId>                    dead letters (JetStream, limits)
  *
- * Role permissions by subject alone: a client of tenant T needs pub `<p>.api.T.>` and sub `_INBOX.>`;
- * a worker of node N needs the run stream's consumer API and sub `<p>.ctl.N`, pub `<p>.evt.>`, `<p>.log.>`;
- * the scheduler needs `<p>.api.*.>` (queue group), pub `<p>.run.>`. Tenants separate on the second token.
+ * Tenants separate on the token after `api`/`run`/`evt`, nodes on the one after the tenant in `run` and after
+ * `ctl`: what server permissions key on. Each role's permissions, with its own inbox prefix, are in
+ * deploy/nats/permissions.conf (docs/protocol.md#permissions).
  */
 import type { JobDefinition, JobRecord } from "./job.js";
 import { priorityLevel } from "./job.js";

@@ -19,9 +19,8 @@
  * rounds pause until the reconnect.
  */
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
-import { createInbox } from "@nats-io/nats-core";
 import type { Logger } from "pino";
-import type { PublishBatch } from "@taskjet/nats";
+import { inboxFor, type PublishBatch } from "@taskjet/nats";
 import { RunMessage } from "./runMessage.js";
 
 export interface PullTarget {
@@ -82,7 +81,8 @@ export class Puller {
     private readonly out: PublishBatch,
     private readonly o: PullerOptions,
   ) {
-    const inbox = createInbox();
+    // under the connection's inbox prefix: a worker may subscribe only to its own (deploy/nats/)
+    const inbox = inboxFor(nc);
     const api = o.apiPrefix ?? "$JS.API";
     this.targets = o.targets.map((t, index) => ({
       ...t,
