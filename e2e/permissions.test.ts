@@ -212,6 +212,13 @@ describe.skipIf(process.env["NATS_URL"])("deploy/nats permissions", () => {
         .poll(async () => (await acme.scheduler.logs("hello")).length, { timeout: 10_000 })
         .toBeGreaterThan(0);
       await sub.close();
+      // the worker reads a job from the bucket's stream leader (a redelivered fire, a lagging replica)
+      const wnc = await workingConnection("worker");
+      const reply = await wnc.request(
+        "$JS.API.STREAM.MSG.GET.KV_taskjet-jobs",
+        JSON.stringify({ last_by_subj: "$KV.taskjet-jobs.acme.default.hello" }),
+      );
+      expect((reply.json<{ message?: { seq: number } }>().message?.seq ?? 0) > 0).toBe(true);
     });
 
     it("the gateway reaches every tenant, the scheduler's status and the cluster views", async () => {
