@@ -11,6 +11,8 @@ export {
   encodeRecord,
   decodeRecord,
   isCasConflict,
+  isStoreFull,
+  jsErrCode,
   type StoreChange,
   type WatchHandle,
 } from "./store.js";
