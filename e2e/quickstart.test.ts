@@ -63,7 +63,7 @@ describe("quick start", () => {
     expect(events.some((e) => e.phase === "before")).toBe(true);
     expect(events.some((e) => e.phase === "after" && e.data.status === "queuing")).toBe(true);
     await sub.close();
-    await client.scheduler.remove("every-second");
+    await client.scheduler.remove("every-second", { force: true });
     expect(await client.scheduler.exists("every-second")).toBe(false);
   });
 

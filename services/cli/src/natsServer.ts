@@ -1,7 +1,8 @@
 /**
  * The nats-server that `taskjet dev` starts when NATS_URL is unset:
  * `nats-server -js -sd ./.taskjet/nats -a 127.0.0.1 -p <free port>`, in its own process group so a
- * terminal's Ctrl-C reaches only us and we stop it last, after the services that use it.
+ * terminal's Ctrl-C reaches only us and we stop it last, after the services that use it. (That also lets
+ * it outlive a SIGKILLed dev run: the dev lock finds and stops such an orphan, devLock.ts.)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -28,12 +29,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** `storeRoot` (default `<cwd>/.taskjet`) holds the JetStream store in `nats/` and the dev lock (devLock.ts). */
 export async function startDevNatsServer(
   cwd: string,
   port?: number,
   readyTimeoutMs = 15_000,
+  storeRoot = resolve(cwd, ".taskjet"),
 ): Promise<DevNatsServer> {
-  const storeDir = resolve(cwd, ".taskjet", "nats");
+  const storeDir = resolve(storeRoot, "nats");
   mkdirSync(storeDir, { recursive: true });
   const p = port ?? (await freePort());
   const args = ["-js", "-sd", storeDir, "-a", "127.0.0.1", "-p", String(p)];

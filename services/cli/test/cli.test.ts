@@ -195,9 +195,22 @@ describe("taskjet management commands against a real scheduler", () => {
     const partly = await cli(["pause", ids[0]!, "no-such-job"]);
     expect(partly.code).toBe(1);
     expect(partly.stdout).toMatch(/no-such-job\s+error NOT_FOUND/);
+    // the control API's rule, as REST applies it: a live job goes only with --force
     const rm = await cli(["remove", ...ids]);
-    expect(rm.code).toBe(0);
+    expect(rm.code).toBe(1);
+    expect(rm.stdout).toMatch(new RegExp(`${ids[0]}\\s+error FAILED_PRECONDITION: .* is paused: stop it`));
+    expect(rm.stdout).toMatch(new RegExp(`${ids[1]}\\s+ok`)); // completed: its schedule has ended
+    expect(await stack.client.scheduler.exists(ids[0]!)).toBe(true);
+    const forced = await cli(["remove", "--force", ids[0]!]);
+    expect(forced.code).toBe(0);
     expect(await stack.client.scheduler.exists(ids[0]!)).toBe(false);
+    // no ids and no filter: --all is needed, and it goes as all: true (an empty filter is refused)
+    const bare = await cli(["pause"]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(
+      /error INVALID_ARGUMENT \(ids\): name the jobs to pause: ids, filter flags, or --all/,
+    );
+    expect((await cli(["pause", "--all", "--group", group])).stderr).toMatch(/INVALID_ARGUMENT \(all\)/);
   });
 
   it("events tails until Ctrl-C and exits 0", async () => {

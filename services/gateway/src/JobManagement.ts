@@ -1,27 +1,25 @@
 /**
  * The seed's TaskManagement rules on top of the client, independent of HTTP:
  * - name + group are unique within a tenant (create and rename are refused with ALREADY_EXISTS);
- * - only jobs whose schedule has ended (stopped, or completed) may be deleted (else FAILED_PRECONDITION);
+ * - only jobs whose schedule has ended (stopped, or completed) may be deleted unless forced (else
+ *   FAILED_PRECONDITION): the scheduler's control API decides, so REST, the CLI and the SDK agree;
  * - job actions are edited as the job's `actions` array (read, change, `update`).
  *
  * The name check and the read-change-write of actions are not atomic across gateways: the control API has
  * no compare-and-set on `update` yet, so two concurrent edits can race (see docs/rest.md).
  */
 import { randomBytes } from "node:crypto";
-import type { BulkResult, JobAction, JobInput, JobPatch, JobView, ListFilter } from "@taskjet/protocol";
+import type { BulkResult, JobAction, JobInput, JobPatch, JobView } from "@taskjet/protocol";
 import {
   AlreadyExistsError,
-  FailedPreconditionError,
-  FINAL_STATUSES,
   JobActionSchema,
   NotFoundError,
   parseJobInput,
   parseOrThrow,
   JobPatchSchema,
-  toTaskjetError,
   ValidationError,
 } from "@taskjet/protocol";
-import type { JobScheduler } from "@taskjet/client";
+import type { JobScheduler, Target } from "@taskjet/client";
 
 export class JobManagement {
   constructor(private readonly scheduler: JobScheduler) {}
@@ -52,43 +50,14 @@ export class JobManagement {
     return this.scheduler.update(id, body as JobPatch);
   }
 
-  /** Deletes a job whose schedule has ended; FAILED_PRECONDITION otherwise. */
-  async remove(id: string): Promise<void> {
-    const job = await this.scheduler.get(id);
-    assertDeletable(job);
-    await this.scheduler.remove(id);
+  /** Deletes a job whose schedule has ended, or any job with `force`; FAILED_PRECONDITION otherwise. */
+  async remove(id: string, force = false): Promise<void> {
+    await this.scheduler.remove(id, { force });
   }
 
-  /** Deletes every selected job that may be deleted; the others get FAILED_PRECONDITION in the results. */
-  async removeMany(target: readonly string[] | { filter: ListFilter }): Promise<BulkResult> {
-    const jobs: (JobView | { id: string; missing: true })[] = [];
-    if (isIds(target)) {
-      for (const id of target) {
-        jobs.push(await this.scheduler.get(id).catch((err: unknown) => notFoundOr(err, id)));
-      }
-    } else {
-      for await (const j of this.scheduler.iterate(target.filter)) jobs.push(j);
-    }
-    const results: BulkResult["results"] = [];
-    const deletable: string[] = [];
-    for (const j of jobs) {
-      if ("missing" in j) {
-        results.push({
-          id: j.id,
-          ok: false,
-          error: new NotFoundError(`job ${j.id} does not exist`).toBody(),
-        });
-        continue;
-      }
-      try {
-        assertDeletable(j);
-        deletable.push(j.id);
-      } catch (err) {
-        results.push({ id: j.id, ok: false, error: toTaskjetError(err).toBody() });
-      }
-    }
-    if (deletable.length > 0) results.push(...(await this.scheduler.remove(deletable)).results);
-    return { results };
+  /** Deletes every selected job that may be deleted; the others get their error in the results. */
+  async removeMany(target: Target, force = false): Promise<BulkResult> {
+    return this.scheduler.remove(target, { force });
   }
 
   async actions(id: string): Promise<JobAction[]> {
@@ -146,22 +115,4 @@ export class JobManagement {
       }
     }
   }
-}
-
-function assertDeletable(job: JobView): void {
-  if (!FINAL_STATUSES.has(job.status)) {
-    throw new FailedPreconditionError(
-      `job ${job.id} is ${job.status}: stop it before deleting it (only stopped or completed jobs are deleted)`,
-      { field: "status" },
-    );
-  }
-}
-
-function notFoundOr(err: unknown, id: string): { id: string; missing: true } {
-  if (err instanceof NotFoundError) return { id, missing: true };
-  throw err;
-}
-
-function isIds(t: readonly string[] | { filter: ListFilter }): t is readonly string[] {
-  return Array.isArray(t);
 }

@@ -1,6 +1,6 @@
 /** Builds the fastify app: authentication, routes, metrics hooks and the one error shape. */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
-import { DecodeError, NotFoundError } from "@taskjet/protocol";
+import { assertDepth, DecodeError, NotFoundError } from "@taskjet/protocol";
 import type { TaskjetClient } from "@taskjet/client";
 import type { GatewaySettings } from "./config.js";
 import { TokenAuth } from "./auth.js";
@@ -31,14 +31,22 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
     const text = String(body);
     if (text.trim() === "") return done(null, undefined);
+    let value: unknown;
     try {
-      done(null, JSON.parse(text) as unknown);
+      value = JSON.parse(text) as unknown;
     } catch (err) {
-      done(
+      return done(
         new DecodeError(`the request body is not valid JSON: ${(err as Error).message}`, { field: "(body)" }),
         undefined,
       );
     }
+    try {
+      // JSON.parse copes with any depth; the encoders downstream do not (protocol limits.ts)
+      assertDepth(value);
+    } catch (err) {
+      return done(err as Error, undefined);
+    }
+    done(null, value);
   });
 
   app.addHook("onRequest", async (req) => {
@@ -54,7 +62,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
 
   app.setErrorHandler((err, req, reply) => {
-    const e = fromFastifyError(err as Error);
+    const e = fromFastifyError(err as Error, opts.settings.bodyLimitBytes);
     if (e.code === "INTERNAL") req.log.error({ err }, "request failed");
     return sendError(reply, e);
   });

@@ -25,6 +25,8 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   UNAVAILABLE: 503,
   TIMEOUT: 504,
   INTERNAL: 500,
+  // 507 Insufficient Storage, not 503: "the store is full" and "no scheduler answers" need different fixes
+  RESOURCE_EXHAUSTED: 507,
 };
 
 export interface HttpErrorBody {
@@ -45,11 +47,27 @@ export function errorBody(err: TaskjetError): HttpErrorBody {
   return body;
 }
 
+/**
+ * A body over the gateway's bodyLimitBytes: INVALID_ARGUMENT naming `(body)`, sent as HTTP 413 (the code
+ * says what is wrong, the status lets HTTP clients and proxies tell it from other bad requests).
+ */
+export class BodyTooLargeError extends ValidationError {
+  override name = "BodyTooLargeError";
+  readonly httpStatus = 413;
+}
+
 /** Fastify's own failures (bad JSON, body too large, wrong content type) as typed errors. */
-export function fromFastifyError(err: FastifyError | Error): TaskjetError {
+export function fromFastifyError(err: FastifyError | Error, bodyLimitBytes?: number): TaskjetError {
   if (err instanceof TaskjetError) return err;
   const fe = err as FastifyError;
   const status = fe.statusCode ?? 500;
+  if (fe.code === "FST_ERR_CTP_BODY_TOO_LARGE" || status === 413) {
+    const limit = bodyLimitBytes === undefined ? "" : ` of ${bodyLimitBytes} bytes`;
+    return new BodyTooLargeError(`the request body is larger than the gateway's limit${limit}`, {
+      field: "(body)",
+      ...(bodyLimitBytes === undefined ? {} : { details: { bodyLimitBytes } }),
+    });
+  }
   if (fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
     return new DecodeError(`unsupported content type: send application/json`, { field: "Content-Type" });
   }
@@ -61,7 +79,7 @@ export function fromFastifyError(err: FastifyError | Error): TaskjetError {
 }
 
 export function sendError(reply: FastifyReply, err: TaskjetError): FastifyReply {
-  const status = httpStatusOf[err.code] ?? 500;
+  const status = err instanceof BodyTooLargeError ? err.httpStatus : (httpStatusOf[err.code] ?? 500);
   if (err.code === ErrorCode.Unauthenticated) reply.header("www-authenticate", 'Bearer realm="taskjet"');
   return reply.code(status).type("application/json").send(errorBody(err));
 }

@@ -32,6 +32,8 @@ const errorText: Record<number, string> = {
   401: "UNAUTHENTICATED: missing or wrong bearer token",
   404: "NOT_FOUND",
   409: "ALREADY_EXISTS, CONFLICT or FAILED_PRECONDITION",
+  413: "INVALID_ARGUMENT (field (body)): the body is larger than the gateway's bodyLimitBytes",
+  507: "RESOURCE_EXHAUSTED: the job store is full (retryable once jobs end or the store grows)",
   503: "UNAVAILABLE: no scheduler answers, or NATS is down (retryable)",
   504: "TIMEOUT: the scheduler did not answer in time (retryable)",
 };
@@ -138,7 +140,7 @@ function build(): unknown {
           requestBody: { required: true, content: json(ref("JobInput")) },
           responses: {
             "201": ok("created", { type: "object", properties: { job: ref("Job") } }),
-            ...errors(400, 409, ...common),
+            ...errors(400, 409, 413, 507, ...common),
           },
         },
         get: {
@@ -152,7 +154,15 @@ function build(): unknown {
               properties: {
                 jobs: { type: "array", items: ref("Job") },
                 total: { type: "integer" },
-                nextOffset: { type: "integer" },
+                nextOffset: {
+                  type: "integer",
+                  description: "where the next page starts (pages stop before max_payload)",
+                },
+                omitted: {
+                  type: "array",
+                  items: { type: "string" },
+                  description: "ids too large for any page",
+                },
               },
             }),
             ...errors(400, ...common),
@@ -178,14 +188,14 @@ function build(): unknown {
           requestBody: { required: true, content: json(ref("JobPatch")) },
           responses: {
             "200": ok("the job", { type: "object", properties: { job: ref("Job") } }),
-            ...errors(400, 404, 409, ...common),
+            ...errors(400, 404, 409, 413, 507, ...common),
           },
         },
         delete: {
           tags: ["jobs"],
-          summary: "Delete a stopped (or completed) job",
+          summary: "Delete a stopped (or completed) job; any job with force=true",
           operationId: "deleteJob",
-          parameters: [idParam],
+          parameters: [idParam, { name: "force", in: "query", schema: { type: "boolean", default: false } }],
           responses: { "204": ok("deleted"), ...errors(400, 404, 409, ...common) },
         },
       },
@@ -206,11 +216,20 @@ function build(): unknown {
               in: "query",
               schema: { type: "integer", minimum: 1, maximum: 1000, default: 50 },
             },
+            {
+              name: "offset",
+              in: "query",
+              description: "skip this many of the newest entries (the previous page's nextOffset)",
+              schema: { type: "integer", minimum: 0, default: 0 },
+            },
           ],
           responses: {
             "200": ok("run log entries, newest last", {
               type: "object",
-              properties: { entries: { type: "array", items: { type: "object" } } },
+              properties: {
+                entries: { type: "array", items: { type: "object" } },
+                nextOffset: { type: "integer" },
+              },
             }),
             ...errors(400, 404, ...common),
           },
@@ -268,7 +287,7 @@ function build(): unknown {
       "/v1/bulk/{op}": {
         post: {
           tags: ["jobs"],
-          summary: "Run an operation on many jobs (ids) or every job matching a filter",
+          summary: "Run an operation on many jobs (ids), every job matching a filter, or all: true",
           operationId: "bulk",
           parameters: [
             { name: "op", in: "path", required: true, schema: { type: "string", enum: [...bulkRestOps] } },

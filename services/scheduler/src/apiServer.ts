@@ -17,6 +17,8 @@ import { z } from "zod";
 import { serveRequests } from "@taskjet/nats";
 import {
   apiOps,
+  CONTENT_TYPE_HEADER,
+  encodingOf,
   parseOrThrow,
   sysOps,
   TaskjetError,
@@ -104,6 +106,8 @@ export class ApiServer {
         field: "op",
       });
     }
+    // list and logs size their pages in the encoding the reply goes out in (serveRequests checked it)
+    const encoding = encodingOf(msg.headers?.get(CONTENT_TYPE_HEADER));
     switch (op as ApiOp) {
       case "queue":
         return this.jobs.queue(tenant, body);
@@ -114,11 +118,11 @@ export class ApiServer {
       case "get":
         return this.jobs.get(tenant, body);
       case "list":
-        return this.jobs.list(tenant, body);
+        return this.jobs.list(tenant, body, encoding);
       case "update":
         return this.jobs.update(tenant, body);
       case "logs":
-        return this.jobs.logs(tenant, body);
+        return this.jobs.logs(tenant, body, encoding);
       default:
         if ((lifecycleOps as readonly string[]).includes(op))
           return this.life.run(op as LifecycleOp, tenant, body);

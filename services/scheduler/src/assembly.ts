@@ -35,6 +35,9 @@ import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
 import { SkipRecorder } from "./skipRecorder.js";
 import { Ticker } from "./ticker.js";
 
+/** NATS' default max_payload, for the moment before the server's INFO has arrived. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
 /** Everything a started service holds. */
 export interface Running {
   nc: NatsConnection;
@@ -178,7 +181,16 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       log: c.log,
       metrics: c.metrics,
     });
-    const jobs = new JobCommands({ store, index, js, ns, clock: o.clock, apiTimeoutMs: o.apiTimeoutMs });
+    const jobs = new JobCommands({
+      store,
+      index,
+      js,
+      ns,
+      clock: o.clock,
+      apiTimeoutMs: o.apiTimeoutMs,
+      limits: { maxJobBytes: o.maxJobBytes, minIntervalSeconds: o.minIntervalSeconds },
+      maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
+    });
     const life = new LifecycleCommands({
       store,
       index,

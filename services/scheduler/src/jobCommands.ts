@@ -6,6 +6,9 @@
  *
  * Reads go through the local view after `catchUp` (the view has applied every write stored so far), so a
  * caller always reads its own writes, whichever replica answers.
+ *
+ * Limits (jobLimits.ts): a job's encoded size and its interval are checked where it is accepted, after the
+ * schema; list and logs pages stop before their reply would pass max_payload (replyPage.ts).
  */
 import { randomUUID } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
@@ -24,9 +27,11 @@ import {
   QueueManyRequestSchema,
   UpdateRequestSchema,
   ValidationError,
+  type Encoding,
   type JobDefinition,
   type JobRecord,
   type ListResult,
+  type LogsResult,
   type Namespace,
   type QueueResult,
   type RunLogEntry,
@@ -34,7 +39,9 @@ import {
 } from "@taskjet/protocol";
 import type { Clock } from "./clock.js";
 import type { JobIndex } from "./jobIndex.js";
+import { checkJobLimits, type JobLimits } from "./jobLimits.js";
 import { toJobView } from "./jobView.js";
+import { ReplyPage } from "./replyPage.js";
 import { JobSchedule } from "./schedule.js";
 
 export interface CommandDeps {
@@ -44,6 +51,9 @@ export interface CommandDeps {
   ns: Namespace;
   clock: Clock;
   apiTimeoutMs: number;
+  limits: JobLimits;
+  /** the connection's max_payload: no reply may be longer */
+  maxPayload: () => number;
 }
 
 const newId = () => randomUUID().replaceAll("-", "");
@@ -96,7 +106,9 @@ export class JobCommands {
         ? { ...body, tenantId: tenant }
         : body;
     const parsed = parseJobInput(withTenant, root);
-    return { ...parsed, id: parsed.id ?? newId() };
+    const def = { ...parsed, id: parsed.id ?? newId() };
+    checkJobLimits(def, this.d.limits, root);
+    return def;
   }
 
   private newRecord(def: JobDefinition): JobRecord {
@@ -167,16 +179,23 @@ export class JobCommands {
     return { job: this.view(await this.read(tenant, id)) };
   }
 
-  async list(tenant: string, body: unknown): Promise<ListResult> {
+  /** One page of matching jobs: at most `limit`, and no more than fit in a reply (`encoding` the caller's). */
+  async list(tenant: string, body: unknown, encoding: Encoding = "msgpack"): Promise<ListResult> {
     const req = parseOrThrow(ListRequestSchema, body ?? {});
     await this.d.index.catchUp(this.d.apiTimeoutMs);
     const matches = this.d.index.list(tenant, req);
-    const page = matches.slice(req.offset, req.offset + req.limit);
-    const result: ListResult = {
-      jobs: page.map((e) => toJobView(e.record(), e.revision, e)),
-      total: matches.length,
-    };
-    if (req.offset + req.limit < matches.length) result.nextOffset = req.offset + req.limit;
+    const page = new ReplyPage<ReturnType<typeof toJobView>>(this.d.maxPayload(), encoding);
+    const end = Math.min(req.offset + req.limit, matches.length);
+    let i = req.offset;
+    for (; i < end; i++) {
+      const e = matches[i]!;
+      const outcome = page.offer(toJobView(e.record(), e.revision, e));
+      if (outcome === "full") break;
+      if (outcome === "oversized" && !page.reserve(e.id.length + 8)) break;
+    }
+    const result: ListResult = { jobs: page.items, total: matches.length };
+    if (i < matches.length) result.nextOffset = i;
+    if (page.oversized.length > 0) result.omitted = page.oversized.map((j) => j.id);
     return result;
   }
 
@@ -189,6 +208,8 @@ export class JobCommands {
       for (const [k, v] of Object.entries(patch)) if (v !== undefined) merged[k] = v;
       const parsed = parseJobInput(merged, "patch");
       const def: JobDefinition = { ...parsed, id: cur.def.id };
+      // an interval accepted before the operator raised the minimum stays until the patch changes it
+      checkJobLimits(def, this.d.limits, "patch", { checkInterval: patch.intervalSeconds !== undefined });
       const state = { ...cur.state, updatedAt: iso(this.d.clock.now()) };
       const createdAtMs = Date.parse(cur.state.createdAt);
       const before = new JobSchedule(cur.def, createdAtMs);
@@ -205,14 +226,20 @@ export class JobCommands {
     return { job: this.view(job) };
   }
 
-  /** The last `limit` run-log entries of a job, oldest first, read with an ordered consumer. */
-  async logs(tenant: string, body: unknown): Promise<{ entries: RunLogEntry[] }> {
-    const { id, limit } = parseOrThrow(LogsRequestSchema, body);
+  /**
+   * Up to `limit` run-log entries of a job, oldest first, before the newest `offset` ones (offset 0: the
+   * last `limit`), read with an ordered consumer; cut from the oldest end when they would not fit in a
+   * reply. `nextOffset` is there while older entries remain.
+   */
+  async logs(tenant: string, body: unknown, encoding: Encoding = "msgpack"): Promise<LogsResult> {
+    const { id, limit, offset } = parseOrThrow(LogsRequestSchema, body);
+    const window = offset + limit;
     const consumer = await this.d.js.consumers.get(this.d.ns.streams.log, {
       filter_subjects: this.d.ns.log(tenant, id),
       deliver_policy: DeliverPolicy.All,
     });
     const entries: RunLogEntry[] = [];
+    let seen = 0;
     let pending = (await consumer.info(true)).num_pending;
     while (pending > 0) {
       const batch = await consumer.fetch({
@@ -225,15 +252,26 @@ export class JobCommands {
         pending = m.info.pending;
         try {
           entries.push(decode(m.data, encodingOf(m.headers?.get("Content-Type"))) as RunLogEntry);
+          seen++;
         } catch {
           // a malformed entry is not ours to fix here; leave it out of the answer
         }
-        if (entries.length > limit) entries.shift();
+        if (entries.length > window) entries.shift();
         if (pending === 0) break;
       }
       if (got === 0) break;
     }
     await consumer.delete().catch(() => undefined);
-    return { entries };
+    // newest first into the page, so a size cut drops the oldest; an entry too big for any reply is passed
+    const candidates = entries.slice(0, Math.max(0, entries.length - offset)).reverse();
+    const page = new ReplyPage<RunLogEntry>(this.d.maxPayload(), encoding);
+    let taken = 0;
+    for (const entry of candidates) {
+      if (page.offer(entry) === "full") break;
+      taken++;
+    }
+    const result: LogsResult = { entries: page.items.reverse() };
+    if (offset + taken < seen) result.nextOffset = offset + taken;
+    return result;
   }
 }

@@ -10,16 +10,23 @@
  *   stop     -> stopped, interrupt
  *   start    stopped/paused -> queuing, tryCount 0, isAbandoned false; the schedule restarts from now (the
  *            stopped period is not replayed); a once job that had fired already is fired again now
- *   remove   pause, interrupt, delete the key (compare-and-set)
+ *   remove   pause, interrupt, delete the key (compare-and-set). Only a job whose schedule has ended
+ *            (stopped or completed) unless the selector says `force: true`; else FAILED_PRECONDITION
+ *            naming `status`. The rule lives here so the SDK, the CLI and REST all behave alike.
+ *
+ * `{ all: true }` selects every job of the tenant; an empty filter is refused by the Selector schema, so a
+ * forgotten filter never acts on everything.
  */
 import type { JobStore } from "@taskjet/nats";
 import {
   ACTIVE_STATUSES,
   ConflictError,
   FailedPreconditionError,
+  FINAL_STATUSES,
   parseOrThrow,
   SelectorSchema,
   toTaskjetError,
+  ValidationError,
   type BulkResult,
   type JobState,
   type StoredJob,
@@ -50,12 +57,16 @@ export class LifecycleCommands {
 
   async run(op: LifecycleOp, tenant: string, body: unknown): Promise<BulkResult> {
     const sel = parseOrThrow(SelectorSchema, body);
+    if (sel.force !== undefined && op !== "remove") {
+      throw new ValidationError(`force applies to remove only, not to ${op}`, { field: "force" });
+    }
+    const force = sel.force === true;
     let ids: string[];
     if (sel.id !== undefined) ids = [sel.id];
     else if (sel.ids !== undefined) ids = [...new Set(sel.ids)];
     else {
       await this.d.index.catchUp(this.d.apiTimeoutMs);
-      ids = this.d.index.list(tenant, sel.filter ?? {}).map((e) => e.id);
+      ids = this.d.index.list(tenant, sel.all ? {} : (sel.filter ?? {})).map((e) => e.id);
     }
     const results: BulkResult["results"] = [];
     for (let i = 0; i < ids.length; i += 128) {
@@ -64,7 +75,7 @@ export class LifecycleCommands {
         ...(await Promise.all(
           chunk.map(async (id) => {
             try {
-              await this.one(op, tenant, id);
+              await this.one(op, tenant, id, force);
               return { id, ok: true };
             } catch (err) {
               return { id, ok: false, error: toTaskjetError(err).toBody() };
@@ -76,7 +87,7 @@ export class LifecycleCommands {
     return { results };
   }
 
-  private async one(op: LifecycleOp, tenant: string, id: string): Promise<void> {
+  private async one(op: LifecycleOp, tenant: string, id: string, force: boolean): Promise<void> {
     const key = await this.d.jobs.keyOf(tenant, id);
     switch (op) {
       case "trigger":
@@ -91,7 +102,7 @@ export class LifecycleCommands {
       case "start":
         return this.start(key);
       case "remove":
-        return this.remove(key);
+        return this.remove(key, force);
     }
   }
 
@@ -170,11 +181,18 @@ export class LifecycleCommands {
     if (refire) await this.trigger(job);
   }
 
-  private async remove(key: string): Promise<void> {
+  private async remove(key: string, force: boolean): Promise<void> {
     for (let attempt = 0; attempt < 10; attempt++) {
-      const change = await this.setStatus(key, (s, now) =>
-        s.status === "paused" ? undefined : { status: "paused", updatedAt: now },
-      );
+      const change = await this.setStatus(key, (s, now) => {
+        if (!force && !FINAL_STATUSES.has(s.status)) {
+          throw new FailedPreconditionError(
+            `job ${key.split(".").pop()} is ${s.status}: stop it before removing it, or remove with force ` +
+              "(CLI --force, REST ?force=true, SDK remove(target, { force: true }))",
+            { field: "status", details: { status: s.status } },
+          );
+        }
+        return s.status === "paused" ? undefined : { status: "paused", updatedAt: now };
+      });
       this.interrupt(change, "removed");
       try {
         await this.d.store.remove(key, change.after.revision);

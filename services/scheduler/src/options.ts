@@ -8,7 +8,14 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { NatsConfigInput, TopologyOptions } from "@taskjet/nats";
-import { DEFAULT_PREFIX, PREFIX_PATTERN, parseOrThrow, TOKEN_PATTERN } from "@taskjet/protocol";
+import {
+  DEFAULT_MAX_JOB_BYTES,
+  DEFAULT_MIN_INTERVAL_SECONDS,
+  DEFAULT_PREFIX,
+  PREFIX_PATTERN,
+  parseOrThrow,
+  TOKEN_PATTERN,
+} from "@taskjet/protocol";
 import { systemClock, type Clock } from "./clock.js";
 
 const ms = (what: string, min = 1) =>
@@ -61,6 +68,20 @@ export const TunablesSchema = z.strictObject({
   takeoverCatchUpTimeoutMs: ms("takeoverCatchUpTimeoutMs", 0).default(1_000),
   /** timeout of API requests this replica makes to NATS while answering */
   apiTimeoutMs: ms("apiTimeoutMs", 100).default(5_000),
+  /**
+   * most bytes a job's definition may take, encoded (args included); keep it well under the server's
+   * max_payload, or the store write of a job near the limit fails
+   */
+  maxJobBytes: z
+    .number({ error: "maxJobBytes must be a number of bytes" })
+    .int("maxJobBytes must be a whole number of bytes")
+    .min(1024, "maxJobBytes must be at least 1024")
+    .default(DEFAULT_MAX_JOB_BYTES),
+  /** the shortest intervalSeconds a job may have (a lower one is refused at queue and update) */
+  minIntervalSeconds: z
+    .number({ error: "minIntervalSeconds must be a number of seconds" })
+    .positive("minIntervalSeconds must be greater than 0")
+    .default(DEFAULT_MIN_INTERVAL_SECONDS),
 });
 export type Tunables = z.output<typeof TunablesSchema>;
 

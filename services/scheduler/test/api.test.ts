@@ -270,7 +270,7 @@ describe("lifecycle operations", () => {
       });
 
       interrupts.length = 0;
-      await call("remove", { id: "s1" });
+      await call("remove", { id: "s1", force: true });
       expect(await call("exists", { id: "s1" })).toEqual({ exists: false });
       await waitFor(() => interrupts.length === 2, { timeoutMs: 2000, message: JSON.stringify(interrupts) });
       expect(interrupts.map((i) => [i.subject, i.body.reason])).toEqual([

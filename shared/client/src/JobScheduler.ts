@@ -23,6 +23,7 @@ import {
   type ListFilter,
   type ListRequest,
   type ListResult,
+  type LogsResult,
   type Namespace,
   type QueueResult,
   type RunLogEntry,
@@ -106,7 +107,8 @@ export class JobScheduler {
     while (offset !== undefined) {
       const page: ListResult = await this.list({ ...filter, limit: pageSize, offset });
       yield* page.jobs;
-      offset = page.jobs.length === 0 ? undefined : page.nextOffset;
+      // a page cut short by the reply size still has a nextOffset, always past this one
+      offset = page.nextOffset;
     }
   }
 
@@ -126,8 +128,12 @@ export class JobScheduler {
   async resume(target: Target): Promise<BulkResult> {
     return this.bulk("resume", target);
   }
-  async remove(target: Target): Promise<BulkResult> {
-    return this.bulk("remove", target);
+  /**
+   * Removes jobs whose schedule has ended (stopped or completed); a job that is still live is refused
+   * with FAILED_PRECONDITION unless `force` (then it is paused, its runs interrupted, and removed).
+   */
+  async remove(target: Target, opts: { force?: boolean } = {}): Promise<BulkResult> {
+    return this.bulk("remove", target, opts.force ? { force: true } : {});
   }
   async start(target: Target): Promise<BulkResult> {
     return this.bulk("start", target);
@@ -140,8 +146,8 @@ export class JobScheduler {
    * Runs a bulk operation. For a single id a failed result throws its typed error; for ids and filters
    * the per-job results come back as they are (check `ok` on each).
    */
-  async bulk(op: BulkOp, target: Target): Promise<BulkResult> {
-    const result = await this.call<BulkResult>(op, toSelector(target));
+  async bulk(op: BulkOp, target: Target, extra: { force?: boolean } = {}): Promise<BulkResult> {
+    const result = await this.call<BulkResult>(op, toSelector(target, extra));
     if (isSingle(target)) {
       const failed = result.results.find((r) => !r.ok);
       if (failed?.error) throw errorFromBody(failed.error);
@@ -149,11 +155,17 @@ export class JobScheduler {
     return result;
   }
 
-  /** The run log of a job, newest last (`limit` default 50). */
+  /** The run log of a job, newest last (`limit` default 50): the first page of `logPage`. */
   async logs(id: string, limit?: number): Promise<RunLogEntry[]> {
-    const body = limit === undefined ? { id } : { id, limit };
-    const r = await this.call<{ entries: RunLogEntry[] }>("logs", validated(LogsRequestSchema, body));
-    return r.entries;
+    return (await this.logPage(id, limit === undefined ? {} : { limit })).entries;
+  }
+
+  /**
+   * Up to `limit` entries before the newest `offset`, oldest first; `nextOffset` while older ones remain
+   * (a page may hold fewer than `limit`: it never exceeds the connection's max_payload).
+   */
+  async logPage(id: string, page: { limit?: number; offset?: number } = {}): Promise<LogsResult> {
+    return this.call<LogsResult>("logs", validated(LogsRequestSchema, { id, ...page }));
   }
 
   /** The leader, the replicas, the workers and job counts (`<p>.sys.scheduler.status`). */

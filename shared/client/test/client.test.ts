@@ -130,7 +130,12 @@ describe("TaskjetClient against a real scheduler and worker", () => {
     const started = await s.start({ filter: { group } });
     expect(started.results).toHaveLength(2);
     expect((await s.get(b)).status).not.toBe("stopped");
-    await s.remove(ids);
+    // started again: live jobs, removed only with force
+    expect((await s.remove(ids)).results.map((r) => r.error?.code)).toEqual([
+      "FAILED_PRECONDITION",
+      "FAILED_PRECONDITION",
+    ]);
+    await s.remove(ids, { force: true });
     expect(await s.exists(a)).toBe(false);
     await rejectsWith(s.pause(a), ErrorCode.NotFound);
   });

@@ -12,6 +12,8 @@ export {
   encodeRecord,
   decodeRecord,
   isCasConflict,
+  isStoreFull,
+  jsErrCode,
   type StoreChange,
   type WatchHandle,
 } from "./store.js";

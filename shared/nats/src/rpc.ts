@@ -1,13 +1,15 @@
 /**
  * Request/reply with the protocol's codec and envelope. A server decodes by the request's Content-Type,
  * answers in the same encoding, and turns anything thrown into a typed error envelope: a bad request never
- * crashes the process and never goes unanswered.
+ * crashes the process and never goes unanswered. A body nested too deep for the encoders is refused at
+ * decoding (INVALID_ARGUMENT, protocol limits.ts), before the handler sees it.
  */
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core";
 import {
   CONTENT_TYPE_HEADER,
   contentTypeOf,
   decode,
+  decodeRequest,
   encode,
   encodingOf,
   errorReply,
@@ -41,7 +43,7 @@ async function answer(msg: Msg, handler: RequestHandler, onError?: (err: unknown
   let reply: unknown;
   try {
     encoding = encodingOf(msg.headers?.get(CONTENT_TYPE_HEADER));
-    const body = decode(msg.data, encoding);
+    const body = decodeRequest(msg.data, encoding);
     reply = okReply((await handler(body, msg)) ?? null);
   } catch (err) {
     onError?.(err, msg);
@@ -53,7 +55,13 @@ async function answer(msg: Msg, handler: RequestHandler, onError?: (err: unknown
   try {
     msg.respond(encode(reply, encoding), { headers: h });
   } catch (err) {
+    // e.g. a reply over max_payload: answer with the error rather than leave the caller to time out
     onError?.(err, msg);
+    try {
+      msg.respond(encode(errorReply(err), encoding), { headers: h });
+    } catch {
+      // nothing more to say on this subject
+    }
   }
 }
 

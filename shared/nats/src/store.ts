@@ -8,11 +8,16 @@
  * skipped as "removed"). A read that finds no job, a delete marker or a revision older than the caller
  * knows exists is asked again of the stream leader (`latest`), which has applied every acknowledged write;
  * so is the re-read after a lost compare-and-set. A missing job is never taken on one replica's word.
+ *
+ * A write the server refuses for lack of room (the bucket at its max bytes, JetStream's storage used up)
+ * is a ResourceExhaustedError (RESOURCE_EXHAUSTED, retryable), not an anonymous JetStream error.
  */
+import { JetStreamApiError } from "@nats-io/jetstream";
 import type { KV, KvEntry } from "@nats-io/kv";
 import type { KvReader } from "./leanKv.js";
 import {
   ConflictError,
+  ResourceExhaustedError,
   decode,
   encode,
   type JobRecord,
@@ -20,6 +25,7 @@ import {
   NotFoundError,
   type StoredJob,
 } from "@taskjet/protocol";
+import { KvApiError } from "./leanKv.js";
 
 export function encodeRecord(record: JobRecord): Uint8Array {
   return encode(record);
@@ -27,6 +33,36 @@ export function encodeRecord(record: JobRecord): Uint8Array {
 
 export function decodeRecord(bytes: Uint8Array): JobRecord {
   return decode(bytes) as JobRecord;
+}
+
+/**
+ * JetStream API error codes (the server's err_code) that mean "no room": 10023 insufficient resources (the
+ * server's max_file_store / max_memory_store reached), 10028 insufficient memory resources, 10047
+ * insufficient storage resources, 10077 stream store failed (what a bucket at its max_bytes or max_msgs
+ * answers a write, "maximum bytes exceeded").
+ */
+const NO_ROOM_CODES: ReadonlySet<number> = new Set([10023, 10028, 10047, 10077]);
+
+/** The server's err_code of a JetStream API error from nats.js or from the lean KV path, if it is one. */
+export function jsErrCode(err: unknown): number | undefined {
+  if (err instanceof JetStreamApiError) return err.code;
+  if (err instanceof KvApiError) return err.api_error.err_code;
+  return undefined;
+}
+
+/** True when the server refused a write because the bucket or JetStream's storage is full. */
+export function isStoreFull(err: unknown): boolean {
+  const code = jsErrCode(err);
+  return code !== undefined && NO_ROOM_CODES.has(code);
+}
+
+function storeFull(key: string, err: unknown): ResourceExhaustedError {
+  const reason = err instanceof Error ? err.message : String(err);
+  return new ResourceExhaustedError(
+    `the job store has no room to write ${key} (${reason}): retry later, remove finished jobs, or ask the ` +
+      "operator to raise the bucket's max bytes or JetStream's storage",
+    { cause: err, details: { jsErrCode: jsErrCode(err) } },
+  );
 }
 
 /** True when a KV write lost a compare-and-set (JetStream API error 10071, wrong last sequence). */
@@ -96,6 +132,7 @@ export class JobStore {
       return await this.kv.create(this.keyOf(record), encodeRecord(record));
     } catch (err) {
       if (isCasConflict(err)) return undefined;
+      if (isStoreFull(err)) throw storeFull(this.keyOf(record), err);
       throw err;
     }
   }
@@ -108,6 +145,7 @@ export class JobStore {
       if (isCasConflict(err)) {
         throw new ConflictError(`job ${key} changed since revision ${revision}`, { cause: err });
       }
+      if (isStoreFull(err)) throw storeFull(key, err);
       throw err;
     }
   }
@@ -145,6 +183,7 @@ export class JobStore {
       await this.kv.delete(key, revision === undefined ? undefined : { previousSeq: revision });
     } catch (err) {
       if (isCasConflict(err)) throw new ConflictError(`job ${key} changed since revision ${revision}`);
+      if (isStoreFull(err)) throw storeFull(key, err);
       throw err;
     }
   }

@@ -8,13 +8,19 @@
  * | queueMany | { jobs: JobInput[] } (all or nothing)     | { results: [{ id, created }] }           |
  * | exists    | { id }                                    | { exists }                               |
  * | get       | { id }                                    | { job }                                  |
- * | list      | ListRequest                               | { jobs, total, nextOffset? }             |
+ * | list      | ListRequest                               | { jobs, total, nextOffset?, omitted? }   |
  * | update    | { id, patch }                             | { job }                                  |
  * | trigger, pause, resume, remove, start, stop | Selector  | { results: [{ id, ok, error? }] }       |
- * | logs      | { id, limit? }                            | { entries: RunLogEntry[] }               |
+ * | logs      | { id, limit?, offset? }                   | { entries: RunLogEntry[], nextOffset? }  |
+ *
+ * A list or logs reply never exceeds the connection's max_payload: the scheduler stops adding items before
+ * it would, and `nextOffset` says where the next page starts (fewer than `limit` items with a nextOffset
+ * means the size cut the page). A selector's empty filter is refused: `{ all: true }` says "every job";
+ * `remove` refuses a job whose schedule has not ended (not stopped or completed) unless `force: true`.
  */
 import { z } from "zod";
 import type { ErrorBody } from "./errors.js";
+import type { RunLogEntry } from "./events.js";
 import { JobPatchSchema, jobStatuses, jobTypes, token, type JobDefinition, type JobState } from "./job.js";
 
 export const IdRequestSchema = z.strictObject({ id: token("id", 128) });
@@ -40,16 +46,32 @@ export const ListRequestSchema = ListFilterSchema.extend({
 });
 export type ListRequest = z.input<typeof ListRequestSchema>;
 
-/** Addresses one job, many jobs, or every job that matches a filter (bulk forms). Exactly one of them. */
+/** True when a filter names no field: it would select every job of the tenant. */
+export const isEmptyFilter = (f: ListFilter): boolean => Object.values(f).every((v) => v === undefined);
+
+/**
+ * Addresses one job, many jobs, every job that matches a filter, or every job of the tenant (`all: true`):
+ * exactly one of them. An empty filter is refused, so "every job" is always said out loud. `force` lets
+ * `remove` delete a job whose schedule has not ended; the other operations refuse it.
+ */
 export const SelectorSchema = z
   .strictObject({
     id: token("id", 128).optional(),
     ids: z.array(token("id", 128)).min(1).max(10_000).optional(),
     filter: ListFilterSchema.optional(),
+    all: z.literal(true, { error: "all must be true when given" }).optional(),
+    force: z.boolean({ error: "force must be true or false" }).optional(),
   })
-  .refine((s) => [s.id, s.ids, s.filter].filter((x) => x !== undefined).length === 1, {
-    message: "give exactly one of id, ids or filter",
-    path: ["id"],
+  .superRefine((s, ctx) => {
+    if ([s.id, s.ids, s.filter, s.all].filter((x) => x !== undefined).length !== 1) {
+      ctx.addIssue({ code: "custom", path: ["id"], message: "give exactly one of id, ids, filter or all" });
+    } else if (s.filter && isEmptyFilter(s.filter)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["filter"],
+        message: "an empty filter selects every job of the tenant: name a field, or send all: true",
+      });
+    }
   });
 export type Selector = z.input<typeof SelectorSchema>;
 
@@ -59,6 +81,8 @@ export type UpdateRequest = z.input<typeof UpdateRequestSchema>;
 export const LogsRequestSchema = z.strictObject({
   id: token("id", 128),
   limit: z.number().int().min(1).max(1000).default(50),
+  /** skip this many of the newest entries (the previous page's nextOffset) */
+  offset: z.number().int().min(0).default(0),
 });
 export type LogsRequest = z.input<typeof LogsRequestSchema>;
 
@@ -73,6 +97,14 @@ export interface QueueResult {
 export interface ListResult {
   jobs: JobView[];
   total: number;
+  nextOffset?: number;
+  /** jobs of this page too large to fit in any reply on their own (read them with `get`, or remove them) */
+  omitted?: string[];
+}
+export interface LogsResult {
+  /** oldest first */
+  entries: RunLogEntry[];
+  /** present when older entries exist: ask again with this offset */
   nextOffset?: number;
 }
 export interface BulkResult {

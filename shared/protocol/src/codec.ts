@@ -2,9 +2,14 @@
  * Payload codec. msgpack (msgpackr) by default; JSON wherever a message carries
  * `Content-Type: application/json`. Replies go back in the caller's encoding, so any NATS client in any
  * language can speak to taskjet with plain JSON.
+ *
+ * `decode` is for anything read (fires, events, records); `decodeRequest` is the request edge: it also
+ * refuses a body nested deeper than MAX_PAYLOAD_DEPTH with INVALID_ARGUMENT, before anything else touches
+ * the value (see limits.ts for why).
  */
 import { Packr } from "msgpackr";
-import { DecodeError } from "./errors.js";
+import { DecodeError, ValidationError } from "./errors.js";
+import { MAX_PAYLOAD_DEPTH, pathDeeperThan, shortPath } from "./limits.js";
 
 export const CONTENT_TYPE_HEADER = "Content-Type";
 export const MSGPACK = "application/msgpack";
@@ -52,4 +57,36 @@ export function decode(data: Uint8Array, encoding: Encoding = "msgpack"): unknow
   } catch (err) {
     throw new DecodeError(`payload is not valid ${encoding}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * Decodes a request body: DecodeError for bytes that are not valid in `encoding`, ValidationError naming
+ * the top-level field under which the body nests deeper than MAX_PAYLOAD_DEPTH levels.
+ */
+export function decodeRequest(data: Uint8Array, encoding: Encoding = "msgpack"): unknown {
+  let value: unknown;
+  try {
+    value = decode(data, encoding);
+  } catch (err) {
+    // msgpackr recurses: a body thousands of levels deep overflows the stack while it is unpacked
+    if ((err as DecodeError).cause instanceof RangeError) throw tooDeep([]);
+    throw err;
+  }
+  assertDepth(value);
+  return value;
+}
+
+/** Throws the request edge's ValidationError when `value` nests deeper than MAX_PAYLOAD_DEPTH levels. */
+export function assertDepth(value: unknown, maxDepth = MAX_PAYLOAD_DEPTH): void {
+  const path = pathDeeperThan(value, maxDepth);
+  if (path) throw tooDeep(path, maxDepth);
+}
+
+function tooDeep(path: readonly (string | number)[], maxDepth = MAX_PAYLOAD_DEPTH): ValidationError {
+  const field = path.length > 0 ? String(path[0]) : "(body)";
+  const at = path.length > 0 ? ` (at ${shortPath(path)})` : "";
+  return new ValidationError(
+    `${field}: the request nests deeper than ${maxDepth} levels${at}: flatten the value`,
+    { field },
+  );
 }

@@ -16,6 +16,8 @@ export const ErrorCode = {
   Unavailable: "UNAVAILABLE",
   Timeout: "TIMEOUT",
   Internal: "INTERNAL",
+  /** JetStream is out of room (the job bucket at its max bytes, the server's storage exhausted) */
+  ResourceExhausted: "RESOURCE_EXHAUSTED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -24,6 +26,8 @@ const retryableCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCode.Conflict,
   ErrorCode.Unavailable,
   ErrorCode.Timeout,
+  // room comes back when jobs finish or are removed, or when the operator grows the store
+  ErrorCode.ResourceExhausted,
 ]);
 
 export interface ErrorBody {
@@ -150,6 +154,14 @@ export class TimeoutError extends TaskjetError {
   }
 }
 
+/** The store is full: retry later (jobs end and free room) or ask the operator for more storage. */
+export class ResourceExhaustedError extends TaskjetError {
+  override name = "ResourceExhaustedError";
+  constructor(message: string, opts: TaskjetErrorOptions = {}) {
+    super(ErrorCode.ResourceExhausted, message, opts);
+  }
+}
+
 export class InternalError extends TaskjetError {
   override name = "InternalError";
   constructor(message: string, opts: TaskjetErrorOptions = {}) {
@@ -169,6 +181,7 @@ const classes: Record<ErrorCode, new (message: string, opts?: TaskjetErrorOption
   UNAVAILABLE: UnavailableError,
   TIMEOUT: TimeoutError,
   INTERNAL: InternalError,
+  RESOURCE_EXHAUSTED: ResourceExhaustedError,
 };
 
 /** Rebuilds the typed error from a reply envelope's error body (the client side of `toBody`). */

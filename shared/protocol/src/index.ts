@@ -1,6 +1,7 @@
 export * from "./errors.js";
 export * from "./validate.js";
 export * from "./codec.js";
+export * from "./limits.js";
 export * from "./cron.js";
 export * from "./job.js";
 export * from "./subjects.js";

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { compileCron, cronDialects, dstRules, isValidTimeZone } from "./cron.js";
+import { MAX_ARGS_DEPTH, pathDeeperThan, shortPath } from "./limits.js";
 import { parseOrThrow } from "./validate.js";
 
 /** A subject-token-safe name: ids, groups, tenants, node names and job types appear in subjects and keys. */
@@ -98,12 +99,25 @@ const baseFields = {
   name: z.string({ error: "name is required" }).min(1, "name must not be empty").max(200),
   group: token("group").default("default"),
   type: token("type"),
-  args: z.record(z.string(), z.unknown(), { error: "args must be an object" }).default({}),
+  args: z
+    .record(z.string(), z.unknown(), { error: "args must be an object" })
+    .superRefine((args, ctx) => {
+      // iterative: args thousands of levels deep would overflow the stack of the encoder downstream
+      const path = pathDeeperThan(args, MAX_ARGS_DEPTH);
+      if (path) {
+        ctx.addIssue({
+          code: "custom",
+          message: `args nest deeper than ${MAX_ARGS_DEPTH} levels (at ${shortPath(path, "args")})`,
+        });
+      }
+    })
+    .default({}),
   jobType: z.enum(jobTypes, { error: `jobType must be one of ${jobTypes.join(", ")}` }).default("once"),
   cron: z.string().max(200).optional(),
   cronDialect: z.enum(cronDialects).default("quartz"),
   timeZone: z.string().default("UTC"),
   dstRule: z.enum(dstRules).default("single-value"),
+  // the floor (1 s unless the operator lowers it, limits.ts) is the scheduler's: it depends on its config
   intervalSeconds: z
     .number({ error: "intervalSeconds must be a number" })
     .positive("intervalSeconds must be greater than 0")

@@ -2,11 +2,17 @@
  * `taskjet dev`: scheduler, worker and gateway in one process against NATS_URL, or against a nats-server it
  * starts itself in ./.taskjet/nats, plus a demo job (console type, every 5 s) whose runs are printed.
  * Ctrl-C stops everything: gateway, worker, scheduler, then the nats-server.
+ *
+ * The store folder (--store, default ./.taskjet) is locked for the run (devLock.ts): a second dev run on
+ * it is refused, and a nats-server orphaned there by a SIGKILLed run is stopped before a new one starts.
  */
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { TaskjetClient, type EventSubscription } from "@taskjet/client";
 import { parseOrThrow, token } from "@taskjet/protocol";
 import type { CommandContext } from "../context.js";
+import { acquireDevLock, type DevLock } from "../devLock.js";
 import { intFlag, type GlobalFlags } from "../config.js";
 import { startDevNatsServer, type DevNatsServer } from "../natsServer.js";
 import { createScheduler, createWorkerService, serviceLogger, type Service } from "../services.js";
@@ -18,6 +24,7 @@ interface DevFlags extends GlobalFlags {
   node: string;
   gateway: boolean;
   demo: boolean;
+  store: string;
   handlers?: string[];
 }
 
@@ -32,6 +39,11 @@ export function devCommand(program: Command, ctx: CommandContext): void {
     .option("--handlers <module...>", "JS module(s) exporting register(worker) that add handlers")
     .option("--no-gateway", "do not start the REST gateway")
     .option("--no-demo", "do not queue the demo job")
+    .option(
+      "--store <dir>",
+      "folder of the nats-server's data and the dev lock (without NATS_URL)",
+      ".taskjet",
+    )
     .action(async (_o, cmd: Command) => {
       const flags = cmd.optsWithGlobals<DevFlags>();
       const port = intFlag(flags.port, "port", 0, 65535) ?? 8080;
@@ -41,13 +53,18 @@ export function devCommand(program: Command, ctx: CommandContext): void {
       ctx.markLive();
 
       let nats: DevNatsServer | undefined;
+      let lock: DevLock | undefined;
       const services: Service[] = [];
       let client: TaskjetClient | undefined;
       let sub: EventSubscription | undefined;
       let runError: unknown;
       try {
         if (!external) {
-          nats = await startDevNatsServer(process.cwd());
+          const storeRoot = resolve(process.cwd(), flags.store);
+          mkdirSync(storeRoot, { recursive: true });
+          lock = await acquireDevLock(storeRoot, (line) => ctx.io.stderr.write(line));
+          nats = await startDevNatsServer(process.cwd(), undefined, undefined, storeRoot);
+          lock.setNats(nats.pid, Number(new URL(nats.url).port));
           ctx.io.stderr.write(`nats-server ${nats.url} (pid ${nats.pid}, store ${nats.storeDir})\n`);
         }
         const cfg = ctx.config(nats ? { ...flags, server: nats.url } : flags);
@@ -131,6 +148,8 @@ export function devCommand(program: Command, ctx: CommandContext): void {
         ["client", () => client?.close()],
         ...services.reverse().map((s) => [s.name ?? "service", () => s.stop()] as const),
         ["nats-server", () => nats?.stop()],
+        // last: while the lock is held, a new run cannot start a second server on the store
+        ["dev lock", () => void lock?.release()],
       ]);
       if (runError !== undefined) throw runError;
       if (failures[0] !== undefined) throw failures[0];

@@ -78,32 +78,43 @@ export function manageCommands(program: Command, ctx: CommandContext, setExit: (
     });
 
   for (const op of bulkOps) {
-    withFilter(program.command(op))
+    const command = withFilter(program.command(op))
       .description(`${opHelp[op]}: the jobs named, or every job matching the filter flags`)
       .argument("[ids...]", "job ids")
-      .option("--all", "every job of the tenant (when no ids and no filter are given)")
-      .action(async (ids: string[], _o, cmd: Command) => {
-        const flags = flagsOf(cmd);
-        const filter = filterOf(flags);
-        const hasFilter = Object.keys(filter).length > 0;
-        if (ids.length > 0 && hasFilter) {
-          throw new ValidationError("give job ids or filter flags, not both", { field: "ids" });
-        }
-        if (ids.length === 0 && !hasFilter && !flags["all"]) {
-          throw new ValidationError(`name the jobs to ${op}: ids, filter flags, or --all`, { field: "ids" });
-        }
-        await ctx.withClient(flags, async (client) => {
-          const r = await runBulk(client, op, ids, filter);
-          if (flags.json) printJson(ctx.io, r);
-          else ctx.out(bulkTable(op, r));
-          const failed = r.results.filter((x) => !x.ok);
-          if (failed.length > 0) {
-            // one failed job of one named: its typed error decides the exit code, as for any other command
-            if (ids.length === 1 && failed[0]?.error) throw errorFromBody(failed[0].error);
-            setExit(ExitCode.Failed);
-          }
+      .option("--all", "every job of the tenant (when no ids and no filter are given)");
+    if (op === "remove") {
+      command.option(
+        "--force",
+        "also remove jobs that are not stopped or completed (pause, interrupt, remove)",
+      );
+    }
+    command.action(async (ids: string[], _o, cmd: Command) => {
+      const flags = flagsOf(cmd);
+      const filter = filterOf(flags);
+      const hasFilter = Object.keys(filter).length > 0;
+      if (ids.length > 0 && hasFilter) {
+        throw new ValidationError("give job ids or filter flags, not both", { field: "ids" });
+      }
+      if (ids.length === 0 && !hasFilter && !flags["all"]) {
+        throw new ValidationError(`name the jobs to ${op}: ids, filter flags, or --all`, { field: "ids" });
+      }
+      if (flags["all"] && (ids.length > 0 || hasFilter)) {
+        throw new ValidationError("--all selects every job: give it without ids or filter flags", {
+          field: "all",
         });
+      }
+      await ctx.withClient(flags, async (client) => {
+        const r = await runBulk(client, op, ids, filter, Boolean(flags["force"]));
+        if (flags.json) printJson(ctx.io, r);
+        else ctx.out(bulkTable(op, r));
+        const failed = r.results.filter((x) => !x.ok);
+        if (failed.length > 0) {
+          // one failed job of one named: its typed error decides the exit code, as for any other command
+          if (ids.length === 1 && failed[0]?.error) throw errorFromBody(failed[0].error);
+          setExit(ExitCode.Failed);
+        }
       });
+    });
   }
 
   program
@@ -111,11 +122,17 @@ export function manageCommands(program: Command, ctx: CommandContext, setExit: (
     .description("run log of a job, newest last")
     .argument("<id>", "job id")
     .option("--limit <n>", "entries (1-1000)", "50")
+    .option("--offset <n>", "skip this many of the newest entries", "0")
     .action(async (id: string, _o, cmd: Command) => {
       const flags = flagsOf(cmd);
       const limit = intFlag(flags["limit"] as string, "limit", 1, 1000);
+      const offset = intFlag(flags["offset"] as string, "offset", 0, Number.MAX_SAFE_INTEGER);
       await ctx.withClient(flags, async (client) => {
-        const entries = await client.scheduler.logs(id, limit);
+        const page = await client.scheduler.logPage(id, { limit, offset });
+        const entries = page.entries;
+        if (page.nextOffset !== undefined) {
+          ctx.io.stderr.write(`older entries from --offset ${page.nextOffset}\n`);
+        }
         if (flags.json) return printJson(ctx.io, entries);
         ctx.out(
           table(
@@ -139,20 +156,26 @@ const opHelp: Record<BulkOp, string> = {
   trigger: "fire now, outside the schedule",
   pause: "pause (fires are skipped until resumed)",
   resume: "resume paused jobs",
-  remove: "remove jobs from the store",
+  remove: "remove stopped or completed jobs from the store (--force: any job)",
   start: "start stopped jobs",
   stop: "stop jobs (ends their schedule)",
 };
 
+/** The same selectors REST sends: ids, a filter, or all: true (the scheduler refuses an empty filter). */
 async function runBulk(
   client: TaskjetClient,
   op: BulkOp,
   ids: string[],
   filter: ListFilter,
+  force: boolean,
 ): Promise<BulkResult> {
-  if (ids.length === 0) return client.scheduler.bulk(op, { filter });
-  // one id goes as `ids` too: the result table shows its failure like any other
-  return client.scheduler.bulk(op, ids);
+  const extra = force ? { force: true } : {};
+  if (ids.length > 0) {
+    // one id goes as `ids` too: the result table shows its failure like any other
+    return client.scheduler.bulk(op, ids, extra);
+  }
+  if (Object.keys(filter).length === 0) return client.scheduler.bulk(op, { all: true }, extra);
+  return client.scheduler.bulk(op, { filter }, extra);
 }
 
 export function withFilter(cmd: Command): Command {

@@ -1,12 +1,13 @@
 /** /v1/jobs: CRUD, per-job operations, run logs, job actions; /v1/bulk/:op; /v1/job-types; /v1/status. */
 import type { FastifyInstance } from "fastify";
-import { parseOrThrow } from "@taskjet/protocol";
+import { parseOrThrow, ValidationError } from "@taskjet/protocol";
 import type { TaskjetClient } from "@taskjet/client";
 import type { JobManagement } from "../JobManagement.js";
 import {
   ActionParamsSchema,
   BulkBodySchema,
   BulkParamsSchema,
+  DeleteQuerySchema,
   IdParamsSchema,
   JobOpParamsSchema,
   ListQuerySchema,
@@ -38,7 +39,8 @@ export function jobRoutes(app: FastifyInstance, client: TaskjetClient, jobs: Job
 
   app.delete("/v1/jobs/:id", async (req, reply) => {
     const { id } = parseParams(IdParamsSchema, req.params);
-    await jobs.remove(id);
+    const { force } = parseParams(DeleteQuerySchema, req.query);
+    await jobs.remove(id, force === "true");
     return reply.code(204).send();
   });
 
@@ -50,8 +52,7 @@ export function jobRoutes(app: FastifyInstance, client: TaskjetClient, jobs: Job
 
   app.get("/v1/jobs/:id/logs", async (req) => {
     const { id } = parseParams(IdParamsSchema, req.params);
-    const { limit } = parseParams(LogsQuerySchema, req.query);
-    return { entries: await scheduler.logs(id, limit) };
+    return scheduler.logPage(id, parseParams(LogsQuerySchema, req.query));
   });
 
   app.get("/v1/jobs/:id/actions", async (req) => {
@@ -78,8 +79,11 @@ export function jobRoutes(app: FastifyInstance, client: TaskjetClient, jobs: Job
   app.post("/v1/bulk/:op", async (req) => {
     const { op } = parseParams(BulkParamsSchema, req.params);
     const body = parseOrThrow(BulkBodySchema, req.body ?? {});
-    const target = body.ids ? body.ids : { filter: body.filter ?? {} };
-    if (op === "delete") return jobs.removeMany(target);
+    const target = body.ids ? body.ids : body.all ? { all: true as const } : { filter: body.filter ?? {} };
+    if (op === "delete") return jobs.removeMany(target, body.force ?? false);
+    if (body.force !== undefined) {
+      throw new ValidationError(`force applies to delete only, not to ${op}`, { field: "force" });
+    }
     return scheduler.bulk(op, target);
   });
 

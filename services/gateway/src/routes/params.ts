@@ -1,6 +1,13 @@
 /** Zod schemas of path and query parameters (query values arrive as strings). */
 import { z } from "zod";
-import { jobStatuses, jobTypes, ListFilterSchema, parseOrThrow, token } from "@taskjet/protocol";
+import {
+  isEmptyFilter,
+  jobStatuses,
+  jobTypes,
+  ListFilterSchema,
+  parseOrThrow,
+  token,
+} from "@taskjet/protocol";
 
 export const IdParamsSchema = z.strictObject({ id: token("id", 128) });
 export const ActionParamsSchema = z.strictObject({ id: token("id", 128), actionId: token("actionId") });
@@ -23,19 +30,39 @@ export const ListQuerySchema = z.strictObject({
   offset: intQuery("offset", 0, Number.MAX_SAFE_INTEGER).default(0),
 });
 
-export const LogsQuerySchema = z.strictObject({ limit: intQuery("limit", 1, 1000).default(50) });
+export const LogsQuerySchema = z.strictObject({
+  limit: intQuery("limit", 1, 1000).default(50),
+  offset: intQuery("offset", 0, Number.MAX_SAFE_INTEGER).default(0),
+});
 
-/** `{ ids }` or `{ filter }` (a bulk request names more than one job, or all that match). */
+/**
+ * `{ ids }`, `{ filter }` or `{ all: true }`, and `force` for delete. An empty filter is refused naming
+ * `filter` (the control API's Selector rule, checked here first so the answer names the REST field).
+ */
 export const BulkBodySchema = z
   .strictObject({
     ids: z.array(token("id", 128)).min(1).max(10_000).optional(),
     filter: ListFilterSchema.optional(),
+    all: z.literal(true, { error: "all must be true when given" }).optional(),
+    force: z.boolean({ error: "force must be true or false" }).optional(),
   })
-  .refine((b) => (b.ids === undefined) !== (b.filter === undefined), {
-    message: "give exactly one of ids or filter",
-    path: ["ids"],
+  .superRefine((b, ctx) => {
+    if ([b.ids, b.filter, b.all].filter((x) => x !== undefined).length !== 1) {
+      ctx.addIssue({ code: "custom", path: ["ids"], message: "give exactly one of ids, filter or all" });
+    } else if (b.filter && isEmptyFilter(b.filter)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["filter"],
+        message: "an empty filter selects every job: name a field, or send all: true",
+      });
+    }
   });
 export type BulkBody = z.output<typeof BulkBodySchema>;
+
+/** `?force=true` on DELETE /v1/jobs/:id. */
+export const DeleteQuerySchema = z.strictObject({
+  force: z.enum(["true", "false"], { error: "force must be true or false" }).optional(),
+});
 
 export const bulkRestOps = ["pause", "resume", "trigger", "start", "stop", "delete"] as const;
 export type BulkRestOp = (typeof bulkRestOps)[number];
