@@ -180,7 +180,15 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       log: c.log,
       metrics: c.metrics,
     });
-    const jobs = new JobCommands({ store, index, js, ns, clock: o.clock, apiTimeoutMs: o.apiTimeoutMs });
+    const jobs = new JobCommands({
+      store,
+      index,
+      js,
+      ns,
+      clock: o.clock,
+      apiTimeoutMs: o.apiTimeoutMs,
+      actionSubjectAllow: o.actionSubjectAllow,
+    });
     const life = new LifecycleCommands({
       store,
       index,

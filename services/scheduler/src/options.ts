@@ -8,7 +8,13 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { NatsConfigInput, TopologyOptions } from "@taskjet/nats";
-import { DEFAULT_PREFIX, PREFIX_PATTERN, parseOrThrow, TOKEN_PATTERN } from "@taskjet/protocol";
+import {
+  DEFAULT_PREFIX,
+  PREFIX_PATTERN,
+  parseOrThrow,
+  parseSubjectPatterns,
+  TOKEN_PATTERN,
+} from "@taskjet/protocol";
 import { systemClock, type Clock } from "./clock.js";
 
 const ms = (what: string, min = 1) =>
@@ -86,6 +92,11 @@ export interface SchedulerOptions extends Partial<Tunables> {
   topology?: Omit<TopologyOptions, "leaseTtlMs">;
   /** start without campaigning for leadership (serve the API only); `activate` later */
   standby?: boolean;
+  /**
+   * subject patterns (NATS wildcards) a job's `publish` action may target besides its tenant's own event
+   * namespace `<p>.evt.<tenant>.>`; reserved and internal subjects stay refused (protocol actionSubjects.ts)
+   */
+  actionSubjectAllow?: readonly string[];
 }
 
 export interface ResolvedSchedulerOptions extends Tunables {
@@ -94,6 +105,7 @@ export interface ResolvedSchedulerOptions extends Tunables {
   clock: Clock;
   topology: TopologyOptions;
   standby: boolean;
+  actionSubjectAllow: string[];
 }
 
 export function defaultReplicaId(): string {
@@ -127,5 +139,6 @@ export function resolveOptions(opts: SchedulerOptions): ResolvedSchedulerOptions
     clock: opts.clock ?? systemClock,
     topology: { ...opts.topology, leaseTtlMs: tunables.leaseTtlMs },
     standby: opts.standby ?? false,
+    actionSubjectAllow: parseSubjectPatterns(opts.actionSubjectAllow, "actionSubjectAllow"),
   };
 }
