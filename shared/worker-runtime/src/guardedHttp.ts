@@ -116,7 +116,11 @@ export class GuardedHttp {
       }
       const max = req.maxResponseBytes ?? this.maxResponseBytes;
       const cut = typeof req.truncate === "function" ? req.truncate(status) : (req.truncate ?? false);
-      const read = await readBody(res, max, cut, url.href, req.signal);
+      // a HEAD answer declares the length of a body it does not send
+      const read =
+        method === "HEAD"
+          ? (res.destroy(), { body: Buffer.alloc(0), truncated: false })
+          : await readBody(res, max, cut, url.href, req.signal);
       return {
         url: url.href,
         status,

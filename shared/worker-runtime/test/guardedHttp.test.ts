@@ -123,6 +123,9 @@ describe("guarded outgoing HTTP", () => {
       expect(err).toBeInstanceOf(ResponseTooLargeError);
       expect(err.message).toBe(`response of ${url} is larger than 1000 bytes (httpMaxResponseBytes)`);
     }
+    const head = await http.request({ url: `${allowed}/big?n=5000`, method: "HEAD" });
+    expect(head).toMatchObject({ status: 200, truncated: false });
+    expect(head.body.length).toBe(0);
     const cut = await http.request({ url: `${allowed}/big?n=5000&chunked`, truncate: true });
     expect(cut).toMatchObject({ truncated: true });
     expect(cut.body.length).toBe(1000);
