@@ -55,7 +55,14 @@ export async function createScheduler(
 export async function createWorkerService(
   nats: NatsConfig,
   env: NodeJS.ProcessEnv,
-  opts: { node?: string; concurrency?: number; handlerModules: string[]; logger: Logger },
+  opts: {
+    node?: string;
+    concurrency?: number;
+    handlerModules: string[];
+    logger: Logger;
+    /** destinations allowed on top of TASKJET_HTTP_ALLOW (`taskjet dev`: loopback) */
+    httpAllow?: string[];
+  },
 ): Promise<Service & { node: string }> {
   const { WorkerService, configFrom } = await import("@taskjet/worker");
   const { help: _help, handlerModules: fromEnv, ...fromEnvOptions } = configFrom([], env);
@@ -72,6 +79,7 @@ export async function createWorkerService(
     logger: opts.logger,
     handlerModules: [...(fromEnv ?? []), ...opts.handlerModules],
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+    ...(opts.httpAllow ? { httpAllow: [...(fromEnvOptions.httpAllow ?? []), ...opts.httpAllow] } : {}),
   });
   return { name: "worker", start: () => startOrExplain(nats, service), stop: () => service.stop(), node };
 }

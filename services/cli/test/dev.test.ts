@@ -1,4 +1,6 @@
 import { mkdtempSync, existsSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -29,7 +31,29 @@ describe("taskjet dev", () => {
         timeoutMs: 30_000,
         message: "dev banner",
       });
-      expect(dev.stderr).toMatch(/gateway\s+http:\/\/127\.0\.0\.1:\d+/);
+      const gateway = /gateway\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(dev.stderr)?.[1];
+      expect(gateway).toBeDefined();
+      // a dev run allows http jobs to reach this machine (a worker refuses loopback by default)
+      const local = createServer((_req, res) => res.end("from localhost"));
+      await new Promise<void>((r) => local.listen(0, "127.0.0.1", r));
+      try {
+        const url = `http://127.0.0.1:${(local.address() as AddressInfo).port}/`;
+        const queued = await fetch(`${gateway!}/v1/jobs`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ id: "local-http", name: "local http", type: "http", args: { url } }),
+        });
+        expect(queued.status).toBe(201);
+        await waitFor(
+          () => dev.stdout.includes('[event] after local-http (http) run #1 ok: "from localhost"'),
+          {
+            timeoutMs: 20_000,
+            message: `the http job reached the local server (stdout: ${dev.stdout})`,
+          },
+        );
+      } finally {
+        await new Promise((r) => local.close(r));
+      }
       // the demo job fires every 5 s: its run shows in the output
       await waitFor(() => /\[event\] after dev-demo \(console\)/.test(dev.stdout), {
         timeoutMs: 25_000,

@@ -5,6 +5,10 @@
  *   FAILED_PRECONDITION): the scheduler's control API decides, so REST, the CLI and the SDK agree;
  * - job actions are edited as the job's `actions` array (read, change, `update`).
  *
+ * The scheduler checks what only it can (a publish action's subject against the tenant and the operator's
+ * allow-list) and names fields of an update `patch.<field>`; they are renamed to what the REST caller sent:
+ * `<field>` for PATCH, the action's own field (`subject`) for the action routes.
+ *
  * The name check and the read-change-write of actions are not atomic across gateways: the control API has
  * no compare-and-set on `update` yet, so two concurrent edits can race (see docs/rest.md).
  */
@@ -47,7 +51,9 @@ export class JobManagement {
       const job = await this.scheduler.get(id);
       if (job.name !== patch.name) await this.assertNameFree(patch.name, job.group, id);
     }
-    return this.scheduler.update(id, body as JobPatch);
+    return this.scheduler.update(id, body as JobPatch).catch((err: unknown) => {
+      throw refield(err, "patch.", "");
+    });
   }
 
   /** Deletes a job whose schedule has ended, or any job with `force`; FAILED_PRECONDITION otherwise. */
@@ -71,7 +77,11 @@ export class JobManagement {
     if (job.actions.some((a) => a.id === withId.id)) {
       throw new AlreadyExistsError(`job ${id} has an action ${withId.id} already`, { field: "id" });
     }
-    const updated = await this.scheduler.update(id, { actions: [...job.actions, withId] });
+    const updated = await this.scheduler
+      .update(id, { actions: [...job.actions, withId] })
+      .catch((err: unknown) => {
+        throw refield(err, `patch.actions.${job.actions.length}.`, "");
+      });
     return { action: withId, job: updated };
   }
 
@@ -91,7 +101,10 @@ export class JobManagement {
     if (i < 0) throw new NotFoundError(`job ${id} has no action ${actionId}`, { field: "actionId" });
     const replaced = { ...action, id: actionId };
     const actions = job.actions.map((a, k) => (k === i ? replaced : a));
-    return { action: replaced, job: await this.scheduler.update(id, { actions }) };
+    const updated = await this.scheduler.update(id, { actions }).catch((err: unknown) => {
+      throw refield(err, `patch.actions.${i}.`, "");
+    });
+    return { action: replaced, job: updated };
   }
 
   async removeAction(id: string, actionId: string): Promise<JobView> {
@@ -115,4 +128,14 @@ export class JobManagement {
       }
     }
   }
+}
+
+/** A scheduler's INVALID_ARGUMENT whose field starts with `from`, renamed to start with `to` instead. */
+function refield(err: unknown, from: string, to: string): unknown {
+  if (!(err instanceof ValidationError) || !err.field?.startsWith(from)) return err;
+  const field = to + err.field.slice(from.length);
+  const message = err.message.startsWith(err.field)
+    ? field + err.message.slice(err.field.length)
+    : err.message;
+  return new ValidationError(message, { field, cause: err });
 }

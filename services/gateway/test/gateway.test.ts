@@ -239,6 +239,8 @@ describe("REST gateway", () => {
   });
 
   it("job actions: add, list, replace, delete", async () => {
+    // a publish action may target the gateway tenant's own event namespace
+    const evt = `${stack.prefix}.evt.default`;
     const id = (
       await call("POST", "/v1/jobs", { name: uniqueName("act"), type: "echo", beginTime: future() })
     ).body.job.id;
@@ -254,7 +256,7 @@ describe("REST gateway", () => {
       id: "notify",
       kind: "publish",
       on: ["succeeded"],
-      subject: "app.done",
+      subject: `${evt}.app.done`,
     });
     expect(add2.status).toBe(201);
     expect(
@@ -274,14 +276,14 @@ describe("REST gateway", () => {
     const put = await call("PUT", `/v1/jobs/${id}/actions/notify`, {
       kind: "publish",
       on: ["completed"],
-      subject: "app.done2",
+      subject: `${evt}.app.done2`,
     });
     expect(put.status).toBe(200);
     expect(put.body.action).toEqual({
       id: "notify",
       kind: "publish",
       on: ["completed"],
-      subject: "app.done2",
+      subject: `${evt}.app.done2`,
     });
     expect(
       (await call("PUT", `/v1/jobs/${id}/actions/nope`, { kind: "publish", on: ["completed"], subject: "a" }))
@@ -320,6 +322,20 @@ describe("REST gateway", () => {
       ["POST", "/v1/bulk/pause", {}, "ids"],
       ["POST", "/v1/bulk/explode", { ids: ["a"] }, "op"],
       ["POST", `/v1/jobs/${keepId}/actions`, { kind: "webhook", on: [], url: "ftp://x" }, "on"],
+      // a publish action reaches only the tenant's own event namespace (issue 13)
+      ...[
+        `$KV.${stack.prefix}-jobs.other.default.victim`,
+        `$KV.${stack.prefix}-lease.scheduler`,
+        `${stack.prefix}.evt.other.x`,
+        `${stack.prefix}.api.other.remove`,
+      ].flatMap((subject): [string, string, unknown, string][] => {
+        const publish = { kind: "publish", on: ["completed"], subject };
+        return [
+          ["POST", "/v1/jobs", { name: "x", type: "echo", actions: [publish] }, "actions.0.subject"],
+          ["PATCH", `/v1/jobs/${keepId}`, { actions: [publish] }, "actions.0.subject"],
+          ["POST", `/v1/jobs/${keepId}/actions`, publish, "subject"],
+        ];
+      }),
       ["GET", "/v1/jobs?limit=5000", undefined, "limit"],
       ["GET", "/v1/jobs?status=sleeping", undefined, "status"],
       ["GET", "/v1/jobs?colour=red", undefined, "(root)"],

@@ -190,6 +190,7 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       apiTimeoutMs: o.apiTimeoutMs,
       limits: { maxJobBytes: o.maxJobBytes, minIntervalSeconds: o.minIntervalSeconds },
       maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
+      actionSubjectAllow: o.actionSubjectAllow,
     });
     const life = new LifecycleCommands({
       store,

@@ -4,7 +4,7 @@
  * TASKJET_<NAME> with the option name in upper snake case, e.g. TASKJET_LEASE_TTL_MS=2000.
  */
 import { natsConfigFromEnv } from "@taskjet/nats";
-import { ValidationError } from "@taskjet/protocol";
+import { parseSubjectPatterns, ValidationError } from "@taskjet/protocol";
 import { TunablesSchema, type SchedulerOptions } from "./options.js";
 
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
@@ -17,6 +17,7 @@ export const ENV_VARS: Record<string, string> = {
   TASKJET_DUPLICATE_WINDOW_MS: "topology.duplicateWindowMs",
   TASKJET_MEMORY_STORAGE: "topology.memory",
   TASKJET_LOG_LEVEL: "pino log level of main.js (default info)",
+  TASKJET_ACTION_SUBJECT_ALLOW: "actionSubjectAllow (comma-separated subject patterns)",
   ...Object.fromEntries(Object.keys(TunablesSchema.shape).map((k) => [`TASKJET_${snake(k)}`, k])),
 };
 
@@ -57,5 +58,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SchedulerO
   const memory = bool(env, "TASKJET_MEMORY_STORAGE");
   if (memory !== undefined) topology.memory = memory;
   opts.topology = topology;
+  const allow = env["TASKJET_ACTION_SUBJECT_ALLOW"];
+  if (allow !== undefined && allow.trim() !== "") {
+    opts.actionSubjectAllow = parseSubjectPatterns(allow, "TASKJET_ACTION_SUBJECT_ALLOW");
+  }
   return opts;
 }

@@ -2,7 +2,8 @@
  * The control API's job operations that create, read and edit jobs: queue, queueMany, exists, get, list,
  * update, logs. Input arrives unvalidated; each operation validates it once with the protocol's zod schemas
  * (a ValidationError names the field, e.g. `jobs.3.cron` or `patch.intervalSeconds`) before touching the
- * store, so bad input changes nothing.
+ * store, so bad input changes nothing. A job's `publish` actions must target its tenant's own event namespace
+ * or an operator-allowed subject (protocol actionSubjects.ts): a refused one names `actions.<i>.subject`.
  *
  * Reads go through the local view after `catchUp` (the view has applied every write stored so far), so a
  * caller always reads its own writes, whichever replica answers.
@@ -15,6 +16,7 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import { DeliverPolicy } from "@nats-io/jetstream";
 import type { JobStore } from "@taskjet/nats";
 import {
+  assertActionSubjects,
   decode,
   encodingOf,
   IdRequestSchema,
@@ -54,6 +56,8 @@ export interface CommandDeps {
   limits: JobLimits;
   /** the connection's max_payload: no reply may be longer */
   maxPayload: () => number;
+  /** operator-allowed subject patterns of publish actions (besides the tenant's own event namespace) */
+  actionSubjectAllow: readonly string[];
 }
 
 const newId = () => randomUUID().replaceAll("-", "");
@@ -106,9 +110,19 @@ export class JobCommands {
         ? { ...body, tenantId: tenant }
         : body;
     const parsed = parseJobInput(withTenant, root);
+    this.checkActions(parsed, root);
     const def = { ...parsed, id: parsed.id ?? newId() };
     checkJobLimits(def, this.d.limits, root);
     return def;
+  }
+
+  /** The tenant is known only here (the subject's token), so the action subject rule is checked here. */
+  private checkActions(def: Pick<JobDefinition, "actions" | "tenantId">, root?: string): void {
+    assertActionSubjects(
+      def.actions,
+      { prefix: this.d.ns.prefix, tenant: def.tenantId, allow: this.d.actionSubjectAllow },
+      root,
+    );
   }
 
   private newRecord(def: JobDefinition): JobRecord {
@@ -207,6 +221,7 @@ export class JobCommands {
       const merged: Record<string, unknown> = { ...cur.def };
       for (const [k, v] of Object.entries(patch)) if (v !== undefined) merged[k] = v;
       const parsed = parseJobInput(merged, "patch");
+      this.checkActions(parsed, "patch");
       const def: JobDefinition = { ...parsed, id: cur.def.id };
       // an interval accepted before the operator raised the minimum stays until the patch changes it
       checkJobLimits(def, this.d.limits, "patch", { checkInterval: patch.intervalSeconds !== undefined });

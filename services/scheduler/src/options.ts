@@ -14,6 +14,7 @@ import {
   DEFAULT_PREFIX,
   PREFIX_PATTERN,
   parseOrThrow,
+  parseSubjectPatterns,
   TOKEN_PATTERN,
 } from "@taskjet/protocol";
 import { systemClock, type Clock } from "./clock.js";
@@ -107,6 +108,11 @@ export interface SchedulerOptions extends Partial<Tunables> {
   topology?: Omit<TopologyOptions, "leaseTtlMs">;
   /** start without campaigning for leadership (serve the API only); `activate` later */
   standby?: boolean;
+  /**
+   * subject patterns (NATS wildcards) a job's `publish` action may target besides its tenant's own event
+   * namespace `<p>.evt.<tenant>.>`; reserved and internal subjects stay refused (protocol actionSubjects.ts)
+   */
+  actionSubjectAllow?: readonly string[];
 }
 
 export interface ResolvedSchedulerOptions extends Tunables {
@@ -115,6 +121,7 @@ export interface ResolvedSchedulerOptions extends Tunables {
   clock: Clock;
   topology: TopologyOptions;
   standby: boolean;
+  actionSubjectAllow: string[];
 }
 
 export function defaultReplicaId(): string {
@@ -148,5 +155,6 @@ export function resolveOptions(opts: SchedulerOptions): ResolvedSchedulerOptions
     clock: opts.clock ?? systemClock,
     topology: { ...opts.topology, leaseTtlMs: tunables.leaseTtlMs },
     standby: opts.standby ?? false,
+    actionSubjectAllow: parseSubjectPatterns(opts.actionSubjectAllow, "actionSubjectAllow"),
   };
 }

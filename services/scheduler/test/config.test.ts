@@ -49,4 +49,16 @@ describe("options", () => {
     );
     expect(ENV_VARS["TASKJET_MISFIRE_THRESHOLD_MS"]).toBe("misfireThresholdMs");
   });
+
+  it("reads the publish-action allow-list and refuses a malformed pattern by name", () => {
+    const opts = optionsFromEnv({ TASKJET_ACTION_SUBJECT_ALLOW: "partner.*.done, audit.>" });
+    expect(resolveOptions(opts).actionSubjectAllow).toEqual(["partner.*.done", "audit.>"]);
+    expect(resolveOptions({}).actionSubjectAllow).toEqual([]);
+    expect(() => optionsFromEnv({ TASKJET_ACTION_SUBJECT_ALLOW: "a.>.b" })).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT", field: "TASKJET_ACTION_SUBJECT_ALLOW" }),
+    );
+    expect(() => resolveOptions({ actionSubjectAllow: ["ok", "a..b"] })).toThrow(
+      expect.objectContaining({ field: "actionSubjectAllow.1" }),
+    );
+  });
 });

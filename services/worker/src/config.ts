@@ -10,13 +10,16 @@
  *                          TASKJET_COALESCE_STATE_MS, TASKJET_MAX_EARLY_MS, TASKJET_JOB_CACHE_SIZE, TASKJET_HOLD_EARLY_FIRES=0,
  *                          TASKJET_EVENTS=0, TASKJET_RUN_LOG=0, TASKJET_BUILTINS=0
  *                          TASKJET_CREATE_TOPOLOGY=0  only open streams and buckets a scheduler created
+ *                          TASKJET_HTTP_ALLOW, TASKJET_HTTP_DENY (comma-separated hosts, addresses, CIDRs),
+ *                          TASKJET_HTTP_MAX_RESPONSE_BYTES, TASKJET_ACTION_SUBJECT_ALLOW (subject patterns)
  *   NATS_URL, NATS_CREDS, NATS_NKEY_SEED(_FILE), NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_TLS_*, TASKJET_PREFIX,
  *   TASKJET_NATS_INBOX_PREFIX (natsConfigFromEnv)
  *   LOG_LEVEL (default info)
  */
 import { parseArgs } from "node:util";
-import { ValidationError } from "@taskjet/protocol";
+import { parseSubjectPatterns, ValidationError } from "@taskjet/protocol";
 import { natsConfigFromEnv } from "@taskjet/nats";
+import { parseDestinationEntries } from "@taskjet/worker-runtime";
 import type { WorkerServiceOptions } from "./WorkerService.js";
 
 export const usage = `usage: taskjet-worker [--node <name>] [--handlers <module>]... [--concurrency <n>]
@@ -25,7 +28,11 @@ export const usage = `usage: taskjet-worker [--node <name>] [--handlers <module>
 Runs a taskjet worker with the built-in job types (http, sleep, console) and the handlers of each module.
 Environment: NATS_URL (default nats://127.0.0.1:4222), TASKJET_PREFIX, TASKJET_NODE, TASKJET_HANDLERS,
 TASKJET_CONCURRENCY, TASKJET_PREFETCH, TASKJET_ACK_WAIT_MS, TASKJET_SHUTDOWN_GRACE_MS, TASKJET_IDLE_POLL_MS,
-TASKJET_COALESCE_STATE_MS, TASKJET_MAX_EARLY_MS, TASKJET_JOB_CACHE_SIZE, TASKJET_HOLD_EARLY_FIRES=0, TASKJET_EVENTS=0, TASKJET_RUN_LOG=0, TASKJET_BUILTINS=0, TASKJET_CREATE_TOPOLOGY=0, TASKJET_NATS_INBOX_PREFIX, LOG_LEVEL. SIGTERM/SIGINT stop gracefully.`;
+TASKJET_COALESCE_STATE_MS, TASKJET_MAX_EARLY_MS, TASKJET_JOB_CACHE_SIZE, TASKJET_HOLD_EARLY_FIRES=0, TASKJET_EVENTS=0, TASKJET_RUN_LOG=0, TASKJET_BUILTINS=0,
+TASKJET_CREATE_TOPOLOGY=0, TASKJET_NATS_INBOX_PREFIX, TASKJET_HTTP_ALLOW, TASKJET_HTTP_DENY, TASKJET_HTTP_MAX_RESPONSE_BYTES,
+TASKJET_ACTION_SUBJECT_ALLOW, LOG_LEVEL.
+The http job and webhooks refuse loopback, link-local and private addresses unless TASKJET_HTTP_ALLOW names them.
+SIGTERM/SIGINT stop gracefully.`;
 
 export type ServiceConfig = Omit<WorkerServiceOptions, "logger"> & { help: boolean };
 
@@ -93,6 +100,11 @@ export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ...(replicas !== undefined ? { replicas } : {}),
     ...(createTopology !== undefined ? { create: createTopology } : {}),
   };
+  const list = (name: string) => (env[name]?.trim() ? env[name] : undefined);
+  const httpAllow = list("TASKJET_HTTP_ALLOW");
+  const httpDeny = list("TASKJET_HTTP_DENY");
+  const httpMaxResponseBytes = int("TASKJET_HTTP_MAX_RESPONSE_BYTES", env["TASKJET_HTTP_MAX_RESPONSE_BYTES"]);
+  const subjectAllow = list("TASKJET_ACTION_SUBJECT_ALLOW");
   return {
     help: values["help"] === true,
     nats: natsConfigFromEnv(env),
@@ -112,5 +124,11 @@ export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ...(runLog !== undefined ? { runLog } : {}),
     ...(builtins !== undefined ? { builtins } : {}),
     ...(Object.keys(topology).length > 0 ? { topology } : {}),
+    ...(httpAllow ? { httpAllow: parseDestinationEntries(httpAllow, "TASKJET_HTTP_ALLOW") } : {}),
+    ...(httpDeny ? { httpDeny: parseDestinationEntries(httpDeny, "TASKJET_HTTP_DENY") } : {}),
+    ...(httpMaxResponseBytes !== undefined ? { httpMaxResponseBytes } : {}),
+    ...(subjectAllow
+      ? { actionSubjectAllow: parseSubjectPatterns(subjectAllow, "TASKJET_ACTION_SUBJECT_ALLOW") }
+      : {}),
   };
 }

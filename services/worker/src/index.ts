@@ -14,6 +14,7 @@ export { configFrom, usage, type ServiceConfig } from "./config.js";
 export {
   registerBuiltins,
   builtinTypes,
+  createHttpHandler,
   HttpArgsSchema,
   httpHandler,
   SleepArgsSchema,

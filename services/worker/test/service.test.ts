@@ -64,7 +64,8 @@ function service(opts: WorkerServiceOptions = {}): WorkerService {
 
 describe("built-in job types", () => {
   it("http: sends method, headers and JSON data; a JSON body is the result; non-2xx fails; 429 + Retry-After retries later", async () => {
-    const s = service({ node: "h1" });
+    // the test server is on loopback, which the http job refuses unless the operator allows it
+    const s = service({ node: "h1", httpAllow: ["127.0.0.1"] });
     await s.start();
     const post = await env.job({
       type: "http",
@@ -201,6 +202,10 @@ describe("configuration", () => {
         TASKJET_PREFIX: "pfx",
         TASKJET_ACK_WAIT_MS: "5000",
         TASKJET_EVENTS: "0",
+        TASKJET_HTTP_ALLOW: "127.0.0.1, *.svc.cluster.local",
+        TASKJET_HTTP_DENY: "10.0.0.5",
+        TASKJET_HTTP_MAX_RESPONSE_BYTES: "1024",
+        TASKJET_ACTION_SUBJECT_ALLOW: "partner.>",
       },
     );
     expect(c).toMatchObject({
@@ -210,7 +215,14 @@ describe("configuration", () => {
       ackWaitMs: 5000,
       events: false,
       nats: { servers: ["nats://x:4222", "nats://y:4222"], prefix: "pfx" },
+      httpAllow: ["127.0.0.1", "*.svc.cluster.local"],
+      httpDeny: ["10.0.0.5"],
+      httpMaxResponseBytes: 1024,
+      actionSubjectAllow: ["partner.>"],
     });
+    expect(() => configFrom([], { TASKJET_HTTP_ALLOW: "10.0.0.0/40" })).toThrow(
+      expect.objectContaining({ field: "TASKJET_HTTP_ALLOW" }),
+    );
     expect(configFrom([], { TASKJET_NODE: "n9", TASKJET_CONCURRENCY: "3" })).toMatchObject({
       node: "n9",
       concurrency: 3,

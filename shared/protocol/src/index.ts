@@ -9,3 +9,4 @@ export * from "./envelope.js";
 export * from "./api.js";
 export * from "./fire.js";
 export * from "./events.js";
+export * from "./actionSubjects.js";

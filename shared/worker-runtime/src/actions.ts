@@ -4,12 +4,18 @@
  * bounded by actionTimeoutMs) and `publish` (core NATS publish of the JSON to `subject`). Other kinds are
  * plugged in with `registerAction(kind, fn)`. An action's failure is logged and reported as an
  * `action:error` event; it never changes the job or its run.
+ *
+ * Both built-ins are written by a tenant and run with the worker's reach, so each is checked right before
+ * it goes out, whatever the scheduler accepted (a job stored before a rule, or written to the bucket by
+ * another tool): a webhook goes through the worker's destination policy (guardedHttp.ts), a publish only
+ * to its tenant's event namespace or an operator-allowed subject (protocol actionSubjects.ts).
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import type { Logger } from "pino";
-import { JSON_TYPE, type ActionTrigger, type JobEventData } from "@taskjet/protocol";
+import { actionSubjectRefusal, JSON_TYPE, type ActionTrigger, type JobEventData } from "@taskjet/protocol";
 import { errorText } from "./errors.js";
+import type { GuardedHttp } from "./guardedHttp.js";
 import { safeJson } from "./telemetry.js";
 import type { WorkerEventEmitter } from "./workerEvents.js";
 
@@ -24,6 +30,8 @@ export interface ActionContext {
   nc: NatsConnection;
   signal: AbortSignal;
   logger: Logger;
+  /** outgoing HTTP under the worker's destination policy (httpAllow / httpDeny) */
+  http: GuardedHttp;
 }
 
 /** A job action kind: `action` is the stored action object (kind-specific fields). */
@@ -34,7 +42,10 @@ export type ActionFn = (
 ) => Promise<void>;
 
 const webhook: ActionFn = async (action, payload, ctx) => {
-  const res = await fetch(String(action["url"]), {
+  const url = String(action["url"]);
+  // the answer is not used: read at most the cap of it, so a huge or endless one costs nothing
+  const res = await ctx.http.request({
+    url,
     method: "POST",
     headers: {
       "content-type": JSON_TYPE,
@@ -42,34 +53,50 @@ const webhook: ActionFn = async (action, payload, ctx) => {
     },
     body: safeJson(payload),
     signal: ctx.signal,
+    truncate: true,
   });
-  // drain the body so the socket is reused
-  await res.arrayBuffer().catch(() => undefined);
-  if (!res.ok) throw new Error(`webhook ${String(action["url"])} answered ${res.status}`);
+  if (!res.ok) throw new Error(`webhook ${url} answered ${res.status}`);
 };
 
-const publish: ActionFn = async (action, payload, ctx) => {
-  const h = natsHeaders();
-  h.set("Content-Type", JSON_TYPE);
-  ctx.nc.publish(String(action["subject"]), new TextEncoder().encode(safeJson(payload)), { headers: h });
-};
+/** The publish built-in, with the subject rule of its worker's prefix and operator list. */
+function publishAction(scope: () => { prefix: string | undefined; allow: readonly string[] }): ActionFn {
+  return async (action, payload, ctx) => {
+    const subject = String(action["subject"]);
+    const { prefix, allow } = scope();
+    if (prefix === undefined) throw new Error("the worker is not started");
+    const refusal = actionSubjectRefusal(subject, { prefix, tenant: payload.event.tenantId, allow });
+    if (refusal !== undefined) throw new Error(`publish refused: ${refusal}`);
+    const h = natsHeaders();
+    h.set("Content-Type", JSON_TYPE);
+    ctx.nc.publish(subject, new TextEncoder().encode(safeJson(payload)), { headers: h });
+  };
+}
 
 const MAX_PENDING_ACTIONS = 1000;
 
+export interface ActionRunnerDeps {
+  nc: () => NatsConnection | undefined;
+  /** the subject prefix, once the worker is started */
+  prefix: () => string | undefined;
+  timeoutMs: number;
+  logger: Logger;
+  events: WorkerEventEmitter;
+  http: GuardedHttp;
+  /** operator-allowed publish subjects (actionSubjectAllow) */
+  subjectAllow: readonly string[];
+}
+
 export class ActionRunner {
-  private readonly kinds = new Map<string, ActionFn>([
-    ["webhook", webhook],
-    ["publish", publish],
-  ]);
+  private readonly kinds: Map<string, ActionFn>;
   /** actions still running, so stop() can let them finish */
   private readonly pending = new Set<Promise<void>>();
 
-  constructor(
-    private readonly nc: () => NatsConnection | undefined,
-    private readonly timeoutMs: number,
-    private readonly logger: Logger,
-    private readonly events: WorkerEventEmitter,
-  ) {}
+  constructor(private readonly d: ActionRunnerDeps) {
+    this.kinds = new Map<string, ActionFn>([
+      ["webhook", webhook],
+      ["publish", publishAction(() => ({ prefix: d.prefix(), allow: d.subjectAllow }))],
+    ]);
+  }
 
   register(kind: string, fn: ActionFn): void {
     this.kinds.set(kind, fn);
@@ -82,7 +109,7 @@ export class ActionRunner {
     event: JobEventData,
   ): void {
     if (!actions || actions.length === 0 || triggers.length === 0) return;
-    const nc = this.nc();
+    const nc = this.d.nc();
     if (!nc) return;
     for (const action of actions) {
       const on = (action["on"] as string[] | undefined) ?? [];
@@ -91,8 +118,8 @@ export class ActionRunner {
         if (this.pending.size >= MAX_PENDING_ACTIONS) {
           // slow endpoints must not grow memory without bound
           const error = `more than ${MAX_PENDING_ACTIONS} actions pending: dropped`;
-          this.logger.warn({ fireId: event.fireId, kind: action["kind"], trigger }, error);
-          this.events.emit("action:error", {
+          this.d.logger.warn({ fireId: event.fireId, kind: action["kind"], trigger }, error);
+          this.d.events.emit("action:error", {
             fireId: event.fireId,
             kind: String(action["kind"]),
             trigger,
@@ -120,12 +147,16 @@ export class ActionRunner {
       if (!fn) throw new Error(`no action kind "${kind}" registered: call registerAction("${kind}", fn)`);
       const payload: ActionPayload = { trigger, event };
       if (typeof action["id"] === "string") payload.actionId = action["id"];
-      await fn(action, payload, { nc, signal: AbortSignal.timeout(this.timeoutMs), logger: this.logger });
-      this.events.emit("action:done", { fireId, kind, trigger });
+      const signal = AbortSignal.timeout(this.d.timeoutMs);
+      await fn(action, payload, { nc, signal, logger: this.d.logger, http: this.d.http });
+      this.d.events.emit("action:done", { fireId, kind, trigger });
     } catch (err) {
       const error = errorText(err);
-      this.logger.warn({ fireId, kind, trigger, err: error }, "job action failed (the job is not affected)");
-      this.events.emit("action:error", { fireId, kind, trigger, error });
+      this.d.logger.warn(
+        { fireId, kind, trigger, err: error },
+        "job action failed (the job is not affected)",
+      );
+      this.d.events.emit("action:error", { fireId, kind, trigger, error });
     }
   }
 

@@ -71,6 +71,11 @@ export class WorkerAssembly {
 
   constructor(private readonly d: AssemblyDeps) {}
 
+  /** the subject prefix, once build() resolved it */
+  get prefix(): string | undefined {
+    return this.ns?.prefix;
+  }
+
   /** Connects and builds every part; pulling starts last. Resolves with the namespace. */
   async build(): Promise<Namespace> {
     const o = this.d.o;

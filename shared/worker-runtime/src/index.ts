@@ -26,6 +26,14 @@ export {
   type RunRef,
 } from "./workerEvents.js";
 export type { ActionFn, ActionPayload, ActionContext } from "./actions.js";
+export { DestinationPolicy, parseDestinationEntries, type Verdict } from "./destinationPolicy.js";
+export {
+  GuardedHttp,
+  DestinationRefusedError,
+  ResponseTooLargeError,
+  type GuardedRequest,
+  type GuardedResponse,
+} from "./guardedHttp.js";
 export type { WorkerRunLogEntry, WorkerEventPhase } from "./telemetry.js";
 export { backoffMs, type Backoff } from "./outcome.js";
 export { consumerNames } from "./consumers.js";

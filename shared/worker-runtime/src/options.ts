@@ -7,8 +7,16 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { nuid } from "@nats-io/nats-core";
 import { pino, type Logger } from "pino";
 import { z } from "zod";
-import { ALL_NODES, ANY_NODE, parseOrThrow, token, ValidationError } from "@taskjet/protocol";
+import {
+  ALL_NODES,
+  ANY_NODE,
+  parseOrThrow,
+  parseSubjectPatterns,
+  token,
+  ValidationError,
+} from "@taskjet/protocol";
 import type { NatsConfigInput, TopologyOptions } from "@taskjet/nats";
+import { parseDestinationEntries } from "./destinationPolicy.js";
 
 export interface WorkerOptions {
   /** The node this worker serves (the seed's NodeName): it takes fires addressed to it and to any node. */
@@ -80,6 +88,20 @@ export interface WorkerOptions {
    * (default 10,000; 0 = read before every run). See jobCache.ts for what keeps the copies right.
    */
   jobCacheSize?: number;
+  /**
+   * Destinations the `http` job and `webhook` actions may reach although they are loopback, link-local or
+   * private (refused by default): host names, `*.domain`, addresses, CIDR ranges, `*` (destinationPolicy.ts).
+   */
+  httpAllow?: readonly string[];
+  /** Destinations refused although public (same forms); the most specific entry of the two lists wins. */
+  httpDeny?: readonly string[];
+  /** Largest response body the `http` job stores (default 64 KiB; more fails the run) or a webhook reads. */
+  httpMaxResponseBytes?: number;
+  /**
+   * Subject patterns a `publish` action may target besides its tenant's event namespace `<p>.evt.<tenant>.>`
+   * (checked again before each publish; reserved and internal subjects stay refused).
+   */
+  actionSubjectAllow?: readonly string[];
   /** Retry backoff of once jobs: min(baseMs * 2^(n-1), maxMs) * (0.5 + random) (defaults 1 s, 1 h). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -122,6 +144,12 @@ const OptionsSchema = z.object({
   jobCacheSize: z.number().int().nonnegative().default(10_000),
   backoffBaseMs: positiveMs("backoffBaseMs").default(1_000),
   backoffMaxMs: positiveMs("backoffMaxMs").default(3_600_000),
+  httpMaxResponseBytes: z
+    .number()
+    .int()
+    .min(1, "httpMaxResponseBytes must be at least 1")
+    .max(1 << 30, "httpMaxResponseBytes must be at most 1 GiB")
+    .default(64 * 1024),
 });
 
 export type ResolvedWorkerOptions = Omit<
@@ -137,6 +165,9 @@ export type ResolvedWorkerOptions = Omit<
   prefix: string | undefined;
   topology: TopologyOptions;
   logger: Logger;
+  httpAllow: string[];
+  httpDeny: string[];
+  actionSubjectAllow: string[];
 };
 
 /** A host name as a subject token. */
@@ -149,7 +180,7 @@ export function hostToken(): string {
 }
 
 export function resolveOptions(opts: WorkerOptions): ResolvedWorkerOptions {
-  const { nc, nats, topology, logger, ...rest } = opts;
+  const { nc, nats, topology, logger, httpAllow, httpDeny, actionSubjectAllow, ...rest } = opts;
   const o = parseOrThrow(OptionsSchema, rest);
   if (nc && nats) {
     throw new ValidationError("give either nc (an open connection) or nats (settings to connect), not both", {
@@ -176,6 +207,9 @@ export function resolveOptions(opts: WorkerOptions): ResolvedWorkerOptions {
     nats,
     prefix: o.prefix,
     topology: topology ?? {},
+    httpAllow: parseDestinationEntries(httpAllow, "httpAllow"),
+    httpDeny: parseDestinationEntries(httpDeny, "httpDeny"),
+    actionSubjectAllow: parseSubjectPatterns(actionSubjectAllow, "actionSubjectAllow"),
     logger: logger ?? pino({ name: "taskjet-worker", level: process.env["LOG_LEVEL"] ?? "info" }),
   };
 }

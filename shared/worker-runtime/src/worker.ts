@@ -9,6 +9,8 @@ import type { z } from "zod";
 import { FailedPreconditionError, token, ValidationError } from "@taskjet/protocol";
 import { ActionRunner, type ActionFn } from "./actions.js";
 import { WorkerAssembly } from "./assembly.js";
+import { DestinationPolicy } from "./destinationPolicy.js";
+import { GuardedHttp } from "./guardedHttp.js";
 import type { JobHandler, JobHook, Registration, RegisterOptions } from "./handler.js";
 import { Intake } from "./intake.js";
 import { resolveOptions, type ResolvedWorkerOptions, type WorkerOptions } from "./options.js";
@@ -21,6 +23,11 @@ export class Worker {
   /** typed lifecycle events: `worker.events.on("run:success", ...)`, `await worker.events.next("run:start")` */
   readonly events = new WorkerEventEmitter();
   readonly options: ResolvedWorkerOptions;
+  /**
+   * outgoing HTTP under the operator's destination policy (httpAllow / httpDeny, httpMaxResponseBytes):
+   * what the `http` job and `webhook` actions use; handlers that fetch URLs from job args should too
+   */
+  readonly http: GuardedHttp;
   private readonly handlers = new Map<string, Registration>();
   private readonly beforeHooks: JobHook[] = [];
   private readonly afterHooks: JobHook[] = [];
@@ -39,7 +46,20 @@ export class Worker {
     this.options = resolveOptions(options);
     this.log = this.options.logger.child({ workerId: this.options.workerId, node: this.options.node });
     this.events.onListenerError = (err, event) => this.log.error({ err, event }, "an event listener threw");
-    this.actions = new ActionRunner(() => this.parts.nc, this.options.actionTimeoutMs, this.log, this.events);
+    const o = this.options;
+    this.http = new GuardedHttp(
+      new DestinationPolicy({ allow: o.httpAllow, deny: o.httpDeny }),
+      o.httpMaxResponseBytes,
+    );
+    this.actions = new ActionRunner({
+      nc: () => this.parts.nc,
+      prefix: () => this.parts.prefix,
+      timeoutMs: o.actionTimeoutMs,
+      logger: this.log,
+      events: this.events,
+      http: this.http,
+      subjectAllow: o.actionSubjectAllow,
+    });
     const settled = () => this.parts.puller?.notify();
     const stopping = () => this.state === "stopping";
     this.slots = new RunSlots({ o: this.options, run: (a) => this.parts.runner!.run(a), settled, stopping });

@@ -18,6 +18,8 @@ import { startDevNatsServer, type DevNatsServer } from "../natsServer.js";
 import { createScheduler, createWorkerService, serviceLogger, type Service } from "../services.js";
 
 export const DEMO_JOB_ID = "dev-demo";
+/** What a dev run's worker may fetch besides public addresses: this machine (docs/cli.md, `dev`). */
+export const DEV_HTTP_ALLOW = ["127.0.0.0/8", "::1"];
 
 interface DevFlags extends GlobalFlags {
   port: string;
@@ -76,6 +78,9 @@ export function devCommand(program: Command, ctx: CommandContext): void {
           node,
           logger,
           handlerModules: flags.handlers ?? [],
+          // a local dev run: http jobs and webhooks may reach services on this machine (a TASKJET_HTTP_DENY
+          // entry at least as precise still wins); private networks stay refused
+          httpAllow: DEV_HTTP_ALLOW,
         });
         await worker.start();
         services.push(worker);

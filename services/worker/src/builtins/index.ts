@@ -1,13 +1,14 @@
 /** The job types every taskjet worker service ships (the seed's built-in jobs). */
 import type { Worker } from "@taskjet/worker-runtime";
 import { ConsoleArgsSchema, consoleHandler } from "./console.js";
-import { HttpArgsSchema, httpHandler } from "./http.js";
+import { createHttpHandler, HttpArgsSchema, httpHandler } from "./http.js";
 import { SleepArgsSchema, sleepHandler } from "./sleep.js";
 
 export const builtinTypes = ["http", "sleep", "console"] as const;
 
 export function registerBuiltins(worker: Worker): void {
-  worker.register("http", httpHandler, {
+  // under the worker's destination policy and body cap (httpAllow, httpDeny, httpMaxResponseBytes)
+  worker.register("http", createHttpHandler(worker.http), {
     argsSchema: HttpArgsSchema,
     description: "HTTP request: url, method (GET), headers, data, contentType; non-2xx fails; result = body",
   });
@@ -21,4 +22,12 @@ export function registerBuiltins(worker: Worker): void {
   });
 }
 
-export { HttpArgsSchema, httpHandler, SleepArgsSchema, sleepHandler, ConsoleArgsSchema, consoleHandler };
+export {
+  createHttpHandler,
+  HttpArgsSchema,
+  httpHandler,
+  SleepArgsSchema,
+  sleepHandler,
+  ConsoleArgsSchema,
+  consoleHandler,
+};

@@ -1,0 +1,270 @@
+// `npm run chaos`: fault scenarios against real processes (nats-server, scheduler and worker services),
+// each bounded and self-stopping, counting lost and duplicate runs exactly (issue 13). Each run queues a
+// steady load (once jobs one by one, plus every-second period jobs), injects one fault, lets everything
+// drain past the ack wait (a duplicate would come back by then), and counts the handler's runs from the
+// file the workers append to (chaos/recorder.mjs).
+//   CHAOS=nats-kill,stream-leader-kill,worker-kill,leader-stop   which scenarios (default all)
+//   REPEAT=5            runs of each scenario
+//   DURATION_S=30       load time; the fault comes at FAULT_AT_S=10
+//   ONCE_PER_S=100      once jobs queued a second;  PERIOD_JOBS=100  every-second jobs
+// Prints one JSON line per run and a summary; exits 1 when any run lost an accepted job or ran a fire twice
+// (a rerun of a fire whose first run was on a SIGKILLed worker is allowed by promise 3 and counted apart).
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { startCluster, startNats, uniqueName, waitFor } from "@taskjet/testing";
+import { TaskjetClient } from "@taskjet/client";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const scenarios = (process.env.CHAOS ?? "nats-kill,stream-leader-kill,worker-kill,leader-stop").split(",");
+const repeat = Number(process.env.REPEAT ?? 5);
+const durationS = Number(process.env.DURATION_S ?? 30);
+const faultAtS = Number(process.env.FAULT_AT_S ?? 10);
+const oncePerS = Number(process.env.ONCE_PER_S ?? 100);
+const periodJobs = Number(process.env.PERIOD_JOBS ?? 100);
+const ackWaitMs = 5_000;
+const leaseTtlMs = 2_000;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+for (const dist of ["services/scheduler/dist/main.js", "services/worker/dist/main.js"])
+  if (!existsSync(join(root, dist))) throw new Error(`${dist} is missing: run npm run build first`);
+
+/** A taskjet service as a child process; `kill`, `stop`, `pause`/`resume` (SIGSTOP/SIGCONT). */
+function service(kind, args, env) {
+  const main = join(root, `services/${kind}/dist/main.js`);
+  let log = "";
+  const p = spawn(process.execPath, [main, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  p.stdout.on("data", (d) => (log = (log + d).slice(-20_000)));
+  p.stderr.on("data", (d) => (log = (log + d).slice(-20_000)));
+  const exited = new Promise((r) => p.once("exit", r));
+  return {
+    pid: p.pid,
+    log: () => log,
+    kill: async () => {
+      p.kill("SIGKILL");
+      await exited;
+    },
+    stop: async () => {
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      p.kill("SIGCONT");
+      p.kill("SIGTERM");
+      const t = setTimeout(() => p.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+    pause: () => p.kill("SIGSTOP"),
+    resume: () => p.kill("SIGCONT"),
+  };
+}
+
+async function runOnce(scenario) {
+  const cluster = scenario === "stream-leader-kill";
+  const nats = cluster ? await startCluster({ size: 3 }) : await startNats();
+  const urls = cluster ? nats.urls : [nats.url];
+  const prefix = uniqueName("chaos");
+  const dir = mkdtempSync(join(tmpdir(), "taskjet-chaos-"));
+  const runsFile = join(dir, "runs.log");
+  const env = {
+    ...process.env,
+    NATS_URL: urls.join(","),
+    TASKJET_PREFIX: prefix,
+    LOG_LEVEL: "warn",
+    TASKJET_LOG_LEVEL: "warn",
+    TASKJET_STREAM_REPLICAS: cluster ? "3" : "1",
+    TASKJET_LEASE_TTL_MS: String(leaseTtlMs),
+    TASKJET_ACK_WAIT_MS: String(ackWaitMs),
+    CHAOS_RUNS_FILE: runsFile,
+  };
+  const schedulers = [service("scheduler", [], { ...env, TASKJET_REPLICA_ID: "s1" })];
+  if (scenario === "leader-stop") schedulers.push(service("scheduler", [], { ...env, TASKJET_REPLICA_ID: "s2" }));
+  const worker = (name) =>
+    service("worker", ["--node", name, "--handlers", join(root, "chaos/recorder.mjs"), "--concurrency", "50"], env);
+  const workers = [worker("n1")];
+  if (scenario === "worker-kill") workers.push(worker("n1"));
+  const killedWorkerPids = new Set();
+  const client = await TaskjetClient.connect({ servers: urls, prefix, requestTimeoutMs: 5_000 });
+  const result = { scenario, fault: "" };
+  try {
+    await waitFor(async () => (await client.scheduler.status().catch(() => undefined))?.leader, {
+      timeoutMs: 60_000,
+      message: "a scheduler leads",
+    });
+    await waitFor(async () => (await client.cluster.types().catch(() => [])).some((t) => t.type === "chaos"), {
+      timeoutMs: 30_000,
+      message: "a worker registered the chaos type",
+    });
+    const periodIds = Array.from({ length: periodJobs }, (_, i) => `p${i}`);
+    await client.scheduler.queueMany(
+      periodIds.map((id) => ({ id, name: id, type: "chaos", jobType: "period", cron: "* * * * * ?", args: { ms: 20 } })),
+    );
+    const t0 = Date.now();
+    const accepted = new Set();
+    const unknown = new Set();
+    let refused = 0;
+    let n = 0;
+    let faultDone;
+    const fault = (async () => {
+      await sleep(faultAtS * 1000);
+      const at = Date.now();
+      result.fault = await inject(scenario, { nats, urls, prefix, schedulers, workers, client, killedWorkerPids, worker });
+      faultDone = { at, recoveredAt: Date.now() };
+    })();
+    const inFlight = new Set();
+    while (Date.now() - t0 < durationS * 1000) {
+      const tick = Date.now();
+      for (let i = 0; i < oncePerS / 10; i++) {
+        const id = `o${n++}`;
+        const p = client.scheduler
+          .queue({ id, name: id, type: "chaos", args: { ms: 20 } })
+          .then(
+            () => accepted.add(id),
+            (err) => (err?.retryable || err?.code === "TIMEOUT" ? unknown.add(id) : refused++),
+          )
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      await sleep(Math.max(0, 100 - (Date.now() - tick)));
+    }
+    const tEnd = Date.now();
+    await Promise.all(inFlight);
+    await fault;
+    // every accepted once job runs; then past two ack waits, so a duplicate redelivery would show
+    const onceRuns = () => countRuns(runsFile).once;
+    await waitFor(() => [...accepted].every((id) => onceRuns().has(id)), {
+      timeoutMs: 4 * ackWaitMs + 60_000,
+      intervalMs: 500,
+      message: "every accepted once job ran",
+    }).catch(() => undefined);
+    await sleep(2 * ackWaitMs + 3_000);
+    const runs = countRuns(runsFile);
+    const allowed = (rs) => rs.slice(0, -1).some((r) => killedWorkerPids.has(r.pid));
+    const lost = [...accepted].filter((id) => !runs.once.has(id));
+    const dupOnce = [...runs.once].filter(([, rs]) => rs.length > 1);
+    const dupPeriod = [...runs.period].filter(([, rs]) => rs.length > 1);
+    // period fires: each job's whole seconds from 3 s after the start to the end of the load
+    const outage = faultDone ? [faultDone.at - 1000, faultDone.recoveredAt + leaseTtlMs + 2000] : [0, 0];
+    let missed = 0;
+    let missedInFault = 0;
+    for (let s = Math.ceil((t0 + 3000) / 1000) * 1000; s <= tEnd - 2000; s += 1000) {
+      for (const id of periodIds) {
+        if (runs.period.has(`default.${id}:${s}`)) continue;
+        if (s >= outage[0] && s <= outage[1]) missedInFault++;
+        else missed++;
+      }
+    }
+    let skippedCount = 0;
+    for await (const j of client.scheduler.iterate({ jobType: "period" })) skippedCount += j.skippedCount ?? 0;
+    Object.assign(result, {
+      accepted: accepted.size,
+      unknownOutcome: unknown.size,
+      unknownRan: [...unknown].filter((id) => runs.once.has(id)).length,
+      refused,
+      lostOnce: lost.length,
+      duplicateOnce: dupOnce.filter(([, rs]) => !allowed(rs)).length,
+      rerunAfterWorkerKill: [...dupOnce, ...dupPeriod].filter(([, rs]) => allowed(rs)).length,
+      periodFires: runs.period.size,
+      duplicatePeriod: dupPeriod.filter(([, rs]) => !allowed(rs)).length,
+      periodMissed: missed,
+      periodMissedInFault: missedInFault,
+      periodSkippedRecorded: skippedCount,
+      lostIds: lost.slice(0, 5),
+    });
+  } catch (err) {
+    result.error = String(err?.stack ?? err);
+    result.logs = [...schedulers, ...workers].map((s) => s.log().slice(-2000));
+  } finally {
+    await client.close().catch(() => undefined);
+    await Promise.all([...schedulers, ...workers].map((s) => s.stop()));
+    await nats.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return result;
+}
+
+/** The fault of a scenario; resolves once it is over (the failed part is back). Returns what it did. */
+async function inject(scenario, c) {
+  switch (scenario) {
+    case "nats-kill": {
+      await c.nats.kill("SIGKILL");
+      await sleep(2_000);
+      await c.nats.restart();
+      return "nats-server SIGKILL, restarted after 2 s";
+    }
+    case "stream-leader-kill": {
+      const nc = await connect({ servers: c.urls });
+      const jsm = await jetstreamManager(nc);
+      const run = (await jsm.streams.info(`${c.prefix}-run`)).cluster?.leader;
+      const jobs = (await jsm.streams.info(`KV_${c.prefix}-jobs`)).cluster?.leader;
+      await nc.close();
+      const i = [0, 1, 2].find((k) => c.nats.serverName(k) === run) ?? 0;
+      await c.nats.killNode(i);
+      await sleep(10_000);
+      await c.nats.restartNode(i);
+      return `killed node ${i} (run stream leader; jobs bucket leader ${jobs === run ? "too" : jobs}), restarted after 10 s`;
+    }
+    case "worker-kill": {
+      const victim = c.workers[0];
+      c.killedWorkerPids.add(victim.pid);
+      await victim.kill();
+      await sleep(2_000);
+      c.workers[0] = c.worker("n1");
+      return `worker ${victim.pid} SIGKILL mid-run, a new one after 2 s`;
+    }
+    case "leader-stop": {
+      const leader = (await c.client.scheduler.status()).leader?.replicaId;
+      const victim = c.schedulers.find((_, k) => `s${k + 1}` === leader) ?? c.schedulers[0];
+      victim.pause();
+      await sleep(3 * leaseTtlMs);
+      victim.resume();
+      return `leader ${leader} SIGSTOP for ${(3 * leaseTtlMs) / 1000} s (past its lease), then SIGCONT`;
+    }
+    default:
+      throw new Error(`unknown scenario ${scenario}`);
+  }
+}
+
+/** The runs file: once jobs by id, period fires by fire id, each with its runs. */
+function countRuns(file) {
+  const once = new Map();
+  const period = new Map();
+  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    const [fireId, attempt, delivery, pid] = line.split(" ");
+    const run = { attempt: Number(attempt), delivery: Number(delivery), pid: Number(pid) };
+    const id = fireId.slice(fireId.indexOf(".") + 1, fireId.lastIndexOf(":"));
+    const [map, key] = id.startsWith("o") ? [once, id] : [period, fireId];
+    const rs = map.get(key) ?? [];
+    rs.push(run);
+    map.set(key, rs);
+  }
+  return { once, period };
+}
+
+const all = [];
+let failed = false;
+for (let r = 1; r <= repeat; r++) {
+  for (const scenario of scenarios) {
+    const res = await runOnce(scenario);
+    res.run = r;
+    all.push(res);
+    console.log(JSON.stringify(res));
+    if (res.error || res.lostOnce > 0 || res.duplicateOnce > 0 || res.duplicatePeriod > 0) failed = true;
+  }
+}
+const sum = (xs, k) => xs.reduce((a, x) => a + (x[k] ?? 0), 0);
+for (const scenario of scenarios) {
+  const xs = all.filter((x) => x.scenario === scenario);
+  console.log(
+    `${scenario}: ${xs.length} runs, ${xs.filter((x) => x.error).length} errors; accepted ${sum(xs, "accepted")}, ` +
+      `lost ${sum(xs, "lostOnce")}, duplicate once ${sum(xs, "duplicateOnce")}, duplicate period fires ${sum(xs, "duplicatePeriod")} ` +
+      `of ${sum(xs, "periodFires")}, reruns after a worker kill ${sum(xs, "rerunAfterWorkerKill")}; period missed ` +
+      `${sum(xs, "periodMissed")} outside the fault, ${sum(xs, "periodMissedInFault")} in it (skips recorded ${sum(xs, "periodSkippedRecorded")}); ` +
+      `queue requests with unknown outcome ${sum(xs, "unknownOutcome")} (ran anyway ${sum(xs, "unknownRan")})`,
+  );
+}
+process.exit(failed ? 1 : 0);
