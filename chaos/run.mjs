@@ -3,30 +3,46 @@
 // steady load (once jobs one by one, plus every-second period jobs), injects one fault, lets everything
 // drain past the ack wait (a duplicate would come back by then), and counts the handler's runs from the
 // file the workers append to (chaos/recorder.mjs).
-//   CHAOS=nats-kill,stream-leader-kill,worker-kill,leader-stop   which scenarios (default all)
+//   CHAOS=nats-kill,stream-leader-kill,jobs-leader-kill,worker-kill,leader-stop,store-full   (default all)
+//     nats-kill           single nats-server SIGKILL, restarted after 2 s
+//     stream-leader-kill  3-node R3 cluster: the node leading the run stream SIGKILLed, back after 10 s
+//     jobs-leader-kill    3-node R3 cluster: the node leading the job bucket SIGKILLed, back after 10 s
+//     worker-kill         one of two workers SIGKILLed mid-run, a new one after 2 s
+//     leader-stop         the leading scheduler SIGSTOPped past its lease (6 s), then SIGCONT
+//     store-full          JetStream's file store filled up for 10 s (max_file_store), then freed
 //   REPEAT=5            runs of each scenario
 //   DURATION_S=30       load time; the fault comes at FAULT_AT_S=10
 //   ONCE_PER_S=100      once jobs queued a second;  PERIOD_JOBS=100  every-second jobs
 // Prints one JSON line per run and a summary; exits 1 when any run lost an accepted job or ran a fire twice
 // (a rerun of a fire whose first run was on a SIGKILLed worker is allowed by promise 3 and counted apart).
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { startCluster, startNats, uniqueName, waitFor } from "@taskjet/testing";
 import { TaskjetClient } from "@taskjet/client";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const scenarios = (process.env.CHAOS ?? "nats-kill,stream-leader-kill,worker-kill,leader-stop").split(",");
+const allScenarios = [
+  "nats-kill",
+  "stream-leader-kill",
+  "jobs-leader-kill",
+  "worker-kill",
+  "leader-stop",
+  "store-full",
+];
+const scenarios = (process.env.CHAOS ?? allScenarios.join(",")).split(",");
 const repeat = Number(process.env.REPEAT ?? 5);
 const durationS = Number(process.env.DURATION_S ?? 30);
 const faultAtS = Number(process.env.FAULT_AT_S ?? 10);
 const oncePerS = Number(process.env.ONCE_PER_S ?? 100);
 const periodJobs = Number(process.env.PERIOD_JOBS ?? 100);
 const ackWaitMs = 5_000;
+/** store-full: JetStream's whole file store, and what the hog stream leaves free once it filled up */
+const STORE_BYTES = 256 * 2 ** 20;
 const leaseTtlMs = 2_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,11 +78,16 @@ function service(kind, args, env) {
 }
 
 async function runOnce(scenario) {
-  const cluster = scenario === "stream-leader-kill";
-  const nats = cluster ? await startCluster({ size: 3 }) : await startNats();
+  const cluster = scenario.endsWith("-leader-kill") && scenario !== "leader-stop";
+  const dir = mkdtempSync(join(tmpdir(), "taskjet-chaos-"));
+  let natsArgs = [];
+  if (scenario === "store-full") {
+    writeFileSync(join(dir, "small.conf"), `jetstream { max_file_store: ${STORE_BYTES} }\n`);
+    natsArgs = ["-c", join(dir, "small.conf")];
+  }
+  const nats = cluster ? await startCluster({ size: 3 }) : await startNats({ args: natsArgs });
   const urls = cluster ? nats.urls : [nats.url];
   const prefix = uniqueName("chaos");
-  const dir = mkdtempSync(join(tmpdir(), "taskjet-chaos-"));
   const runsFile = join(dir, "runs.log");
   const env = {
     ...process.env,
@@ -80,9 +101,14 @@ async function runOnce(scenario) {
     CHAOS_RUNS_FILE: runsFile,
   };
   const schedulers = [service("scheduler", [], { ...env, TASKJET_REPLICA_ID: "s1" })];
-  if (scenario === "leader-stop") schedulers.push(service("scheduler", [], { ...env, TASKJET_REPLICA_ID: "s2" }));
+  if (scenario === "leader-stop")
+    schedulers.push(service("scheduler", [], { ...env, TASKJET_REPLICA_ID: "s2" }));
   const worker = (name) =>
-    service("worker", ["--node", name, "--handlers", join(root, "chaos/recorder.mjs"), "--concurrency", "50"], env);
+    service(
+      "worker",
+      ["--node", name, "--handlers", join(root, "chaos/recorder.mjs"), "--concurrency", "50"],
+      env,
+    );
   const workers = [worker("n1")];
   if (scenario === "worker-kill") workers.push(worker("n1"));
   const killedWorkerPids = new Set();
@@ -93,24 +119,43 @@ async function runOnce(scenario) {
       timeoutMs: 60_000,
       message: "a scheduler leads",
     });
-    await waitFor(async () => (await client.cluster.types().catch(() => [])).some((t) => t.type === "chaos"), {
-      timeoutMs: 30_000,
-      message: "a worker registered the chaos type",
-    });
+    await waitFor(
+      async () => (await client.cluster.types().catch(() => [])).some((t) => t.type === "chaos"),
+      {
+        timeoutMs: 30_000,
+        message: "a worker registered the chaos type",
+      },
+    );
     const periodIds = Array.from({ length: periodJobs }, (_, i) => `p${i}`);
     await client.scheduler.queueMany(
-      periodIds.map((id) => ({ id, name: id, type: "chaos", jobType: "period", cron: "* * * * * ?", args: { ms: 20 } })),
+      periodIds.map((id) => ({
+        id,
+        name: id,
+        type: "chaos",
+        jobType: "period",
+        cron: "* * * * * ?",
+        args: { ms: 20 },
+      })),
     );
     const t0 = Date.now();
     const accepted = new Set();
     const unknown = new Set();
-    let refused = 0;
+    const refused = {};
     let n = 0;
     let faultDone;
     const fault = (async () => {
       await sleep(faultAtS * 1000);
       const at = Date.now();
-      result.fault = await inject(scenario, { nats, urls, prefix, schedulers, workers, client, killedWorkerPids, worker });
+      result.fault = await inject(scenario, {
+        nats,
+        urls,
+        prefix,
+        schedulers,
+        workers,
+        client,
+        killedWorkerPids,
+        worker,
+      });
       faultDone = { at, recoveredAt: Date.now() };
     })();
     const inFlight = new Set();
@@ -122,7 +167,10 @@ async function runOnce(scenario) {
           .queue({ id, name: id, type: "chaos", args: { ms: 20 } })
           .then(
             () => accepted.add(id),
-            (err) => (err?.retryable || err?.code === "TIMEOUT" ? unknown.add(id) : refused++),
+            (err) =>
+              err?.code === "TIMEOUT" || err?.code === "UNAVAILABLE"
+                ? unknown.add(id)
+                : (refused[err?.code ?? "?"] = (refused[err?.code ?? "?"] ?? 0) + 1),
           )
           .finally(() => inFlight.delete(p));
         inFlight.add(p);
@@ -132,6 +180,7 @@ async function runOnce(scenario) {
     const tEnd = Date.now();
     await Promise.all(inFlight);
     await fault;
+    if (!faultDone) throw new Error("the fault was not injected (the load ended first)");
     // every accepted once job runs; then past two ack waits, so a duplicate redelivery would show
     const onceRuns = () => countRuns(runsFile).once;
     await waitFor(() => [...accepted].every((id) => onceRuns().has(id)), {
@@ -157,7 +206,8 @@ async function runOnce(scenario) {
       }
     }
     let skippedCount = 0;
-    for await (const j of client.scheduler.iterate({ jobType: "period" })) skippedCount += j.skippedCount ?? 0;
+    for await (const j of client.scheduler.iterate({ jobType: "period" }))
+      skippedCount += j.skippedCount ?? 0;
     Object.assign(result, {
       accepted: accepted.size,
       unknownOutcome: unknown.size,
@@ -194,17 +244,41 @@ async function inject(scenario, c) {
       await c.nats.restart();
       return "nats-server SIGKILL, restarted after 2 s";
     }
-    case "stream-leader-kill": {
+    case "stream-leader-kill":
+    case "jobs-leader-kill": {
       const nc = await connect({ servers: c.urls });
       const jsm = await jetstreamManager(nc);
       const run = (await jsm.streams.info(`${c.prefix}-run`)).cluster?.leader;
       const jobs = (await jsm.streams.info(`KV_${c.prefix}-jobs`)).cluster?.leader;
       await nc.close();
-      const i = [0, 1, 2].find((k) => c.nats.serverName(k) === run) ?? 0;
+      const target = scenario === "stream-leader-kill" ? run : jobs;
+      const i = [0, 1, 2].find((k) => c.nats.serverName(k) === target) ?? 0;
       await c.nats.killNode(i);
       await sleep(10_000);
       await c.nats.restartNode(i);
-      return `killed node ${i} (run stream leader; jobs bucket leader ${jobs === run ? "too" : jobs}), restarted after 10 s`;
+      return `killed node ${i} (run stream leader ${run === target ? "yes" : "no"}, jobs bucket leader ${jobs === target ? "yes" : "no"}), restarted after 10 s`;
+    }
+    case "store-full": {
+      // a stream of big messages takes every byte JetStream may store; then it is deleted
+      const nc = await connect({ servers: c.urls });
+      const jsm = await jetstreamManager(nc);
+      const js = jetstream(nc);
+      const hog = `${c.prefix}-hog`;
+      await jsm.streams.add({ name: hog, subjects: [`${hog}.>`], storage: "file" });
+      const chunk = new Uint8Array(512 * 1024);
+      let stored = 0;
+      for (;;) {
+        try {
+          await js.publish(`${hog}.x`, chunk);
+          stored += chunk.length;
+        } catch {
+          break; // the store is full
+        }
+      }
+      await sleep(10_000);
+      await jsm.streams.delete(hog);
+      await nc.close();
+      return `file store filled (${Math.round(stored / 2 ** 20)} MiB of hog) for 10 s, then freed`;
     }
     case "worker-kill": {
       const victim = c.workers[0];
@@ -264,7 +338,13 @@ for (const scenario of scenarios) {
       `lost ${sum(xs, "lostOnce")}, duplicate once ${sum(xs, "duplicateOnce")}, duplicate period fires ${sum(xs, "duplicatePeriod")} ` +
       `of ${sum(xs, "periodFires")}, reruns after a worker kill ${sum(xs, "rerunAfterWorkerKill")}; period missed ` +
       `${sum(xs, "periodMissed")} outside the fault, ${sum(xs, "periodMissedInFault")} in it (skips recorded ${sum(xs, "periodSkippedRecorded")}); ` +
-      `queue requests with unknown outcome ${sum(xs, "unknownOutcome")} (ran anyway ${sum(xs, "unknownRan")})`,
+      `queue requests with unknown outcome ${sum(xs, "unknownOutcome")} (ran anyway ${sum(xs, "unknownRan")}); ` +
+      `refused ${JSON.stringify(
+        xs.reduce((a, x) => {
+          for (const [k, v] of Object.entries(x.refused ?? {})) a[k] = (a[k] ?? 0) + v;
+          return a;
+        }, {}),
+      )}`,
   );
 }
 process.exit(failed ? 1 : 0);
