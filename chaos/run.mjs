@@ -100,25 +100,28 @@ async function runOnce(scenario) {
     TASKJET_ACK_WAIT_MS: String(ackWaitMs),
     CHAOS_RUNS_FILE: runsFile,
   };
-  const schedulers = [service("scheduler", [], { ...env, TASKJET_REPLICA_ID: "s1" })];
-  if (scenario === "leader-stop")
-    schedulers.push(service("scheduler", [], { ...env, TASKJET_REPLICA_ID: "s2" }));
+  const schedulers = [];
+  const workers = [];
   const worker = (name) =>
     service(
       "worker",
       ["--node", name, "--handlers", join(root, "chaos/recorder.mjs"), "--concurrency", "50"],
       env,
     );
-  const workers = [worker("n1")];
-  if (scenario === "worker-kill") workers.push(worker("n1"));
   const killedWorkerPids = new Set();
-  const client = await TaskjetClient.connect({ servers: urls, prefix, requestTimeoutMs: 5_000 });
   const result = { scenario, fault: "" };
+  const client = await TaskjetClient.connect({ servers: urls, prefix, requestTimeoutMs: 5_000 });
   try {
+    // the first scheduler creates the streams and buckets; the other processes start once it leads
+    schedulers.push(service("scheduler", [], { ...env, TASKJET_REPLICA_ID: "s1" }));
     await waitFor(async () => (await client.scheduler.status().catch(() => undefined))?.leader, {
       timeoutMs: 60_000,
       message: "a scheduler leads",
     });
+    if (scenario === "leader-stop")
+      schedulers.push(service("scheduler", [], { ...env, TASKJET_REPLICA_ID: "s2" }));
+    workers.push(worker("n1"));
+    if (scenario === "worker-kill") workers.push(worker("n1"));
     await waitFor(
       async () => (await client.cluster.types().catch(() => [])).some((t) => t.type === "chaos"),
       {

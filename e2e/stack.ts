@@ -5,8 +5,8 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
-import { SchedulerService } from "@taskjet/scheduler";
-import { createWorker, type Worker } from "@taskjet/worker-runtime";
+import { SchedulerService, type SchedulerOptions } from "@taskjet/scheduler";
+import { createWorker, type Worker, type WorkerOptions } from "@taskjet/worker-runtime";
 import { createClient, type TaskjetClient } from "@taskjet/client";
 
 export interface Stack {
@@ -26,17 +26,27 @@ export interface StackOptions {
   worker?: boolean;
   node?: string;
   register?: (w: Worker) => void;
+  /** more options of the scheduler and the worker */
+  schedulerOptions?: Partial<SchedulerOptions>;
+  workerOptions?: Partial<WorkerOptions>;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const nats = opts.nats ?? (await startNats());
   const prefix = uniqueName("tj");
   const nc = await connectTo(nats.url, { maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-  const scheduler = new SchedulerService({ nats: nc, prefix });
+  const scheduler = new SchedulerService({ nats: nc, prefix, ...opts.schedulerOptions });
   await scheduler.start();
   let worker: Worker | undefined;
   if (opts.worker) {
-    worker = createWorker({ nc, prefix, node: opts.node ?? "n1", idlePollMs: 1000, heartbeatMs: 1000 });
+    worker = createWorker({
+      nc,
+      prefix,
+      node: opts.node ?? "n1",
+      idlePollMs: 1000,
+      heartbeatMs: 1000,
+      ...opts.workerOptions,
+    });
     opts.register?.(worker);
     await worker.start();
   }

@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import {
   connectNats,
   ensureTopology,
+  serverHas,
   JobStore,
   leanJobStore,
   natsConfigFromEnv,
@@ -30,6 +31,7 @@ import { Leadership } from "./leadership.js";
 import { LifecycleCommands } from "./lifecycleCommands.js";
 import type { ResolvedSchedulerOptions, SchedulerOptions } from "./options.js";
 import { Reaper } from "./reaper.js";
+import { RetentionSweeper } from "./retentionSweeper.js";
 import { ReplicaHeartbeat } from "./replicaHeartbeat.js";
 import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
 import { SkipRecorder } from "./skipRecorder.js";
@@ -54,6 +56,7 @@ export interface Running {
   heartbeat: ReplicaHeartbeat;
   skew: ClockSkewMonitor;
   reaper: Reaper;
+  retention: RetentionSweeper;
   registry: Registry;
   dispatcher: Dispatcher;
   /** the store's lean request path (closed after the dispatcher) */
@@ -181,6 +184,25 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       log: c.log,
       metrics: c.metrics,
     });
+    const retention = new RetentionSweeper({
+      index,
+      store,
+      config: o.retention,
+      mayRemove: () => ticker.isFiring,
+      // on a server before 2.9.15 a purge of one key moves every watcher of the bucket past other keys'
+      // writes, so the markers stay there (serverVersion.ts)
+      purgeMarker: !serverHas(nc, "safeFilteredPurge")
+        ? undefined
+        : async (key, revision) => {
+            await topo.jsm.streams.purge(`KV_${ns.buckets.jobs}`, {
+              filter: `$KV.${ns.buckets.jobs}.${key}`,
+              seq: revision + 1,
+            });
+          },
+      intervalMs: o.retentionSweepMs,
+      markerPurgeDelayMs: o.markerPurgeDelayMs,
+      log: c.log,
+    });
     const jobs = new JobCommands({
       store,
       index,
@@ -191,6 +213,7 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       limits: { maxJobBytes: o.maxJobBytes, minIntervalSeconds: o.minIntervalSeconds },
       maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
       actionSubjectAllow: o.actionSubjectAllow,
+      retention: o.retention,
     });
     const life = new LifecycleCommands({
       store,
@@ -217,6 +240,7 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       heartbeat,
       skew,
       reaper,
+      retention,
       registry,
       dispatcher,
       storeMux,

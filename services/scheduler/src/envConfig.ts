@@ -4,7 +4,7 @@
  * TASKJET_<NAME> with the option name in upper snake case, e.g. TASKJET_LEASE_TTL_MS=2000.
  */
 import { natsConfigFromEnv } from "@taskjet/nats";
-import { parseSubjectPatterns, ValidationError } from "@taskjet/protocol";
+import { parseRetentionConfig, parseSubjectPatterns, ValidationError } from "@taskjet/protocol";
 import { TunablesSchema, type SchedulerOptions } from "./options.js";
 
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
@@ -16,8 +16,15 @@ export const ENV_VARS: Record<string, string> = {
   TASKJET_STREAM_REPLICAS: "topology.replicas",
   TASKJET_DUPLICATE_WINDOW_MS: "topology.duplicateWindowMs",
   TASKJET_MEMORY_STORAGE: "topology.memory",
+  TASKJET_LOG_MAX_AGE_MS: "topology.logMaxAgeMs",
+  TASKJET_LOG_MAX_MESSAGES: "topology.logMaxMessages",
+  TASKJET_LOG_MAX_BYTES: "topology.logMaxBytes",
+  TASKJET_DLQ_MAX_AGE_MS: "topology.dlqMaxAgeMs",
+  TASKJET_DLQ_MAX_MESSAGES: "topology.dlqMaxMessages",
+  TASKJET_DLQ_MAX_BYTES: "topology.dlqMaxBytes",
   TASKJET_LOG_LEVEL: "pino log level of main.js (default info)",
   TASKJET_ACTION_SUBJECT_ALLOW: "actionSubjectAllow (comma-separated subject patterns)",
+  TASKJET_RETENTION: "retention (JSON: removeOnComplete, removeOnFail, types, tenants)",
   ...Object.fromEntries(Object.keys(TunablesSchema.shape).map((k) => [`TASKJET_${snake(k)}`, k])),
 };
 
@@ -57,10 +64,39 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SchedulerO
   if (dup !== undefined) topology.duplicateWindowMs = dup;
   const memory = bool(env, "TASKJET_MEMORY_STORAGE");
   if (memory !== undefined) topology.memory = memory;
+  const limits = [
+    ["TASKJET_LOG_MAX_AGE_MS", "logMaxAgeMs"],
+    ["TASKJET_LOG_MAX_MESSAGES", "logMaxMessages"],
+    ["TASKJET_LOG_MAX_BYTES", "logMaxBytes"],
+    ["TASKJET_DLQ_MAX_AGE_MS", "dlqMaxAgeMs"],
+    ["TASKJET_DLQ_MAX_MESSAGES", "dlqMaxMessages"],
+    ["TASKJET_DLQ_MAX_BYTES", "dlqMaxBytes"],
+  ] as const;
+  for (const [name, key] of limits) {
+    const v = int(env, name);
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || v < 1)
+      throw new ValidationError(`${name} must be a whole number of at least 1, got "${env[name]}"`, {
+        field: name,
+      });
+    topology[key] = v;
+  }
   opts.topology = topology;
   const allow = env["TASKJET_ACTION_SUBJECT_ALLOW"];
   if (allow !== undefined && allow.trim() !== "") {
     opts.actionSubjectAllow = parseSubjectPatterns(allow, "TASKJET_ACTION_SUBJECT_ALLOW");
+  }
+  const retention = env["TASKJET_RETENTION"];
+  if (retention !== undefined && retention.trim() !== "") {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(retention);
+    } catch (err) {
+      throw new ValidationError(`TASKJET_RETENTION must be JSON: ${(err as Error).message}`, {
+        field: "TASKJET_RETENTION",
+      });
+    }
+    opts.retention = parseRetentionConfig(parsed, "TASKJET_RETENTION");
   }
   return opts;
 }

@@ -38,6 +38,8 @@ import {
   type QueueResult,
   type RunLogEntry,
   type StoredJob,
+  withRetention,
+  type RetentionConfig,
 } from "@taskjet/protocol";
 import type { Clock } from "./clock.js";
 import type { JobIndex } from "./jobIndex.js";
@@ -58,6 +60,8 @@ export interface CommandDeps {
   maxPayload: () => number;
   /** operator-allowed subject patterns of publish actions (besides the tenant's own event namespace) */
   actionSubjectAllow: readonly string[];
+  /** what is kept of finished jobs when a job does not say */
+  retention: RetentionConfig;
 }
 
 const newId = () => randomUUID().replaceAll("-", "");
@@ -113,7 +117,8 @@ export class JobCommands {
     this.checkActions(parsed, root);
     const def = { ...parsed, id: parsed.id ?? newId() };
     checkJobLimits(def, this.d.limits, root);
-    return def;
+    // the job's own retention, else its type's, tenant's or the default, fixed at acceptance (retention.ts)
+    return withRetention(def, this.d.retention);
   }
 
   /** The tenant is known only here (the subject's token), so the action subject rule is checked here. */

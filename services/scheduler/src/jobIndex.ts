@@ -17,7 +17,16 @@
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { loadBucket, type BucketOperation, type StoreChange } from "@taskjet/nats";
-import { decode, encode, type JobRecord, type ListFilter, type StoredJob } from "@taskjet/protocol";
+import {
+  decode,
+  encode,
+  finishedKind,
+  type JobRecord,
+  type ListFilter,
+  type Retention,
+  type RetentionKind,
+  type StoredJob,
+} from "@taskjet/protocol";
 import { JobEntry, packRaw } from "./jobEntry.js";
 import { fieldsOf, scanJobFields, type JobFields } from "./jobFields.js";
 
@@ -30,6 +39,21 @@ function fieldsOfDecoded(bytes: Uint8Array): JobFields {
   return fieldsOf(record);
 }
 
+/** A finished job the retention sweep may remove (retentionSweeper.ts): what it needs, read once. */
+export interface FinishedJob {
+  entry: JobEntry;
+  kind: RetentionKind;
+  /** the job's own setting (resolved when it was queued); undefined for jobs stored before retention */
+  policy: Retention | undefined;
+  /** when it finished (the state's updatedAt) */
+  atMs: number;
+  type: string;
+  tenant: string;
+}
+
+/** How long the index remembers a delete marker for the leader to purge (followers forget them then). */
+export const MARKER_MEMORY_MS = 60_000;
+
 export interface IndexListener {
   /** a job was stored or changed; `scheduleChanged` when the times it fires at may have changed */
   onPut(entry: JobEntry, scheduleChanged: boolean): void;
@@ -39,6 +63,13 @@ export interface IndexListener {
 export class JobIndex {
   private readonly entries = new Map<string, JobEntry>();
   private readonly byTenant = new Map<string, Map<string, JobEntry>>();
+  /** finished jobs by key, the one that finished longest ago first */
+  private readonly done = new Map<string, FinishedJob>();
+  /**
+   * delete markers seen lately (store revision and when), oldest first: a removed job leaves one in the
+   * bucket's stream for good unless it is purged (retentionSweeper.ts); kept for MARKER_MEMORY_MS
+   */
+  private readonly markers = new Map<string, { revision: number; atMs: number }>();
   private stopWatch: (() => void) | undefined;
   private starting: Promise<void> | undefined;
   /** bumped by stop(): a load still running then does not start following */
@@ -123,6 +154,16 @@ export class JobIndex {
     return this.entries.values();
   }
 
+  /** Delete markers seen in the last MARKER_MEMORY_MS, oldest first (the purge takes them out). */
+  deleteMarkers(): Map<string, { revision: number; atMs: number }> {
+    return this.markers;
+  }
+
+  /** Finished jobs (completed, or abandoned), the one that finished longest ago first. */
+  finished(): IterableIterator<FinishedJob> {
+    return this.done.values();
+  }
+
   /** Resolves true once the view has applied `revision`, false after `timeoutMs` (no limit when omitted). */
   waitForRevision(revision: number, timeoutMs?: number): Promise<boolean> {
     if (this.revision >= revision) return Promise.resolve(true);
@@ -189,6 +230,7 @@ export class JobIndex {
     const wasActive = !isNew && entry.active;
     const scheduleChanged = entry.apply(fields, raw, revision);
     this.activeCount += (entry.active ? 1 : 0) - (wasActive ? 1 : 0);
+    this.noteFinished(entry);
     if (fromWatch) this.advance(revision);
     this.listener?.onPut(entry, scheduleChanged);
   }
@@ -201,10 +243,43 @@ export class JobIndex {
       if (tenant?.get(entry.id) === entry) tenant.delete(entry.id);
       if (tenant?.size === 0) this.byTenant.delete(entry.tenant);
       if (entry.active) this.activeCount--;
+      this.done.delete(change.key);
       entry.deleted = true;
       this.listener?.onDelete(entry);
     }
+    this.noteMarker(change.key, change.revision);
     this.advance(change.revision);
+  }
+
+  private noteMarker(key: string, revision: number): void {
+    const now = Date.now();
+    this.markers.delete(key);
+    this.markers.set(key, { revision, atMs: now });
+    for (const [k, m] of this.markers) {
+      if (now - m.atMs <= MARKER_MEMORY_MS) break;
+      this.markers.delete(k);
+    }
+  }
+
+  /** Keeps `done` in step: a job that finished goes (back) to its end; one active again leaves it. */
+  private noteFinished(entry: JobEntry): void {
+    // only completed and stopped jobs can be finished: the record is decoded for those alone
+    if (entry.status !== "completed" && entry.status !== "stopped") {
+      if (this.done.size > 0) this.done.delete(entry.key);
+      return;
+    }
+    const { def, state } = entry.record();
+    const kind = finishedKind(state);
+    this.done.delete(entry.key);
+    if (kind === undefined) return;
+    this.done.set(entry.key, {
+      entry,
+      kind,
+      policy: def[kind],
+      atMs: Date.parse(state.updatedAt),
+      type: def.type,
+      tenant: entry.tenant,
+    });
   }
 
   private advance(revision: number): void {

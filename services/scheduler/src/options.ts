@@ -14,8 +14,11 @@ import {
   DEFAULT_PREFIX,
   PREFIX_PATTERN,
   parseOrThrow,
+  parseRetentionConfig,
   parseSubjectPatterns,
   TOKEN_PATTERN,
+  type RetentionConfig,
+  type RetentionConfigInput,
 } from "@taskjet/protocol";
 import { systemClock, type Clock } from "./clock.js";
 
@@ -63,6 +66,13 @@ export const TunablesSchema = z.strictObject({
   clockSkewCheckIntervalMs: ms("clockSkewCheckIntervalMs", 100).default(10_000),
   /** replica heartbeat in the registry bucket (its TTL must be longer) */
   replicaHeartbeatMs: ms("replicaHeartbeatMs", 100).default(5_000),
+  /** how often the leader removes finished jobs past their retention (removeOnComplete / removeOnFail) */
+  retentionSweepMs: ms("retentionSweepMs", 50).default(1_000),
+  /**
+   * a removed job's delete marker is purged from the job bucket's stream this long after the leader saw it
+   * (every replica's view has applied the removal by then)
+   */
+  markerPurgeDelayMs: ms("markerPurgeDelayMs", 0).default(10_000),
   /** how often the leader clears runs of workers that stopped heartbeating */
   reaperIntervalMs: ms("reaperIntervalMs", 100).default(15_000),
   /** on takeover, wait at most this long for the local view to reach the old leader's */
@@ -113,6 +123,12 @@ export interface SchedulerOptions extends Partial<Tunables> {
    * namespace `<p>.evt.<tenant>.>`; reserved and internal subjects stay refused (protocol actionSubjects.ts)
    */
   actionSubjectAllow?: readonly string[];
+  /**
+   * what is kept of finished jobs that do not say (removeOnComplete / removeOnFail by default, by type, by
+   * tenant; protocol retention.ts); defaults: completed kept a day, at most 1,000 per tenant and type;
+   * failed kept 7 days, at most 5,000
+   */
+  retention?: RetentionConfigInput;
 }
 
 export interface ResolvedSchedulerOptions extends Tunables {
@@ -122,6 +138,7 @@ export interface ResolvedSchedulerOptions extends Tunables {
   topology: TopologyOptions;
   standby: boolean;
   actionSubjectAllow: string[];
+  retention: RetentionConfig;
 }
 
 export function defaultReplicaId(): string {
@@ -156,5 +173,6 @@ export function resolveOptions(opts: SchedulerOptions): ResolvedSchedulerOptions
     topology: { ...opts.topology, leaseTtlMs: tunables.leaseTtlMs },
     standby: opts.standby ?? false,
     actionSubjectAllow: parseSubjectPatterns(opts.actionSubjectAllow, "actionSubjectAllow"),
+    retention: parseRetentionConfig(opts.retention),
   };
 }

@@ -18,6 +18,7 @@ import { pino, type Logger } from "pino";
 import type { FencedError, ReplicaInfo, SchedulerStatus } from "@taskjet/protocol";
 import { assemble, type Running } from "./assembly.js";
 import type { Role } from "./leadership.js";
+import type { JobIndex } from "./jobIndex.js";
 import { resolveOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from "./options.js";
 import { newMetrics, ServiceEvents, type SchedulerMetrics } from "./serviceEvents.js";
 
@@ -196,6 +197,7 @@ export class SchedulerService {
         r.ticker.startFiring(epoch, claimed);
         r.cursorKeeper.start(epoch, claimed);
         r.reaper.start();
+        r.retention.start();
         r.skew.start();
         this.leaderSince = new Date().toISOString();
         void r.heartbeat.beat();
@@ -213,6 +215,7 @@ export class SchedulerService {
     r.ticker.stopFiring();
     r.cursorKeeper.stop();
     r.reaper.stop();
+    r.retention.stop();
     r.skew.stop();
     if (wasFiring) {
       this.log.info({ reason, since: this.leaderSince }, "leader: stopped firing");
@@ -239,6 +242,16 @@ export class SchedulerService {
   /** Measures every registered worker's clock against this replica's now (also done periodically by the leader). */
   async checkWorkerClocks(): Promise<{ workerId: string; skewMs: number }[]> {
     return this.mustRun().skew.check();
+  }
+
+  /** This replica's view of the job store (jobs it holds in memory, finished ones among them). */
+  index(): JobIndex {
+    return this.mustRun().index;
+  }
+
+  /** Removes finished jobs past their retention now (the leader also does this every retentionSweepMs). */
+  async sweepFinished(): Promise<number> {
+    return this.mustRun().retention.sweep();
   }
 
   /** Clears runs of workers that stopped heartbeating now (the leader also does this every reaperIntervalMs). */

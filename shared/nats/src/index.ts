@@ -31,3 +31,4 @@ export {
   type BucketOperation,
   type LoadBucketOptions,
 } from "./snapshot.js";
+export { parseVersion, versionAtLeast, serverVersion, serverHas, FEATURES } from "./serverVersion.js";

@@ -2,8 +2,8 @@
  * Streams and buckets, created idempotently by whichever service starts first.
  *
  *   <p>-run   stream  subjects <p>.run.>   work queue, file, duplicate window (covers a leader takeover)
- *   <p>-log   stream  subjects <p>.log.>   limits: max age, max messages (the run log)
- *   <p>-dlq   stream  subjects <p>.dlq.>   limits: max age (dead letters)
+ *   <p>-log   stream  subjects <p>.log.>   limits: max age, messages, bytes (the run log; oldest go first)
+ *   <p>-dlq   stream  subjects <p>.dlq.>   limits: max age, messages, bytes (dead letters; oldest go first)
  *   <p>-jobs  KV      key <tenant>.<group>.<id>  history 1; the job store
  *   <p>-lease KV      key `scheduler`      TTL = lease time; the leader lease
  *   <p>-locks KV      key <tenant>.<id>    per-job run locks (expiry inside the value)
@@ -34,9 +34,14 @@ export interface TopologyOptions {
   replicas?: number;
   /** the run stream's duplicate window: a fire re-published inside it is stored once */
   duplicateWindowMs?: number;
+  /** the run log's limits: the oldest entries go first when any is reached */
   logMaxAgeMs?: number;
   logMaxMessages?: number;
+  logMaxBytes?: number;
+  /** the dead-letter stream's limits */
   dlqMaxAgeMs?: number;
+  dlqMaxMessages?: number;
+  dlqMaxBytes?: number;
   leaseTtlMs?: number;
   registryTtlMs?: number;
   /** memory storage for benchmarks and tests that need no durability */
@@ -58,7 +63,10 @@ export const topologyDefaults = {
   duplicateWindowMs: 5 * 60_000,
   logMaxAgeMs: 7 * 86_400_000,
   logMaxMessages: 1_000_000,
+  logMaxBytes: 1024 * 2 ** 20,
   dlqMaxAgeMs: 30 * 86_400_000,
+  dlqMaxMessages: 100_000,
+  dlqMaxBytes: 256 * 2 ** 20,
   leaseTtlMs: 2_000,
   registryTtlMs: 15_000,
   memory: false,
@@ -118,8 +126,10 @@ export async function ensureTopology(
   const o = { ...topologyDefaults, ...stripUndefined(opts) };
   if (!o.create) return openTopology(nc, ns, o);
   const jsm = await jetstreamManager(nc);
+  // placing a replicated stream on a busy cluster can take longer than nats.js' default 5 s
+  const creator = await jetstreamManager(nc, { timeout: o.jsApiTimeoutMs });
   const storage = o.memory ? StorageType.Memory : StorageType.File;
-  await ensureStream(jsm, {
+  await ensureStream(creator, {
     name: ns.streams.run,
     subjects: [ns.runAll],
     retention: RetentionPolicy.Workqueue,
@@ -127,7 +137,7 @@ export async function ensureTopology(
     num_replicas: o.replicas,
     duplicate_window: nanos(o.duplicateWindowMs),
   });
-  await ensureStream(jsm, {
+  await ensureStream(creator, {
     name: ns.streams.log,
     subjects: [ns.logAll],
     retention: RetentionPolicy.Limits,
@@ -136,14 +146,18 @@ export async function ensureTopology(
     num_replicas: o.replicas,
     max_age: nanos(o.logMaxAgeMs),
     max_msgs: o.logMaxMessages,
+    max_bytes: o.logMaxBytes,
   });
-  await ensureStream(jsm, {
+  await ensureStream(creator, {
     name: ns.streams.dlq,
     subjects: [ns.dlqAll],
     retention: RetentionPolicy.Limits,
     storage,
     num_replicas: o.replicas,
+    discard: DiscardPolicy.Old,
     max_age: nanos(o.dlqMaxAgeMs),
+    max_msgs: o.dlqMaxMessages,
+    max_bytes: o.dlqMaxBytes,
   });
   const kvm = new Kvm(jetstream(nc, { timeout: o.jsApiTimeoutMs }));
   const kvStorage = o.memory ? StorageType.Memory : StorageType.File;

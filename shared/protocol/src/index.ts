@@ -10,3 +10,4 @@ export * from "./api.js";
 export * from "./fire.js";
 export * from "./events.js";
 export * from "./actionSubjects.js";
+export * from "./retention.js";

@@ -94,6 +94,27 @@ export const JobActionSchema = z.discriminatedUnion("kind", [
 ]);
 export type JobAction = z.output<typeof JobActionSchema>;
 
+/**
+ * What happens to a job once it finished (BullMQ's removeOnComplete / removeOnFail): `true` removes it at
+ * once, `false` keeps it, `{ ageSeconds, count }` keeps it while it is younger than ageSeconds and among the
+ * newest `count` finished jobs of its tenant and type (either bound may be left out).
+ */
+export const RetentionSchema = z.union(
+  [
+    z.boolean(),
+    z.strictObject({
+      ageSeconds: z
+        .number({ error: "ageSeconds must be a number" })
+        .int("ageSeconds must be a whole number")
+        .positive("ageSeconds must be greater than 0")
+        .optional(),
+      count: count("count").optional(),
+    }),
+  ],
+  { error: "must be true, false or { ageSeconds?, count? }" },
+);
+export type Retention = z.output<typeof RetentionSchema>;
+
 const baseFields = {
   id: token("id", 128).optional(),
   name: z.string({ error: "name is required" }).min(1, "name must not be empty").max(200),
@@ -145,6 +166,10 @@ const baseFields = {
     .default(DEFAULT_CATCH_UP_WINDOW_SECONDS),
   overlapPolicy: z.enum(overlapPolicies).default("allow"),
   actions: z.array(JobActionSchema).max(20).default([]),
+  /** a once job that succeeded, a recurring one that reached its end; unset: the scheduler's default */
+  removeOnComplete: RetentionSchema.optional(),
+  /** a job abandoned after its last try; unset: the scheduler's default */
+  removeOnFail: RetentionSchema.optional(),
 };
 
 /** Cross-field rules: they run only when every field parsed, so messages stay about one field each. */

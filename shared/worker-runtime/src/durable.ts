@@ -26,43 +26,47 @@ export interface DurableDeps {
   givingUp: () => boolean;
 }
 
+/** compare-and-set tries of one write before it gives up (each lost to a concurrent writer) */
+const MAX_ATTEMPTS = 20;
+
 export class Durable {
   constructor(private readonly d: DurableDeps) {}
 
   /**
-   * CAS write from a record read earlier; re-reads and re-applies only if someone wrote meanwhile.
-   * `fn` learns whether an earlier try may have landed: a lost CAS did not, a timeout might have.
+   * CAS write from a record read earlier; re-reads (from the stream leader) and re-applies only if someone
+   * wrote meanwhile. `fn` learns whether an earlier try may have landed: a lost CAS did not, a timeout might
+   * have. `removeIf`: the job is removed instead (a compare-and-set delete) when the record `fn` made says so
+   * (retention `true`). Resolves with what was written (a removed job: its last record), or `undefined`
+   * when the job was removed meanwhile.
    */
   write(
     key: string,
     seed: StoredJob,
     fn: (rec: StoredJob, uncertain: boolean) => JobRecord | undefined,
+    removeIf?: (next: JobRecord) => boolean,
   ): Promise<StoredJob | undefined> {
     let uncertain = false;
-    const noteUncertain = (err: unknown) => {
-      if (!(err instanceof ConflictError) && !(err instanceof NotFoundError)) uncertain = true;
-      throw err;
-    };
     return this.call(async () => {
-      const first = fn(seed, uncertain);
-      if (!first) return seed;
-      try {
-        const revision = await this.d.store.update(key, first, seed.revision).catch(noteUncertain);
-        return { def: first.def, state: first.state, revision };
-      } catch (err) {
-        if (!(err instanceof ConflictError)) throw err;
-      }
-      try {
+      let current: StoredJob | undefined = seed;
+      for (let attempt = 1; ; attempt++) {
         // a deleted key reads as absent: treat it as removed
-        return await this.d.store
-          .mutate(key, (rec) => {
-            if (!rec.def || !rec.state) throw new NotFoundError(`job ${key} was removed`);
-            return fn(rec, uncertain);
-          })
-          .catch(noteUncertain);
-      } catch (err) {
-        if (err instanceof NotFoundError) return undefined;
-        throw err;
+        if (!current?.def || !current.state) return undefined;
+        const next = fn(current, uncertain);
+        if (!next) return current;
+        try {
+          if (removeIf?.(next)) {
+            await this.d.store.remove(key, current.revision);
+            return { def: next.def, state: next.state, revision: current.revision };
+          }
+          const revision = await this.d.store.update(key, next, current.revision);
+          return { def: next.def, state: next.state, revision };
+        } catch (err) {
+          if (!(err instanceof ConflictError) || attempt >= MAX_ATTEMPTS) {
+            if (!(err instanceof ConflictError) && !(err instanceof NotFoundError)) uncertain = true;
+            throw err;
+          }
+        }
+        current = await this.d.store.latest(key);
       }
     });
   }

@@ -5,7 +5,14 @@
  * only takes itself out of state.running, and a shutdown hands its fire back instead of acking it.
  */
 import type { Logger } from "pino";
-import { NotFoundError, type ActionTrigger, type JobEventData, type StoredJob } from "@taskjet/protocol";
+import {
+  finishedKind,
+  NotFoundError,
+  type ActionTrigger,
+  type JobEventData,
+  type JobRecord,
+  type StoredJob,
+} from "@taskjet/protocol";
 import type { ActionRunner } from "./actions.js";
 import type { ActiveRun } from "./activeRun.js";
 import type { Durable } from "./durable.js";
@@ -27,6 +34,16 @@ export interface OutcomeDeps {
   afterHooks: JobHook[];
   actions: ActionRunner;
   logger: Logger;
+}
+
+/**
+ * A job whose run finished it, with retention `true` for that end (removeOnComplete for a completion,
+ * removeOnFail for an abandonment; resolved by the scheduler when it was queued), is removed instead of
+ * written: BullMQ's removeOnComplete / removeOnFail: true.
+ */
+function removeAtOnce(next: JobRecord): boolean {
+  const kind = finishedKind(next.state);
+  return kind !== undefined && next.def[kind] === true;
 }
 
 export class OutcomeWriter {
@@ -85,12 +102,17 @@ export class OutcomeWriter {
       try {
         // this job's coalesced successes go first, so the store sees its runs in order
         if (coalescer.enabled) await coalescer.flushKey(key);
-        written = await this.durable.write(key, stored, (rec, uncertain) => {
-          // a retried write whose earlier try may have landed (its reply was lost) must not count it twice
-          if (uncertain && applied && rec.state.lastRunTime === startedIso) return undefined;
-          applied = applyResult(rec, fire, result, startedIso, finishedAt, backoff);
-          return applied.record;
-        });
+        written = await this.durable.write(
+          key,
+          stored,
+          (rec, uncertain) => {
+            // a retried write whose earlier try may have landed (its reply was lost) must not count it twice
+            if (uncertain && applied && rec.state.lastRunTime === startedIso) return undefined;
+            applied = applyResult(rec, fire, result, startedIso, finishedAt, backoff);
+            return applied.record;
+          },
+          removeAtOnce,
+        );
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
       }
