@@ -75,10 +75,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SchedulerO
   for (const [name, key] of limits) {
     const v = int(env, name);
     if (v === undefined) continue;
-    if (!Number.isInteger(v) || v < 1)
-      throw new ValidationError(`${name} must be a whole number of at least 1, got "${env[name]}"`, {
-        field: name,
-      });
+    if (!Number.isInteger(v) || v < (key.endsWith("Bytes") ? -1 : 1) || v === 0)
+      throw new ValidationError(
+        `${name} must be a whole number of at least 1${key.endsWith("Bytes") ? " (or -1: no limit)" : ""}, got "${env[name]}"`,
+        { field: name },
+      );
     topology[key] = v;
   }
   opts.topology = topology;

@@ -63,10 +63,12 @@ export const topologyDefaults = {
   duplicateWindowMs: 5 * 60_000,
   logMaxAgeMs: 7 * 86_400_000,
   logMaxMessages: 1_000_000,
-  logMaxBytes: 1024 * 2 ** 20,
+  // -1: no byte limit. A byte limit reserves that much of the server's JetStream storage when the stream
+  // is made (a server with less refuses the stream), so the finite defaults are age and message counts
+  logMaxBytes: -1,
   dlqMaxAgeMs: 30 * 86_400_000,
   dlqMaxMessages: 100_000,
-  dlqMaxBytes: 256 * 2 ** 20,
+  dlqMaxBytes: -1,
   leaseTtlMs: 2_000,
   registryTtlMs: 15_000,
   memory: false,
