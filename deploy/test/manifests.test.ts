@@ -253,13 +253,14 @@ describe.skipIf(missing)("deploy/k8s", () => {
       fileStore: { enabled: true, pvc: { enabled: true } },
     });
     expect(values.config.monitor.enabled).toBe(true);
-    const includes = Object.entries(values.config.merge)
-      .filter(([k]) => k.endsWith("$include"))
-      .sort();
-    expect(includes.map(([, file]) => file)).toEqual(["permissions.conf", "cluster-users.conf"]);
-    // the --set-file lines of the install command name those committed files
+    const includes = Object.entries(values.config.merge).filter(([k]) => k.endsWith("$include"));
+    expect(includes.map(([, file]) => file)).toEqual(["cluster-users.conf"]);
+    const users = readFileSync(join(repoRoot, "deploy/nats/cluster-users.conf"), "utf8");
+    expect(users).toMatch(/^include permissions\.conf$/m);
+    // the --set-file lines of the install command put both committed files into the chart's ConfigMap
     const text = readFileSync(join(k8sDir, "nats/values.yaml"), "utf8");
-    for (const [, file] of includes)
+    for (const file of ["permissions.conf", "cluster-users.conf"]) {
       expect(text).toContain(`data.${file.replace(".", "\\.")}=deploy/nats/${file}`);
+    }
   });
 });
