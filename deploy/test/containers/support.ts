@@ -50,7 +50,9 @@ export async function whyNoContainers(test: string, images: string[]): Promise<s
       }
     }
   } catch (err) {
-    reason = `no Docker engine answers (${(err as Error).message.split("\n").find((l) => /daemon|docker/i.test(l)) ?? "docker info failed"})`;
+    const lines = (err as Error).message.split("\n").filter((l) => l.trim());
+    const why = lines.find((l) => /cannot connect|daemon|permission|not found|no such/i.test(l)) ?? lines[0];
+    reason = `no Docker engine answers (${why?.trim()})`;
   }
   if (reason && process.env["TASKJET_REQUIRE_CONTAINERS"] === "1") {
     throw new Error(`${test}: TASKJET_REQUIRE_CONTAINERS=1 but ${reason}`);
