@@ -21,7 +21,7 @@ alias["@taskjet/test-stack"] = resolve("e2e/stack.ts");
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ["{shared,services}/*/test/**/*.test.ts", "e2e/**/*.test.ts"],
+    include: ["{shared,services}/*/test/**/*.test.ts", "e2e/**/*.test.ts", "deploy/test/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Each file starts its own nats-server(s); two cores are shared by servers and tests.
