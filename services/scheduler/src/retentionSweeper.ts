@@ -98,22 +98,17 @@ export class RetentionSweeper {
     if (!this.d.mayRemove()) return 0;
     const due = this.due((this.d.now ?? Date.now)()).slice(0, this.d.maxPerSweep ?? 10_000);
     let removed = 0;
-    let next = 0;
-    const lane = async () => {
-      while (next < due.length && this.d.mayRemove()) {
-        const { entry } = due[next++]!;
-        if (entry.deleted) continue;
-        try {
-          await this.d.store.remove(entry.key, entry.revision);
-          removed++;
-        } catch (err) {
-          // changed or removed meanwhile: the next sweep judges it again
-          if (err instanceof ConflictError || err instanceof NotFoundError) continue;
-          this.d.log.debug({ err: String(err), job: entry.key }, "retention: removal failed");
-        }
+    await this.each(due, async ({ entry }) => {
+      if (entry.deleted) return;
+      try {
+        await this.d.store.remove(entry.key, entry.revision);
+        removed++;
+      } catch (err) {
+        // changed or removed meanwhile: the next sweep judges it again
+        if (err instanceof ConflictError || err instanceof NotFoundError) return;
+        this.d.log.debug({ err: String(err), job: entry.key }, "retention: removal failed");
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, due.length) }, lane));
+    });
     this.removed += removed;
     if (removed > 0) this.d.log.debug({ removed }, "retention: finished jobs removed");
     await this.purgeMarkers();
@@ -130,20 +125,24 @@ export class RetentionSweeper {
       if (m.atMs > cutoff || due.length >= (this.d.maxPerSweep ?? 10_000)) break;
       due.push([key, m.revision]);
     }
+    await this.each(due, async ([key, revision]) => {
+      try {
+        await purge(key, revision);
+        // a newer marker of the same key (removed again since) stays for a later sweep
+        if (markers.get(key)?.revision === revision) markers.delete(key);
+        this.purged++;
+      } catch (err) {
+        this.d.log.debug({ err: String(err), job: key }, "retention: purging a delete marker failed");
+      }
+    });
+  }
+
+  /** `fn` over `items`, CONCURRENCY at a time, while this replica leads. */
+  private async each<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
     let next = 0;
     const lane = async () => {
-      while (next < due.length && this.d.mayRemove()) {
-        const [key, revision] = due[next++]!;
-        try {
-          await purge(key, revision);
-          // a newer marker of the same key (removed again since) stays for a later sweep
-          if (markers.get(key)?.revision === revision) markers.delete(key);
-          this.purged++;
-        } catch (err) {
-          this.d.log.debug({ err: String(err), job: key }, "retention: purging a delete marker failed");
-        }
-      }
+      while (next < items.length && this.d.mayRemove()) await fn(items[next++]!);
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, due.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, lane));
   }
 }
