@@ -7,7 +7,7 @@
  *
  * Run it as a process with `node dist/main.js` (configuration from the environment, see main.ts).
  */
-export { SchedulerService } from "./schedulerService.js";
+export { SchedulerService, takeoverBackoffMs } from "./schedulerService.js";
 export {
   TunablesSchema,
   resolveOptions,

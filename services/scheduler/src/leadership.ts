@@ -13,6 +13,8 @@ export type Role = "leader" | "follower" | "standby";
 export class Leadership {
   private readonly lease: Lease;
   private campaigning = false;
+  /** a campaign resumed after a resign's pause */
+  private resume: NodeJS.Timeout | undefined;
 
   constructor(
     kv: KV,
@@ -37,6 +39,8 @@ export class Leadership {
   }
 
   campaign(): void {
+    clearTimeout(this.resume);
+    this.resume = undefined;
     if (this.campaigning) return;
     this.campaigning = true;
     this.lease.start();
@@ -44,15 +48,26 @@ export class Leadership {
 
   /** Stops campaigning; a leader steps down and deletes the lease so a follower acquires it at once. */
   async standby(): Promise<void> {
+    clearTimeout(this.resume);
+    this.resume = undefined;
     this.campaigning = false;
     await this.lease.stop();
   }
 
-  /** Gives the lease up but keeps campaigning (e.g. after a failed takeover), so someone can take over. */
-  async resign(): Promise<void> {
-    const was = this.campaigning;
+  /**
+   * Gives the lease up but keeps campaigning (e.g. after a failed takeover), so someone can take over;
+   * with `pauseMs`, this replica campaigns again only after that pause, leaving the lease to the others.
+   */
+  async resign(pauseMs = 0): Promise<void> {
+    const was = this.campaigning || this.resume !== undefined;
     await this.standby();
-    if (was) this.campaign();
+    if (!was) return;
+    if (pauseMs <= 0) return this.campaign();
+    this.resume = setTimeout(() => {
+      this.resume = undefined;
+      this.campaign();
+    }, pauseMs);
+    this.resume.unref();
   }
 
   /** Who holds the lease now, as any replica sees it. */

@@ -22,7 +22,18 @@ import type { JobIndex } from "./jobIndex.js";
 import { resolveOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from "./options.js";
 import { newMetrics, ServiceEvents, type SchedulerMetrics } from "./serviceEvents.js";
 
+/**
+ * Pause before campaigning again after the n-th takeover failure in a row: one lease time, doubling, at most
+ * 30 s, with jitter (0.5-1.5x) so replicas that failed together do not come back together.
+ */
+export function takeoverBackoffMs(n: number, leaseTtlMs: number, random = Math.random): number {
+  const base = Math.min(leaseTtlMs * 2 ** Math.min(n - 1, 10), 30_000);
+  return Math.round(base * (0.5 + random()));
+}
+
 export class SchedulerService {
+  /** takeovers that failed in a row (reset by one that succeeds) */
+  private takeoverFailures = 0;
   readonly options: ResolvedSchedulerOptions;
   readonly events = new ServiceEvents();
   readonly metrics: SchedulerMetrics = newMetrics();
@@ -194,6 +205,7 @@ export class SchedulerService {
             "view behind the old leader's",
           );
         if (gen !== this.leaderGeneration || !r.leadership.isLeader()) return;
+        this.takeoverFailures = 0;
         r.ticker.startFiring(epoch, claimed);
         r.cursorKeeper.start(epoch, claimed);
         r.reaper.start();
@@ -204,8 +216,20 @@ export class SchedulerService {
         this.log.info({ epoch, cursor: claimed.firedThroughMs, jobs: r.index.active }, "leader: firing");
         this.events.emit("leader:elected", { epoch });
       } catch (err) {
-        this.log.error({ err: String(err), epoch }, "takeover failed; giving the lease up");
-        if (gen === this.leaderGeneration) await r.leadership.resign().catch(() => undefined);
+        // a takeover that cannot make progress (the cursor or the store unavailable) gives the lease up and
+        // waits, longer each time, before it campaigns again: not a loop of acquire-fail-release (issue 18)
+        const pauseMs = takeoverBackoffMs(++this.takeoverFailures, this.options.leaseTtlMs);
+        this.log.error(
+          { err: String(err), epoch, failures: this.takeoverFailures, pauseMs },
+          "takeover failed; giving the lease up",
+        );
+        this.events.emit("leader:takeoverFailed", {
+          epoch,
+          failures: this.takeoverFailures,
+          pauseMs,
+          error: String(err),
+        });
+        if (gen === this.leaderGeneration) await r.leadership.resign(pauseMs).catch(() => undefined);
       }
     })();
   }

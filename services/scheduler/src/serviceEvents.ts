@@ -8,6 +8,8 @@ import type { CursorValue } from "./fireCursor.js";
 export interface ServiceEventMap {
   /** this replica became leader and fires (after claiming the cursor) */
   "leader:elected": [{ epoch: number }];
+  /** this replica held the lease but could not start firing; it campaigns again after `pauseMs` */
+  "leader:takeoverFailed": [{ epoch: number; failures: number; pauseMs: number; error: string }];
   /** this replica stopped firing (lost or released the lease, standby, stop) */
   "leader:lost": [{ epoch: number; reason: string }];
   /** fires acked by JetStream (duplicate = the stream had it already: a replay after takeover) */
