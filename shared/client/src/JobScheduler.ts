@@ -4,6 +4,7 @@
  * the scheduler's (rebuilt from the reply envelope), UNAVAILABLE when no scheduler answers, TIMEOUT, or
  * INVALID_ARGUMENT when the input fails the protocol's schema before anything is sent.
  */
+import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { request } from "@taskjet/nats";
 import {
@@ -14,6 +15,8 @@ import {
   LogsRequestSchema,
   parseOrThrow,
   QueueManyRequestSchema,
+  TimeoutError,
+  UnavailableError,
   UpdateRequestSchema,
   type ApiOp,
   type BulkResult,
@@ -56,10 +59,16 @@ export class JobScheduler {
     return this.options.tenant;
   }
 
-  /** Queues a job. A no-op when a job with the same id exists (`created: false`, the stored job). */
+  /**
+   * Queues a job. A no-op when a job with the same id exists (`created: false`, the stored job). A job
+   * without an id gets one here, so a request whose outcome is unknown (TIMEOUT) or that no scheduler
+   * answered (UNAVAILABLE) is sent again, up to `queueRetries` times, without the risk of a second job: a
+   * retry after a first try that landed answers `created: false` with the job it stored.
+   */
   async queue(job: JobInput): Promise<QueueResult> {
     parseOrThrow(JobInputSchema, job);
-    return this.call("queue", job);
+    const withOwnId = withId(job); // one id for every try
+    return this.retrying(() => this.call("queue", withOwnId));
   }
 
   /**
@@ -70,7 +79,8 @@ export class JobScheduler {
   async queueMany(jobs: readonly JobInput[]): Promise<QueueManyResult> {
     if (jobs.length === 0) parseOrThrow(QueueManyRequestSchema, { jobs });
     jobs.forEach((job, i) => parseOrThrow(JobInputSchema, job, `jobs.${i}`));
-    if (jobs.length <= QUEUE_CHUNK) return this.call("queueMany", { jobs });
+    jobs = jobs.map(withId);
+    if (jobs.length <= QUEUE_CHUNK) return this.retrying(() => this.call("queueMany", { jobs }));
     const chunks: JobInput[][] = [];
     for (let i = 0; i < jobs.length; i += QUEUE_CHUNK) chunks.push(jobs.slice(i, i + QUEUE_CHUNK));
     const results: QueueManyResult["results"][] = new Array<QueueManyResult["results"]>(chunks.length);
@@ -78,7 +88,8 @@ export class JobScheduler {
     const lane = async () => {
       while (next < chunks.length) {
         const i = next++;
-        results[i] = (await this.call<QueueManyResult>("queueMany", { jobs: chunks[i] })).results;
+        const chunk = { jobs: chunks[i] };
+        results[i] = (await this.retrying(() => this.call<QueueManyResult>("queueMany", chunk))).results;
       }
     };
     await Promise.all(Array.from({ length: Math.min(QUEUE_PIPELINE, chunks.length) }, lane));
@@ -185,6 +196,19 @@ export class JobScheduler {
     return this.sys("shutdown");
   }
 
+  /** `send`, again after a TIMEOUT or UNAVAILABLE (backoff 100 ms, doubling), up to queueRetries times. */
+  private async retrying<T>(send: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await send();
+      } catch (err) {
+        const unknown = err instanceof TimeoutError || err instanceof UnavailableError;
+        if (!unknown || attempt >= this.options.queueRetries) throw err;
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      }
+    }
+  }
+
   private call<T>(op: ApiOp, body: unknown): Promise<T> {
     return request<T>(this.nc, this.ns.api(this.options.tenant, op), body, this.requestOptions());
   }
@@ -196,6 +220,11 @@ export class JobScheduler {
   private requestOptions() {
     return { encoding: this.options.encoding, timeoutMs: this.options.requestTimeoutMs };
   }
+}
+
+/** The job with an id: the caller's, or a new one (as the scheduler would make it). */
+function withId(job: JobInput): JobInput {
+  return job.id === undefined ? { ...job, id: randomUUID().replaceAll("-", "") } : job;
 }
 
 /** Validates but sends the caller's value (the scheduler applies defaults itself). */

@@ -19,6 +19,11 @@ export const ClientOptionsSchema = z.strictObject({
   nodeName: token("nodeName").optional(),
   requestTimeoutMs: z.number().int().positive().max(600_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
   encoding: z.enum(["msgpack", "json"]).default("msgpack"),
+  /**
+   * how often `queue`/`queueMany` are sent again when their outcome is unknown (TIMEOUT) or no scheduler
+   * answered (UNAVAILABLE); safe because each job carries its id (generated here when the caller gave none)
+   */
+  queueRetries: z.number().int().min(0).max(20).default(3),
 });
 export type ClientOptionsInput = z.input<typeof ClientOptionsSchema>;
 export interface ClientOptions {
@@ -27,6 +32,7 @@ export interface ClientOptions {
   nodeName: string;
   requestTimeoutMs: number;
   encoding: Encoding;
+  queueRetries: number;
 }
 
 /** The host name as a subject token: the default node name. */

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { uniqueName, waitFor } from "@taskjet/testing";
 import { createWorker } from "@taskjet/worker-runtime";
-import { ErrorCode, NotFoundError, TaskjetError, ValidationError } from "@taskjet/protocol";
+import { decode, ErrorCode, NotFoundError, TaskjetError, ValidationError } from "@taskjet/protocol";
+import { SchedulerService } from "@taskjet/scheduler";
 import {
   BackgroundJobManager,
   BackgroundWorkerManager,
@@ -382,6 +383,43 @@ describe("TaskjetClient against a real scheduler and worker", () => {
     const client = stack.client.forTenant("default");
     const lonely = (await import("@taskjet/client")).createClient(client.nc, { prefix: uniqueName("none") });
     await rejectsWith(lonely.scheduler.get("x"), ErrorCode.Unavailable);
+  });
+
+  it("queue is sent again while its outcome is unknown, and stores the job once (its id made by the client)", async () => {
+    const prefix = uniqueName("late");
+    const client = createClient(stack.nc, { prefix, queueRetries: 6, requestTimeoutMs: 1_000 });
+    let requests = 0;
+    const ids = new Set<string>();
+    // a listener on the subject: the client's first try finds a subscriber but no answer (TIMEOUT), as when
+    // a scheduler took the request and died
+    const tap = stack.nc.subscribe(`${prefix}.api.default.queue`, {
+      callback: (_e, m) => {
+        requests++;
+        ids.add(String((decode(m.data) as { id?: string }).id));
+      },
+    });
+    await stack.nc.flush();
+    // the first tries go unanswered (TIMEOUT); a scheduler comes up while the client retries
+    const queued = client.scheduler.queue({ name: "late", type: "echo", beginTime: future() });
+    await waitFor(() => requests >= 1, { message: "a first try" });
+    const late = new SchedulerService({ nats: stack.nc, prefix });
+    await late.start();
+    try {
+      const r = await queued;
+      expect(r.created).toBe(true);
+      expect(requests).toBeGreaterThanOrEqual(2);
+      // every try carried the same id: a try that landed cannot make a second job
+      expect([...ids], JSON.stringify([...ids])).toEqual([r.id]);
+      expect((await client.scheduler.list()).total).toBe(1);
+    } finally {
+      tap.unsubscribe();
+      await late.stop();
+    }
+  });
+
+  it("with queueRetries 0, queue fails at once when no scheduler answers", async () => {
+    const client = createClient(stack.nc, { prefix: uniqueName("none"), queueRetries: 0 });
+    await rejectsWith(client.scheduler.queue({ name: "x", type: "echo" }), ErrorCode.Unavailable);
   });
 
   it("speaks JSON on the wire when asked to", async () => {
