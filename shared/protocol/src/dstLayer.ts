@@ -21,6 +21,7 @@ export function nextWithDstLayer(
   afterMs: number,
   fixedTime: boolean,
 ): number | undefined {
+  if (!Number.isFinite(afterMs)) return undefined;
   // first instant that may fire: fire times are whole seconds strictly after afterMs
   let from = Math.floor(afterMs / 1000) * 1000 + 1000;
   for (let segments = 0; segments < 10_000; segments++) {

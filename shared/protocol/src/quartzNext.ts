@@ -77,6 +77,7 @@ function nearestWeekday(year: number, month1: number, day: number): number {
 
 /** The first fire time strictly after `afterMs` in the zone of `rules`, or undefined. */
 export function quartzNext(plan: QuartzPlan, rules: ZoneRules, afterMs: number): number | undefined {
+  if (!Number.isFinite(afterMs)) return undefined; // NaN would never pass the year test below
   const q = plan.q;
   const afterTime = afterMs + 1000;
   const cl = new JavaCalendar(rules);
