@@ -21,6 +21,7 @@ describe("taskjet cron --dst-rule (pure, no NATS)", () => {
     const lines = r.stdout.trim().split("\n");
     expect(lines[1]).toContain("2026-03-30T00:30:00.000Z");
     expect(lines.at(-1)).toBe("dialect quartz, zone Europe/Berlin, DST rule quartz");
+    expect(r.stdout.endsWith("DST rule quartz\n")).toBe(true);
   });
 
   it("without the flag: the default rule, named in the last line", async () => {

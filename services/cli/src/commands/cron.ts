@@ -78,7 +78,7 @@ export function cronCommand(program: Command, ctx: CommandContext): void {
           ]),
         ),
       );
-      ctx.out(`dialect ${o.dialect}, zone ${o.tz}, DST rule ${o.dstRule}`);
+      ctx.out(`dialect ${o.dialect}, zone ${o.tz}, DST rule ${o.dstRule}\n`);
       if (fires.length < count) ctx.io.stderr.write(`the expression fires only ${fires.length} more times\n`);
     });
 }
