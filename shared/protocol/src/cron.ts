@@ -77,21 +77,26 @@ function fieldCountHint(expression: string): string {
     : "";
 }
 
+type NextFn = (afterMs: number) => number | undefined;
+
 /** Which of `next`'s implementations a spec uses; throws a ValidationError for bad input. */
 function nextFunction(
   spec: CronSpec,
   expression: string,
   field: string,
-): (afterMs: number) => number | undefined {
+): { next: NextFn; firesEver: () => boolean } {
   if (spec.dialect === "quartz") {
     const plan = planQuartz(parseQuartz(expression, field));
     const rules = zoneRules(spec.timeZone);
-    if (spec.dstRule === "quartz") return (afterMs) => quartzNext(plan, rules, afterMs);
-    // the other rules: Quartz's calendar logic on wall times (UTC has no DST), then croner's DST rule
     const utc = zoneRules("UTC");
     const nextLocal = (wallMs: number) => quartzNext(plan, utc, wallMs);
+    // whether the calendar ever matches does not depend on the zone, and UTC needs no offset tables (a
+    // never-matching expression walks every month up to 2199)
+    const firesEver = () => nextLocal(0) !== undefined;
+    if (spec.dstRule === "quartz") return { next: (afterMs) => quartzNext(plan, rules, afterMs), firesEver };
+    // the other rules: Quartz's calendar logic on wall times (UTC has no DST), then croner's DST rule
     const fixedTime = spec.dstRule === "single-value" ? plan.q.singleValueTime : plan.q.noWildcardTime;
-    return (afterMs) => nextWithDstLayer(nextLocal, rules, afterMs, fixedTime);
+    return { next: (afterMs) => nextWithDstLayer(nextLocal, rules, afterMs, fixedTime), firesEver };
   }
   if (spec.dstRule === "quartz") {
     throw new ValidationError('dstRule "quartz" reproduces Quartz and needs cronDialect "quartz"', {
@@ -108,10 +113,11 @@ function nextFunction(
       { field, cause: err },
     );
   }
-  return (afterMs) => {
+  const next: NextFn = (afterMs) => {
     const d = cron.nextRun(new Date(afterMs));
     return d === null ? undefined : d.getTime();
   };
+  return { next, firesEver: () => next(0) !== undefined };
 }
 
 /**
@@ -132,8 +138,8 @@ export function compileCron(spec: CronSpec, field = "cron"): CronSchedule {
   }
   const expression = spec.expression.trim();
   if (expression === "") throw new ValidationError("cron expression is empty", { field });
-  const next = nextFunction(spec, expression, field);
-  if (next(0) === undefined) {
+  const { next, firesEver } = nextFunction(spec, expression, field);
+  if (!firesEver()) {
     throw new ValidationError(`cron expression "${spec.expression}" never fires`, { field });
   }
   const schedule: CronSchedule = { spec: { ...spec }, next };

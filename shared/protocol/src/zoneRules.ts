@@ -149,7 +149,8 @@ export class ZoneRules {
           if (this.intlOffset(mid) === prevOff) lo = mid;
           else hi = mid;
         }
-        if (hi < end) transitions.push({ at: hi, before: prevOff, after: off });
+        // a change at exactly New Year belongs to this year's list: next year's table starts after it
+        transitions.push({ at: hi, before: prevOff, after: off });
         prevOff = off;
       }
       prevAt = at;
