@@ -2,6 +2,9 @@
  * The seed's IBackgroundJobManager: `enqueue(jobName, args, { priority, delaySeconds })` queues a once job
  * whose type is `jobName` and returns its id. Register an args schema per job name and args are checked
  * before anything is sent (INVALID_ARGUMENT with field `args.<path>`).
+ *
+ * DST: none applies. Enqueued jobs are once jobs at an absolute instant (now + delay), never cron, so no
+ * `dstRule` is set; periodic work goes through BackgroundWorkerManager, which uses the `quartz` rule.
  */
 import type { z } from "zod";
 import { parseOrThrow, token, ValidationError, type JobInput, type Priority } from "@taskjet/protocol";

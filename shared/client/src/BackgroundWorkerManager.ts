@@ -6,12 +6,18 @@
  * Idempotent by worker name: the job id is derived from the name (`backgroundWorkerId`), so every process
  * start queues the same id and the scheduler's queue is a no-op after the first (the seed stored a new row
  * at every start). A changed period updates the stored schedule instead.
+ *
+ * DST: a Quartz period (the seed's habit: its users' strings are Quartz.NET's) gets `dstRule: "quartz"`, so it
+ * fires exactly where Quartz fired it at spring gaps and fall overlaps, the promise of running Quartz strings
+ * as written; a standard (5-field) period keeps taskjet's default `single-value` rule, since Quartz's rule
+ * is only defined for Quartz's grammar. `worker.dstRule` overrides either.
  */
 import { createHash } from "node:crypto";
 import {
   FailedPreconditionError,
   ValidationError,
   type CronDialect,
+  type DstRule,
   type JobInput,
   type JobPatch,
   type JobView,
@@ -28,6 +34,8 @@ export interface BackgroundWorker<Ctx = unknown> {
   timeZone?: string;
   /** for cron periods: default `standard` for 5 fields, else `quartz` */
   cronDialect?: CronDialect;
+  /** for cron periods: default `quartz` (as Quartz) for the quartz dialect, `single-value` for standard */
+  dstRule?: DstRule;
   description?: string;
 }
 
@@ -121,6 +129,7 @@ export class BackgroundWorkerManager<Ctx = unknown> {
       job.jobType = "period";
       job.cron = w.period;
       job.cronDialect = w.cronDialect ?? (w.period.trim().split(/\s+/).length === 5 ? "standard" : "quartz");
+      job.dstRule = w.dstRule ?? (job.cronDialect === "quartz" ? "quartz" : "single-value");
       job.timeZone = w.timeZone ?? "UTC";
     } else {
       throw new ValidationError("period must be a number of seconds or a cron expression", {
@@ -139,6 +148,7 @@ function scheduleChanges(stored: JobView, wanted: JobInput): JobPatch | undefine
   if (wanted.jobType === "period") {
     if (stored.cron !== wanted.cron) patch.cron = wanted.cron;
     if (stored.cronDialect !== wanted.cronDialect) patch.cronDialect = wanted.cronDialect;
+    if (stored.dstRule !== wanted.dstRule) patch.dstRule = wanted.dstRule;
     if (stored.timeZone !== wanted.timeZone) patch.timeZone = wanted.timeZone;
   }
   if (wanted.description !== undefined && stored.description !== wanted.description) {

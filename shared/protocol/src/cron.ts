@@ -1,22 +1,34 @@
 /**
- * Cron expressions: parse, validate and enumerate with croner.
+ * Cron expressions: parse, validate and enumerate.
  *
- * Two dialects, chosen per job (`cronDialect`):
- * - `quartz` (default, the seed's): 6 or 7 fields `sec min hour dom month dow [year]`; weekdays 1-7 = SUN-SAT;
- *   `?`, `L`, `W`, `#`, numeric-prefix steps (`0/5`) and surrounding white space accepted as the seed wrote them.
- * - `standard`: 5 or 6 fields `[sec] min hour dom month dow`; weekdays 0-7 (0 and 7 = SUN).
+ * Two dialects, chosen per job (`cronDialect`); docs/scheduler.md has the grammar of both side by side:
+ * - `quartz` (default, the seed's): Quartz 2.3.2's grammar exactly (quartzSyntax.ts): 6 or 7 fields
+ *   `sec min hour dom month dow [year]`, weekdays 1-7 = SUN-SAT, `?` in exactly one day field, `L`, `L-n`,
+ *   `LW`, `nW`, `nL`, `n#k`, names, wrap-around ranges. Evaluated by a port of Quartz's own algorithm
+ *   (quartzNext.ts), not croner: croner has no `L-n`, `L` as Saturday or wrap-around ranges, and none of its
+ *   DST rules is Quartz's.
+ * - `standard`: 5 or 6 fields `[sec] min hour dom month dow`; weekdays 0-7 (0 and 7 = SUN); croner.
  *
- * DST (`dstRule`, croner's fixedTimeRule): a fixed-time job whose local time does not exist runs at the first
- * valid time after the gap; a local time that occurs twice runs once, at the first occurrence. Interval jobs
- * (wildcards or steps in sec/min/hour) keep running in real time through both. `single-value` treats only
- * single values in sec, min and hour as fixed-time; `no-wildcard` also treats lists and ranges as fixed-time.
+ * DST (`dstRule`):
+ * - `single-value` (default) and `no-wildcard`: croner's fixed-time rule. A fixed-time job whose local time
+ *   does not exist runs at the first valid time after the gap; a local time that occurs twice runs once, at
+ *   the first occurrence. Interval jobs keep running in real time through both. `single-value` treats only
+ *   single values in sec, min and hour as fixed-time; `no-wildcard` also lists and ranges. For the quartz
+ *   dialect the same rules are applied by dstLayer.ts.
+ * - `quartz` (quartz dialect only): exactly what Quartz does: a local time in a spring gap does not fire
+ *   that day; a repeated local time fires at its second occurrence, and the first pass of a repeated hour
+ *   gets no fires at all, interval jobs included.
  */
 import { Cron, type CronOptions } from "croner";
+import { nextWithDstLayer } from "./dstLayer.js";
 import { ValidationError } from "./errors.js";
+import { parseQuartz } from "./quartzSyntax.js";
+import { planQuartz, quartzNext } from "./quartzNext.js";
+import { zoneRules } from "./zoneRules.js";
 
 export const cronDialects = ["quartz", "standard"] as const;
 export type CronDialect = (typeof cronDialects)[number];
-export const dstRules = ["single-value", "no-wildcard"] as const;
+export const dstRules = ["single-value", "no-wildcard", "quartz"] as const;
 export type DstRule = (typeof dstRules)[number];
 
 export interface CronSpec {
@@ -51,25 +63,61 @@ export function isValidTimeZone(zone: string): boolean {
 }
 
 function croneOptions(spec: CronSpec): CronOptions {
-  const quartz = spec.dialect === "quartz";
   return {
     paused: true,
     timezone: spec.timeZone,
-    mode: quartz ? "6-or-7-parts" : "5-or-6-parts",
-    alternativeWeekdays: quartz,
-    sloppyRanges: quartz,
-    fixedTimeRule: spec.dstRule,
+    mode: "5-or-6-parts",
+    fixedTimeRule: spec.dstRule === "no-wildcard" ? "no-wildcard" : "single-value",
   };
 }
 
-function fieldCountHint(expression: string, dialect: CronDialect): string {
-  const n = expression.trim().split(/\s+/).length;
-  if (dialect === "quartz" && n === 5) {
-    return ' (5 fields is standard cron: set cronDialect to "standard", or add a seconds field)';
+function fieldCountHint(expression: string): string {
+  return expression.trim().split(/\s+/).length === 7
+    ? ' (7 fields with a year is Quartz: set cronDialect to "quartz")'
+    : "";
+}
+
+type NextFn = (afterMs: number) => number | undefined;
+
+/** Which of `next`'s implementations a spec uses; throws a ValidationError for bad input. */
+function nextFunction(
+  spec: CronSpec,
+  expression: string,
+  field: string,
+): { next: NextFn; firesEver: () => boolean } {
+  if (spec.dialect === "quartz") {
+    const plan = planQuartz(parseQuartz(expression, field));
+    const rules = zoneRules(spec.timeZone);
+    const utc = zoneRules("UTC");
+    const nextLocal = (wallMs: number) => quartzNext(plan, utc, wallMs);
+    // whether the calendar ever matches does not depend on the zone, and UTC needs no offset tables (a
+    // never-matching expression walks every month up to 2199)
+    const firesEver = () => nextLocal(0) !== undefined;
+    if (spec.dstRule === "quartz") return { next: (afterMs) => quartzNext(plan, rules, afterMs), firesEver };
+    // the other rules: Quartz's calendar logic on wall times (UTC has no DST), then croner's DST rule
+    const fixedTime = spec.dstRule === "single-value" ? plan.q.singleValueTime : plan.q.noWildcardTime;
+    return { next: (afterMs) => nextWithDstLayer(nextLocal, rules, afterMs, fixedTime), firesEver };
   }
-  if (dialect === "standard" && n === 7)
-    return ' (7 fields with a year is Quartz: set cronDialect to "quartz")';
-  return "";
+  if (spec.dstRule === "quartz") {
+    throw new ValidationError('dstRule "quartz" reproduces Quartz and needs cronDialect "quartz"', {
+      field: "dstRule",
+    });
+  }
+  let cron: Cron;
+  try {
+    cron = new Cron(expression, croneOptions(spec));
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.replace(/^CronPattern: /, "") : String(err);
+    throw new ValidationError(
+      `invalid standard cron expression "${spec.expression}": ${reason}${fieldCountHint(expression)}`,
+      { field, cause: err },
+    );
+  }
+  const next: NextFn = (afterMs) => {
+    const d = cron.nextRun(new Date(afterMs));
+    return d === null ? undefined : d.getTime();
+  };
+  return { next, firesEver: () => next(0) !== undefined };
 }
 
 /**
@@ -90,48 +138,17 @@ export function compileCron(spec: CronSpec, field = "cron"): CronSchedule {
   }
   const expression = spec.expression.trim();
   if (expression === "") throw new ValidationError("cron expression is empty", { field });
-  if (spec.dialect === "quartz") checkQuartzWeekdays(expression, field);
-  let cron: Cron;
-  try {
-    cron = new Cron(expression, croneOptions(spec));
-  } catch (err) {
-    const reason = err instanceof Error ? err.message.replace(/^CronPattern: /, "") : String(err);
-    throw new ValidationError(
-      `invalid ${spec.dialect} cron expression "${spec.expression}": ${reason}${fieldCountHint(expression, spec.dialect)}`,
-      { field, cause: err },
-    );
-  }
-  if (cron.nextRun(new Date(0)) === null) {
+  const { next, firesEver } = nextFunction(spec, expression, field);
+  if (!firesEver()) {
     throw new ValidationError(`cron expression "${spec.expression}" never fires`, { field });
   }
-  const schedule: CronSchedule = {
-    spec: { ...spec },
-    next(afterMs) {
-      const d = cron.nextRun(new Date(afterMs));
-      return d === null ? undefined : d.getTime();
-    },
-  };
+  const schedule: CronSchedule = { spec: { ...spec }, next };
   if (scheduleCache.size >= 10_000) scheduleCache.clear();
   scheduleCache.set(key, schedule);
   return schedule;
 }
 
 const scheduleCache = new Map<string, CronSchedule>();
-
-/** Quartz weekdays are 1-7; croner would read 0 and 8 as Sunday, which Quartz rejects. */
-function checkQuartzWeekdays(expression: string, field: string): void {
-  const dow = expression.split(/\s+/)[5];
-  if (dow === undefined) return;
-  for (const m of dow.matchAll(/(^|[^#/\d])(\d+)/g)) {
-    const n = Number(m[2]);
-    if (n < 1 || n > 7) {
-      throw new ValidationError(
-        `invalid quartz cron expression "${expression}": day-of-week ${n} is outside 1-7 (SUN=1 .. SAT=7)`,
-        { field },
-      );
-    }
-  }
-}
 
 /** UTC offset of `zone` at `ms`, in minutes (east positive). */
 export function zoneOffsetMinutes(zone: string, ms: number): number {

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { compileCron, cronDialects, dstRules, isValidTimeZone } from "./cron.js";
+import { ValidationError } from "./errors.js";
 import { MAX_ARGS_DEPTH, pathDeeperThan, shortPath } from "./limits.js";
 import { parseOrThrow } from "./validate.js";
 
@@ -203,7 +204,9 @@ function checkJob(job: z.output<z.ZodObject<typeof baseFields>>, ctx: z.Refineme
         dstRule: job.dstRule,
       });
     } catch (err) {
-      ctx.addIssue({ code: "custom", path: ["cron"], message: (err as Error).message });
+      // `dstRule: "quartz"` with the standard dialect is the rule's fault, not the expression's
+      const field = err instanceof ValidationError && err.field === "dstRule" ? "dstRule" : "cron";
+      ctx.addIssue({ code: "custom", path: [field], message: (err as Error).message });
     }
   }
   if (job.beginTime && job.endTime && Date.parse(job.endTime) <= Date.parse(job.beginTime)) {

@@ -250,6 +250,8 @@ function describeJob(j: JobView): string {
     ["jobType", j.jobType],
     ["status", j.status],
     ["schedule", schedule(j)],
+    // which dialect and DST rule the scheduler applies; `taskjet cron --dst-rule` previews any of them
+    ["cron", j.jobType === "period" ? `${j.cronDialect} dialect, DST rule ${j.dstRule}` : undefined],
     ["priority", j.priority],
     ["node", j.nodeName ?? "(any)"],
     ["tenant", j.tenantId],
