@@ -49,11 +49,22 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 for (const dist of ["services/scheduler/dist/main.js", "services/worker/dist/main.js"])
   if (!existsSync(join(root, dist))) throw new Error(`${dist} is missing: run npm run build first`);
 
+/** Every service process started: killed when the suite is stopped by a signal, so none outlives it. */
+const children = new Set();
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.once(sig, () => {
+    for (const p of children) p.kill("SIGKILL");
+    process.exit(130); // runs the exit hooks, which stop the nats-server children
+  });
+}
+
 /** A taskjet service as a child process; `kill`, `stop`, `pause`/`resume` (SIGSTOP/SIGCONT). */
 function service(kind, args, env) {
   const main = join(root, `services/${kind}/dist/main.js`);
   let log = "";
   const p = spawn(process.execPath, [main, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  children.add(p);
+  p.once("exit", () => children.delete(p));
   p.stdout.on("data", (d) => (log = (log + d).slice(-20_000)));
   p.stderr.on("data", (d) => (log = (log + d).slice(-20_000)));
   const exited = new Promise((r) => p.once("exit", r));
