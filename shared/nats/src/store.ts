@@ -14,7 +14,6 @@
  */
 import { JetStreamApiError } from "@nats-io/jetstream";
 import type { KV, KvEntry } from "@nats-io/kv";
-import type { KvReader } from "./leanKv.js";
 import {
   ConflictError,
   ResourceExhaustedError,
@@ -25,7 +24,7 @@ import {
   NotFoundError,
   type StoredJob,
 } from "@taskjet/protocol";
-import { KvApiError } from "./leanKv.js";
+import { KvApiError, type KvReader } from "./leanKv.js";
 
 export function encodeRecord(record: JobRecord): Uint8Array {
   return encode(record);

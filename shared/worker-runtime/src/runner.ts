@@ -148,17 +148,17 @@ export class Runner {
     }
 
     const key = this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId });
-    // a recurring job's copy from an earlier run will do when at least as new as the fire (jobCache.ts)
     // A redelivered fire may have run already (its ack was lost in a crash or a stream leader change): the
     // stream leader's copy of the job says, with every finished run's outcome. Otherwise a copy at least as
-    // new as the fire will do; a read older than that, or finding no job, is asked of the leader (store.ts).
+    // new as the fire will do (jobCache.ts); a read older than that, or finding no job, is asked of the leader
+    // (store.ts).
     let stored =
       ref.delivery > 1
         ? await this.durable.call(() => this.d.store.latest(key))
         : ((fire.revision !== undefined ? this.d.store.cached(key, fire.revision) : undefined) ??
           (await this.durable.call(() => this.d.store.get(key, fire.revision))));
     // a fire without a revision cannot tell a lagging replica's paused or stopped from the truth
-    if (fire.revision === undefined && skipReason(stored) !== undefined)
+    if (ref.delivery <= 1 && fire.revision === undefined && skipReason(stored) !== undefined)
       stored = await this.durable.call(() => this.d.store.latest(key));
     const skip = skipReason(stored);
     if (skip !== undefined || !stored) {
