@@ -26,7 +26,7 @@ import {
   type JetStreamManager,
 } from "@nats-io/jetstream";
 import { Kvm, type KV, type KvOptions } from "@nats-io/kv";
-import { nanos } from "@nats-io/nats-core";
+import { nanos, TimeoutError } from "@nats-io/nats-core";
 import { UnavailableError, type Namespace } from "@taskjet/protocol";
 
 export interface TopologyOptions {
@@ -104,7 +104,26 @@ async function retryCreateRace<T>(create: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Runs `call`; a request that got no answer (TimeoutError) is sent again until `deadline` (epoch ms). */
+async function untilAnswered<T>(call: () => Promise<T>, deadline: number): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof TimeoutError) || Date.now() >= deadline) throw err;
+    }
+  }
+}
+
 async function ensureStream(
+  jsm: JetStreamManager,
+  deadline: number,
+  cfg: Partial<StreamConfig> & { name: string },
+): Promise<void> {
+  await untilAnswered(() => ensureStreamOnce(jsm, cfg), deadline);
+}
+
+async function ensureStreamOnce(
   jsm: JetStreamManager,
   cfg: Partial<StreamConfig> & { name: string },
 ): Promise<void> {
@@ -128,10 +147,11 @@ export async function ensureTopology(
   const o = { ...topologyDefaults, ...stripUndefined(opts) };
   if (!o.create) return openTopology(nc, ns, o);
   const jsm = await jetstreamManager(nc);
-  // placing a replicated stream on a busy cluster can take longer than nats.js' default 5 s
-  const creator = await jetstreamManager(nc, { timeout: o.jsApiTimeoutMs });
+  // a cluster still electing its meta leader drops API requests unanswered: ask again (up to
+  // jsApiTimeoutMs) rather than wait that long for an answer that will not come
+  const deadline = Date.now() + o.jsApiTimeoutMs;
   const storage = o.memory ? StorageType.Memory : StorageType.File;
-  await ensureStream(creator, {
+  await ensureStream(jsm, deadline, {
     name: ns.streams.run,
     subjects: [ns.runAll],
     retention: RetentionPolicy.Workqueue,
@@ -139,7 +159,7 @@ export async function ensureTopology(
     num_replicas: o.replicas,
     duplicate_window: nanos(o.duplicateWindowMs),
   });
-  await ensureStream(creator, {
+  await ensureStream(jsm, deadline, {
     name: ns.streams.log,
     subjects: [ns.logAll],
     retention: RetentionPolicy.Limits,
@@ -150,7 +170,7 @@ export async function ensureTopology(
     max_msgs: o.logMaxMessages,
     max_bytes: o.logMaxBytes,
   });
-  await ensureStream(creator, {
+  await ensureStream(jsm, deadline, {
     name: ns.streams.dlq,
     subjects: [ns.dlqAll],
     retention: RetentionPolicy.Limits,
