@@ -91,7 +91,8 @@ describe.skipIf(reason)("docker-compose stack on local images", () => {
       ...Object.fromEntries(
         ["SCHEDULER", "WORKER_N1", "WORKER_N2", "GATEWAY", "TENANT_ACME", "TENANT_GLOBEX"].map((r) => [
           `TASKJET_${r}_PASSWORD`,
-          randomBytes(12).toString("hex"),
+          // nats-server parses a $VARIABLE's value as config: one starting with a digit is not a string
+          `pw-${randomBytes(12).toString("hex")}`,
         ]),
       ),
       TASKJET_GATEWAY_TOKEN: token,

@@ -101,8 +101,9 @@ describe.skipIf(reason)("deploy/k8s/overlays/dev, run container by container", (
         TASKJET_WORKER_N1_PASSWORD: password("taskjet-nats-worker-n1"),
         TASKJET_WORKER_N2_PASSWORD: password("taskjet-nats-worker-n2"),
         TASKJET_GATEWAY_PASSWORD: password("taskjet-nats-gateway"),
-        TASKJET_TENANT_ACME_PASSWORD: randomBytes(8).toString("hex"),
-        TASKJET_TENANT_GLOBEX_PASSWORD: randomBytes(8).toString("hex"),
+        // a value starting with a digit is not a string to nats-server's $VARIABLE parsing
+        TASKJET_TENANT_ACME_PASSWORD: `pw-${randomBytes(8).toString("hex")}`,
+        TASKJET_TENANT_GLOBEX_PASSWORD: `pw-${randomBytes(8).toString("hex")}`,
       })
       .withCommand([
         "-c",
