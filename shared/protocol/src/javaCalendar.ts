@@ -13,7 +13,7 @@
  * - Milliseconds are always 0: Quartz clears them first. Dates are proleptic Gregorian (Java switches to
  *   Julian before 1582; cron years start at 1970).
  */
-import type { ZoneRules } from "./zoneRules.js";
+import { civilFromDays, type ZoneRules } from "./zoneRules.js";
 
 const DAY_MS = 86_400_000;
 
@@ -100,17 +100,6 @@ export class JavaCalendar {
     this.minute = Math.floor(rest / 60_000);
     this.second = Math.floor((rest - this.minute * 60_000) / 1000);
     this.dayOfWeek = ((((days + 4) % 7) + 7) % 7) + 1;
-    // civil from days (H. Hinnant)
-    const z = days + 719_468;
-    const era = Math.floor(z / 146_097);
-    const doe = z - era * 146_097;
-    const yoe = Math.floor(
-      (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
-    );
-    const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-    const mp = Math.floor((5 * doy + 2) / 153);
-    this.day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-    this.month = mp < 10 ? mp + 2 : mp - 10;
-    this.year = yoe + era * 400 + (this.month <= 1 ? 1 : 0);
+    civilFromDays(days, this);
   }
 }

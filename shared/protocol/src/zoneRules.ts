@@ -33,17 +33,30 @@ interface YearTable {
 
 const DAY_MS = 86_400_000;
 
-/** Civil year of a UTC ms value (proleptic Gregorian), without allocating a Date. */
-export function utcYear(ms: number): number {
-  const days = Math.floor(ms / DAY_MS) + 719_468;
-  const era = Math.floor(days / 146_097);
-  const doe = days - era * 146_097;
+/**
+ * Civil date (proleptic Gregorian) of a day count since 1970-01-01, written into `out` (month 0-11), with no
+ * Date and no allocation: H. Hinnant's civil_from_days.
+ */
+export function civilFromDays(days: number, out: { year: number; month: number; day: number }): void {
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
   const yoe = Math.floor(
     (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
   );
   const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
   const mp = Math.floor((5 * doy + 2) / 153);
-  return yoe + era * 400 + (mp >= 10 ? 1 : 0);
+  out.day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  out.month = mp < 10 ? mp + 2 : mp - 10;
+  out.year = yoe + era * 400 + (out.month <= 1 ? 1 : 0);
+}
+
+const scratch = { year: 0, month: 0, day: 0 };
+
+/** Civil year of a UTC ms value (proleptic Gregorian), without allocating a Date. */
+export function utcYear(ms: number): number {
+  civilFromDays(Math.floor(ms / DAY_MS), scratch);
+  return scratch.year;
 }
 
 export class ZoneRules {
