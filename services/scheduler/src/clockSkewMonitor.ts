@@ -14,9 +14,10 @@ import type { Logger } from "pino";
 import { decode, type WorkerInfo } from "@taskjet/protocol";
 import type { ReplicaHeartbeat } from "./replicaHeartbeat.js";
 import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
+import { Every } from "./every.js";
 
 export class ClockSkewMonitor {
-  private timer: NodeJS.Timeout | undefined;
+  private readonly every: Every;
   /** the last measured skew per worker (ms, worker minus leader) */
   readonly skews = new Map<string, number>();
 
@@ -27,17 +28,16 @@ export class ClockSkewMonitor {
     private readonly log: Logger,
     private readonly metrics: SchedulerMetrics,
     private readonly events: ServiceEvents,
-  ) {}
+  ) {
+    this.every = new Every(opts.intervalMs, () => this.check().catch(() => undefined));
+  }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.check().catch(() => undefined), this.opts.intervalMs);
-    this.timer.unref();
+    this.every.start();
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.every.stop();
   }
 
   /** Measures every registered worker now; returns the workers beyond the threshold. */

@@ -10,6 +10,7 @@ import type { CursorStore, CursorValue } from "./fireCursor.js";
 import type { JobIndex } from "./jobIndex.js";
 import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
 import type { Ticker } from "./ticker.js";
+import { Every } from "./every.js";
 
 // rewrite an unchanged cursor this often anyway, so followers and `status` see the leader is alive
 const IDLE_REWRITE_MS = 5_000;
@@ -29,13 +30,15 @@ export interface CursorKeeperDeps {
 }
 
 export class CursorKeeper {
-  private timer: NodeJS.Timeout | undefined;
+  private readonly every: Every;
   private written: CursorValue | undefined;
   private writtenAtMs = 0;
   private writing: Promise<void> | undefined;
   private epoch = 0;
 
-  constructor(private readonly d: CursorKeeperDeps) {}
+  constructor(private readonly d: CursorKeeperDeps) {
+    this.every = new Every(d.intervalMs, () => this.tick());
+  }
 
   /** Starts writing for `epoch`, from the value claimed at takeover. */
   start(epoch: number, claimed: CursorValue): void {
@@ -43,13 +46,11 @@ export class CursorKeeper {
     this.epoch = epoch;
     this.written = { ...claimed, epoch };
     this.writtenAtMs = Date.now();
-    this.timer = setInterval(() => void this.tick(), this.d.intervalMs);
-    this.timer.unref();
+    this.every.start();
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.every.stop();
   }
 
   /** The cursor the leader may promise now. */

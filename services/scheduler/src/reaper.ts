@@ -10,9 +10,10 @@ import type { Bookkeeper } from "./bookkeeper.js";
 import type { JobIndex } from "./jobIndex.js";
 import type { SchedulerMetrics } from "./serviceEvents.js";
 import type { Ticker } from "./ticker.js";
+import { Every } from "./every.js";
 
 export class Reaper {
-  private timer: NodeJS.Timeout | undefined;
+  private readonly every: Every;
   private sweeping = false;
 
   constructor(
@@ -26,17 +27,16 @@ export class Reaper {
       log: Logger;
       metrics: SchedulerMetrics;
     },
-  ) {}
+  ) {
+    this.every = new Every(d.intervalMs, () => this.sweep());
+  }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.sweep(), this.d.intervalMs);
-    this.timer.unref();
+    this.every.start();
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.every.stop();
   }
 
   async sweep(): Promise<number> {

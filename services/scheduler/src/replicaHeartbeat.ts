@@ -8,9 +8,10 @@ import type { Logger } from "pino";
 import type { Registry } from "@taskjet/nats";
 import type { ReplicaInfo } from "@taskjet/protocol";
 import type { Clock } from "./clock.js";
+import { Every } from "./every.js";
 
 export class ReplicaHeartbeat {
-  private timer: NodeJS.Timeout | undefined;
+  private readonly every: Every;
   /** our clock minus the server's, from the last beat (ms); undefined before the first */
   offsetMs: number | undefined;
 
@@ -21,13 +22,14 @@ export class ReplicaHeartbeat {
     private readonly clock: Clock,
     private readonly intervalMs: number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.every = new Every(intervalMs, () => this.beat());
+  }
 
   start(): void {
-    if (this.timer) return;
+    if (this.every.running) return;
     void this.beat();
-    this.timer = setInterval(() => void this.beat(), this.intervalMs);
-    this.timer.unref();
+    this.every.start();
   }
 
   /** Writes the heartbeat now (also on every role change) and re-measures the clock offset. */
@@ -46,8 +48,7 @@ export class ReplicaHeartbeat {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.every.stop();
     await this.registry.remove("replica", this.info().replicaId).catch(() => undefined);
   }
 }

@@ -18,6 +18,7 @@ import type { Logger } from "pino";
 import type { JobStore } from "@taskjet/nats";
 import { ConflictError, NotFoundError, retentionOf, type RetentionConfig } from "@taskjet/protocol";
 import type { FinishedJob, JobIndex } from "./jobIndex.js";
+import { Every } from "./every.js";
 
 export interface RetentionSweeperDeps {
   index: JobIndex;
@@ -40,24 +41,23 @@ export interface RetentionSweeperDeps {
 const CONCURRENCY = 64;
 
 export class RetentionSweeper {
-  private timer: NodeJS.Timeout | undefined;
+  private readonly every: Every;
   private sweeping: Promise<number> | undefined;
   /** jobs removed since start */
   removed = 0;
   /** delete markers purged since start */
   purged = 0;
 
-  constructor(private readonly d: RetentionSweeperDeps) {}
+  constructor(private readonly d: RetentionSweeperDeps) {
+    this.every = new Every(d.intervalMs, () => this.sweep());
+  }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.sweep(), this.d.intervalMs);
-    this.timer.unref();
+    this.every.start();
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.every.stop();
   }
 
   /** One sweep (a concurrent caller shares it); resolves with how many jobs it removed. */
