@@ -9,7 +9,7 @@
  * follower takes over at once), close. A second signal exits at once.
  */
 import { pino } from "pino";
-import { errorLine, ValidationError } from "@taskjet/protocol";
+import { errorLine, FailedPreconditionError, ValidationError } from "@taskjet/protocol";
 import { optionsFromEnv } from "./envConfig.js";
 import { SchedulerService } from "./schedulerService.js";
 import { startSchedulerOps } from "./metrics.js";
@@ -45,8 +45,9 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   log.fatal({ err }, "scheduler failed to start");
-  if (err instanceof ValidationError) {
-    // bad configuration (docs/configuration.md): one line naming the setting, exit 2
+  if (err instanceof ValidationError || err instanceof FailedPreconditionError) {
+    // bad configuration (docs/configuration.md), or one the NATS servers cannot honour (replicas on a
+    // server without serializable compare-and-set): one line naming the setting, exit 2
     process.stderr.write(`${errorLine(err)}\n`);
     process.exit(2);
   }

@@ -31,4 +31,11 @@ export {
   type BucketOperation,
   type LoadBucketOptions,
 } from "./snapshot.js";
-export { parseVersion, versionAtLeast, serverVersion, serverHas, FEATURES } from "./serverVersion.js";
+export {
+  parseVersion,
+  versionAtLeast,
+  serverVersion,
+  serverHas,
+  assertReplicasSafe,
+  FEATURES,
+} from "./serverVersion.js";

@@ -14,6 +14,9 @@
  * exist (stream info) and fails with UNAVAILABLE naming the first missing one; the lease and sched buckets,
  * which only the scheduler uses, are bound unchecked. That is what a worker or gateway does when the
  * server's permissions (deploy/nats/) let only the scheduler create and change streams and buckets.
+ *
+ * Replicas > 1 need a server that serializes compare-and-set on replicated streams (2.9.21+, see
+ * serverVersion.ts): both paths refuse older servers with FailedPreconditionError (`topology.replicas`).
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
@@ -28,6 +31,7 @@ import {
 import { Kvm, type KV, type KvOptions } from "@nats-io/kv";
 import { nanos, TimeoutError } from "@nats-io/nats-core";
 import { UnavailableError, type Namespace } from "@taskjet/protocol";
+import { assertReplicasSafe } from "./serverVersion.js";
 
 export interface TopologyOptions {
   /** stream and bucket replicas (1, 3 or 5) */
@@ -146,6 +150,7 @@ export async function ensureTopology(
 ): Promise<Topology> {
   const o = { ...topologyDefaults, ...stripUndefined(opts) };
   if (!o.create) return openTopology(nc, ns, o);
+  assertReplicasSafe(nc, o.replicas, `TASKJET_STREAM_REPLICAS=${o.replicas}`);
   const jsm = await jetstreamManager(nc);
   // a cluster still electing its meta leader drops API requests unanswered: ask again (up to
   // jsApiTimeoutMs) rather than wait that long for an answer that will not come
@@ -219,12 +224,14 @@ async function openTopology(
     }
   };
   for (const s of [ns.streams.run, ns.streams.log, ns.streams.dlq]) await info(s);
+  const jobsInfo = await info(`KV_${ns.buckets.jobs}`);
+  assertReplicasSafe(nc, jobsInfo.config.num_replicas, `the job bucket ${ns.buckets.jobs}`);
   const kvm = new Kvm(jetstream(nc, { timeout: o.jsApiTimeoutMs }));
   // bind, not create: binding costs no API call; direct gets only when the bucket allows them
   const open = async (bucket: string) =>
     kvm.open(bucket, { allow_direct: (await info(`KV_${bucket}`)).config.allow_direct === true });
   const [jobs, locks, registry] = await Promise.all([
-    open(ns.buckets.jobs),
+    kvm.open(ns.buckets.jobs, { allow_direct: jobsInfo.config.allow_direct === true }),
     open(ns.buckets.locks),
     open(ns.buckets.registry),
   ]);
