@@ -8,6 +8,8 @@ export type { NatsServerFixture, StartNatsOptions } from "./NatsServerFixture.js
 export { startNats } from "./startNats.js";
 export { useNatsServer, type NatsTestContext } from "./useNatsServer.js";
 export { startCluster, type NatsClusterFixture, type StartClusterOptions } from "./startCluster.js";
+export { natsServerVersion, replicatedNatsServer } from "./natsBinary.js";
+export { findExecutable } from "./findExecutable.js";
 export { NatsServerStartError } from "./spawnNatsServer.js";
 export { waitFor, withDeadline, type Truthy, type WaitForOptions } from "./waitFor.js";
 export { collect } from "./collect.js";

@@ -1,9 +1,9 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { makeTempDir, removeTempDir } from "./cleanupRegistry.js";
 import { connectTo } from "./connectTo.js";
-import { findExecutable } from "./findExecutable.js";
 import { freePort } from "./freePort.js";
 import { startLocalNatsServer } from "./localNatsServer.js";
+import { replicatedNatsServer } from "./natsBinary.js";
 import type { NatsServerFixture } from "./NatsServerFixture.js";
 import { NatsServerStartError } from "./spawnNatsServer.js";
 import { uniqueName } from "./uniqueName.js";
@@ -15,6 +15,11 @@ export interface StartClusterOptions {
   size?: number;
   /** How long to wait for JetStream to elect a meta leader and answer on every node. Default 30 s. */
   readyTimeoutMs?: number;
+  /**
+   * The nats-server binary. Default: one that serializes compare-and-set on replicated streams
+   * (natsBinary.ts `replicatedNatsServer`); pass another only to test what happens on an older server.
+   */
+  binary?: string;
 }
 
 /**
@@ -44,17 +49,15 @@ export interface NatsClusterFixture {
 const START_ATTEMPTS = 3;
 
 /**
- * Start a `size`-node JetStream cluster (needs `nats-server` on PATH; no Docker/NATS_URL fallback).
+ * Start a `size`-node JetStream cluster (a nats-server binary of 2.9.21 or newer, see natsBinary.ts; no
+ * Docker/NATS_URL fallback).
  * Cluster ports must be known up front for `--routes`, so they come from {@link freePort}; a port
  * taken in between makes a node fail with "address already in use", and the whole start is retried.
  */
 export async function startCluster(opts: StartClusterOptions = {}): Promise<NatsClusterFixture> {
   const size = opts.size ?? 3;
   if (!Number.isInteger(size) || size < 1) throw new Error(`startCluster: bad size ${size}`);
-  const binary = findExecutable("nats-server");
-  if (!binary) {
-    throw new Error("startCluster: nats-server is not on PATH (e.g. `apt-get install nats-server`)");
-  }
+  const binary = opts.binary ?? replicatedNatsServer();
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(binary, size, opts.readyTimeoutMs ?? 30_000);
