@@ -4,7 +4,7 @@
 #   1. taskjet-local/debian:bookworm   debootstrap --variant=minbase bookworm, imported with `docker import`
 #                                      (skipped when the image exists; TASKJET_REBUILD_BASE=1 redoes it)
 #   2. taskjet-local/node:20-bookworm  that + this machine's node binary, npm and CA bundle (node.Dockerfile)
-#   3. taskjet-local/nats:bookworm     that + Debian's nats-server package (deploy/images/nats.Dockerfile)
+#   3. taskjet-local/nats:bookworm     that + Debian trixie's nats-server package, 2.10 (nats.Dockerfile)
 #   4. taskjet:latest                  the top-level Dockerfile with NODE_IMAGE=taskjet-local/node:20-bookworm
 #
 # Needs root (debootstrap), a running Docker engine, Debian's mirror and the npm registry. Builds run with
@@ -56,8 +56,8 @@ cp deploy/images/node.Dockerfile "$work/node/Dockerfile"
 cp "${TASKJET_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}" "$work/node/ca-certificates.crt"
 docker build -q --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$NODE_IMAGE" "$work/node" >/dev/null
 
-step "$NATS_IMAGE (Debian's nats-server)"
-docker build -q --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$NATS_IMAGE" \
+step "$NATS_IMAGE (Debian trixie's nats-server)"
+docker build -q --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "DEBIAN_MIRROR=$MIRROR" -t "$NATS_IMAGE" \
   -f deploy/images/nats.Dockerfile deploy/images >/dev/null
 
 step "$IMAGE (Dockerfile, NODE_IMAGE=$NODE_IMAGE)"
