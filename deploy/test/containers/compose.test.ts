@@ -7,6 +7,9 @@
 // Skipped, with the reason printed, where no Docker engine answers or the images are not built
 // (`npm run images`); TASKJET_REQUIRE_CONTAINERS=1 (CI) turns that into a failure.
 import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "@taskjet/testing";
 import { freePort, http, NATS_IMAGE, sh, TASKJET_IMAGE, whyNoContainers } from "./support.js";
@@ -111,7 +114,14 @@ describe.skipIf(reason)("docker-compose stack on local images", () => {
 
   afterAll(async () => {
     if (!env["TASKJET_IMAGE"]) return;
-    if (failed) console.log(await compose("logs", "--no-color", "--tail=40").catch((e: Error) => e.message));
+    if (failed) {
+      // the whole log to a file (CI prints only the end of the output), the last lines here
+      const all = await compose("logs", "--no-color", "--timestamps").catch((e: Error) => e.message);
+      const file = join(tmpdir(), `${project}-compose.log`);
+      await writeFile(file, all);
+      console.log(`compose.test: full logs in ${file}; the last lines of each service:`);
+      console.log(await compose("logs", "--no-color", "--tail=40").catch((e: Error) => e.message));
+    }
     await compose("down", "-v", "--timeout", "5").catch((e: Error) => console.warn(e.message));
   }, 120_000);
 

@@ -62,16 +62,21 @@ export async function whyNoContainers(test: string, images: string[]): Promise<s
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
+/**
+ * A port free now on 127.0.0.1, below the kernel's ephemeral range (32768-60999 on Linux): the services
+ * bind theirs only when their container starts, and a port from the ephemeral range can be taken by then
+ * as the local end of some outgoing connection (a NATS client's, say), failing the service's listen.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
 }
 
 /** GET (or a JSON POST) with a deadline; never throws for an HTTP status, only for no answer. */
