@@ -169,7 +169,8 @@ describe.skipIf(process.env["NATS_URL"])("deploy/nats permissions", () => {
         topology: { create: false },
         logger,
       });
-      worker.register("echo", async (ctx) => {
+      // a built-in type's name (the committed permissions list console, http and sleep) with a test handler
+      worker.register("console", async (ctx) => {
         ran.push(ctx.args);
         return { ok: true };
       });
@@ -196,7 +197,7 @@ describe.skipIf(process.env["NATS_URL"])("deploy/nats permissions", () => {
       const queued = await acme.scheduler.queue({
         id: "hello",
         name: "hello",
-        type: "echo",
+        type: "console",
         nodeName: "n1",
         args: { secret: "acme only" },
       });
@@ -226,8 +227,8 @@ describe.skipIf(process.env["NATS_URL"])("deploy/nats permissions", () => {
       expect((await gateway.forTenant("globex").scheduler.list()).jobs).toEqual([]);
       expect((await gateway.scheduler.status()).leader).toBeDefined();
       await gateway.cluster.checkStore();
-      await expect.poll(async () => (await gateway.cluster.types()).map((t) => t.type)).toContain("echo");
-      expect((await gateway.cluster.consumers()).map((c) => c.name)).toContain("taskjet-node-n1-p3");
+      await expect.poll(async () => (await gateway.cluster.types()).map((t) => t.type)).toContain("console");
+      expect((await gateway.cluster.consumers()).map((c) => c.name)).toContain("taskjet-node2-n1-console-p3");
     });
 
     it("a worker cannot call control operations nor read another node's fires", async () => {
@@ -236,17 +237,22 @@ describe.skipIf(process.env["NATS_URL"])("deploy/nats permissions", () => {
       await expectPublishRefused(nc, "taskjet.sys.scheduler.status");
       await expectPublishRefused(
         nc,
-        "$JS.API.CONSUMER.MSG.NEXT.taskjet-run.taskjet-node-n2-p3",
+        "$JS.API.CONSUMER.MSG.NEXT.taskjet-run.taskjet-node2-n2-console-p3",
         '{"batch":1}',
       );
       await expectPublishRefused(
         nc,
-        "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node-n2-p3.taskjet.run.*.n2.p3",
+        "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node2-n2-console-p3.taskjet.run.*.n2.console.p3",
       );
       // its own consumer's name with another node's filter: not a subject it may use
       await expectPublishRefused(
         nc,
-        "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node-n1-p3.taskjet.run.*.n2.p3",
+        "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node2-n1-console-p3.taskjet.run.*.n2.console.p3",
+      );
+      // a job type its node is not allowed to run
+      await expectPublishRefused(
+        nc,
+        "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node2-n1-other-p3.taskjet.run.*.n1.other.p3",
       );
       await expectPublishRefused(nc, "$JS.API.STREAM.MSG.GET.taskjet-run", '{"seq":1}');
       await expectPublishRefused(nc, "$JS.API.STREAM.DELETE.taskjet-run");
@@ -257,12 +263,13 @@ describe.skipIf(process.env["NATS_URL"])("deploy/nats permissions", () => {
 
     it("a worker's allowed consumer subject with another node's filter in the body is refused by the server", async () => {
       const nc = await connectAs("worker");
-      const subject = "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node-n1-p3.taskjet.run.*.n1.p3";
+      const subject =
+        "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node2-n1-console-p3.taskjet.run.*.n1.console.p3";
       const body = JSON.stringify({
         stream_name: "taskjet-run",
         config: {
-          durable_name: "taskjet-node-n1-p3",
-          filter_subject: "taskjet.run.*.n2.p3",
+          durable_name: "taskjet-node2-n1-console-p3",
+          filter_subject: "taskjet.run.*.n2.console.p3",
           ack_policy: "explicit",
         },
       });

@@ -6,7 +6,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { namespace } from "@taskjet/protocol";
+import { consumersOf, kedaFile, permissionsBlock } from "../render-node.mjs";
 import { k8sDir, kubectlMissing, render, repoRoot, schemaErrors, type K8sObject } from "./manifests.js";
+
+/** the job types the committed deployment's workers run (the worker service's built-ins) */
+const BUILTIN_TYPES = ["console", "http", "sleep"];
 
 const missing = kubectlMissing();
 if (missing && process.env["CI"]) throw new Error(`CI needs kubectl for the manifest tests: ${missing}`);
@@ -229,9 +234,11 @@ describe.skipIf(missing)("deploy/k8s", () => {
           expect(
             triggers.every((t) => t.type === "nats-jetstream" && t.metadata["stream"] === "taskjet-run"),
           ).toBe(true);
-          // the node's own consumers and the any-node ones, every priority
+          // the node's own consumers and the any-node ones, every built-in type and priority
           expect(triggers.map((t) => t.metadata["consumer"]).sort()).toEqual(
-            [1, 2, 3, 4, 5].flatMap((p) => [`taskjet-any-p${p}`, `taskjet-node-${node}-p${p}`]).sort(),
+            consumersOf(namespace("taskjet"), node, BUILTIN_TYPES)
+              .map((c) => c.name)
+              .sort(),
           );
         }
       }
@@ -262,5 +269,14 @@ describe.skipIf(missing)("deploy/k8s", () => {
     for (const file of ["permissions.conf", "cluster-users.conf"]) {
       expect(text).toContain(`data.${file.replace(".", "\\.")}=deploy/nats/${file}`);
     }
+  });
+});
+
+describe("generated per-node files (deploy/render-node.mjs)", () => {
+  it("the committed NATS permission blocks of n1 and n2 and the KEDA ScaledObjects are the renderer's output for the built-in types", () => {
+    const read = (f: string) => readFileSync(join(repoRoot, f), "utf8");
+    expect(read("deploy/nats/permissions.conf")).toContain(permissionsBlock("n1", BUILTIN_TYPES));
+    expect(read("deploy/nats/cluster-users.conf")).toContain(permissionsBlock("n2", BUILTIN_TYPES));
+    expect(read("deploy/k8s/components/keda/scaledobjects.yaml")).toBe(kedaFile(["n1", "n2"], BUILTIN_TYPES));
   });
 });

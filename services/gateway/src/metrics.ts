@@ -102,6 +102,17 @@ export class GatewayMetrics {
       },
     });
     new Gauge({
+      name: "taskjet_run_backlog_messages",
+      help: "Fires stored on the run stream and not yet acked, by node (_any = any node) and job type",
+      labelNames: ["node", "type"],
+      registers,
+      async collect() {
+        const s = await snapshot();
+        this.reset();
+        for (const b of s.status?.backlog ?? []) this.set({ node: b.node, type: b.type }, b.messages);
+      },
+    });
+    new Gauge({
       name: "taskjet_consumer_pending",
       help: "Fires in the run stream not yet delivered, by consumer",
       labelNames: ["consumer"],

@@ -18,8 +18,9 @@ import {
   Registry,
   RequestMux,
 } from "@taskjet/nats";
-import { namespace, type FencedError, type ReplicaInfo } from "@taskjet/protocol";
+import { namespace, type BacklogEntry, type FencedError, type ReplicaInfo } from "@taskjet/protocol";
 import { ApiServer, type SysHandlers } from "./apiServer.js";
+import { runBacklog } from "./backlog.js";
 import { Bookkeeper } from "./bookkeeper.js";
 import { ClockSkewMonitor } from "./clockSkewMonitor.js";
 import { CursorKeeper } from "./cursorKeeper.js";
@@ -61,6 +62,8 @@ export interface Running {
   dispatcher: Dispatcher;
   /** the store's lean request path (closed after the dispatcher) */
   storeMux: RequestMux;
+  /** the run stream's backlog per node and type (status) */
+  backlog: () => Promise<BacklogEntry[]>;
 }
 
 export interface AssemblyContext {
@@ -244,6 +247,7 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       registry,
       dispatcher,
       storeMux,
+      backlog: () => runBacklog(topo.jsm, ns),
     };
   } catch (err) {
     if (ownsConnection) await nc.close().catch(() => undefined);

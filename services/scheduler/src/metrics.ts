@@ -61,6 +61,18 @@ export function schedulerMetrics(service: SchedulerService): Registry {
       this.set(service.epoch);
     },
   });
+  new Gauge({
+    name: "taskjet_run_backlog_messages",
+    help: "Fires stored on the run stream and not yet acked, by node (_any = any node) and job type",
+    labelNames: ["node", "type"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const b of await service.backlog().catch(() => [])) {
+        this.set({ node: b.node, type: b.type }, b.messages);
+      }
+    },
+  });
   const e = service.events;
   e.on("fire:published", (f) => {
     fires.inc({ reason: f.reason, duplicate: String(f.duplicate) });

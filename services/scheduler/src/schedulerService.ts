@@ -15,7 +15,7 @@
  */
 import { hostname } from "node:os";
 import { pino, type Logger } from "pino";
-import type { FencedError, ReplicaInfo, SchedulerStatus } from "@taskjet/protocol";
+import type { BacklogEntry, FencedError, ReplicaInfo, SchedulerStatus } from "@taskjet/protocol";
 import { assemble, type Running } from "./assembly.js";
 import type { Role } from "./leadership.js";
 import type { JobIndex } from "./jobIndex.js";
@@ -119,15 +119,17 @@ export class SchedulerService {
 
   async status(): Promise<SchedulerStatus> {
     const r = this.mustRun();
-    const [holder, replicas, workers] = await Promise.all([
+    const [holder, replicas, workers, backlog] = await Promise.all([
       r.leadership.holder(),
       r.registry.replicas(),
       r.registry.workers(),
+      r.backlog(),
     ]);
     const status: SchedulerStatus = {
       replicas,
       workers,
       jobs: { total: r.index.size, active: r.index.active },
+      backlog,
     };
     if (holder) {
       const known = replicas.find((x) => x.replicaId === holder.replicaId);
@@ -142,6 +144,11 @@ export class SchedulerService {
       };
     }
     return status;
+  }
+
+  /** The run stream's backlog per node and job type (also in status). */
+  backlog(): Promise<BacklogEntry[]> {
+    return this.mustRun().backlog();
   }
 
   private mustRun(): Running {

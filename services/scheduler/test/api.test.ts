@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connectTo, startNats, type NatsServerFixture } from "@taskjet/testing";
 import {
   decode,
@@ -139,7 +139,7 @@ describe("queue, queueMany, exists, get", () => {
       const info = await (
         await js.jetstreamManager()
       ).streams.info(ns.streams.run, { subjects_filter: `${prefix}.run.t1.>` });
-      return (info.state.subjects?.[`${prefix}.run.t1._any.p3`] ?? 0) >= 1;
+      return (info.state.subjects?.[`${prefix}.run.t1._any.nobody-serves-this.p3`] ?? 0) >= 1;
     });
     // a once job's fire is recorded by the worker that runs it: until then it stays queuing, uncounted
     expect((await readJob(nc, prefix, "t1.default.orphan"))?.state).toMatchObject({
@@ -367,6 +367,20 @@ describe("admin", () => {
     expect(status.replicas.map((r) => r.replicaId)).toContain("api-replica");
     expect(status.jobs.total).toBeGreaterThan(5);
     expect(status.workers).toEqual([]);
+  });
+
+  it("status counts the run stream's backlog per node and job type (no worker here: every fire waits)", async () => {
+    const jsm = await jetstreamManager(nc);
+    const { state } = await jsm.streams.info(ns.streams.run, { subjects_filter: ">" });
+    const status = await request<SchedulerStatus>(nc, ns.sys("status"), {});
+    expect(state.messages).toBeGreaterThan(0);
+    expect(status.backlog.reduce((n, b) => n + b.messages, 0)).toBe(state.messages);
+    const expected = new Map<string, number>();
+    for (const [subject, n] of Object.entries(state.subjects ?? {})) {
+      const [, , , node, type] = subject.split(".");
+      expected.set(`${node}/${type}`, (expected.get(`${node}/${type}`) ?? 0) + n);
+    }
+    expect(new Map(status.backlog.map((b) => [`${b.node}/${b.type}`, b.messages]))).toEqual(expected);
   });
 
   it("standby and activate a replica by its own subject", async () => {

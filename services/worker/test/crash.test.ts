@@ -137,7 +137,10 @@ describe("worker process", () => {
     );
     expect(log[1]).toMatchObject({ outcome: "aborted", reason: "shutdown" });
     // handed back (nak): available again right away, not after the 3 s ack wait
-    const consumer = await env.js.consumers.get(env.ns.streams.run, `${env.ns.prefix}-node-term-p3`);
+    const consumer = await env.js.consumers.get(
+      env.ns.streams.run,
+      env.ns.runConsumer("term", "crashy", 3).name,
+    );
     const t0 = Date.now();
     const m = await consumer.next({ expires: 2000 });
     expect(m).not.toBeNull();

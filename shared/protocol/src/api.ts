@@ -117,6 +117,13 @@ export interface SchedulerStatus {
   replicas: ReplicaInfo[];
   workers: WorkerInfo[];
   jobs: { total: number; active: number };
+  /** fires stored on the run stream and not yet acked, per node (`_any` = any node) and job type */
+  backlog: BacklogEntry[];
+}
+export interface BacklogEntry {
+  node: string;
+  type: string;
+  messages: number;
 }
 export interface ReplicaInfo {
   replicaId: string;

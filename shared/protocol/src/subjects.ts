@@ -3,8 +3,8 @@
  *
  *   <p>.api.<tenant>.<op>                       control API, request/reply (ops: see api.ts)
  *   <p>.sys.scheduler.<op>                      scheduler admin: status, standby, activate, shutdown
- *   <p>.run.<tenant>.<node>.<pN>                dispatch (JetStream, work queue); node `_any` = any node;
- *                                               pN = p1 (low) .. p5 (high)
+ *   <p>.run.<tenant>.<node>.<type>.<pN>         dispatch (JetStream, work queue); node `_any` = any node;
+ *                                               type = the job type's subject token; pN = p1 (low) .. p5 (high)
  *   <p>.ctl.<node>                              interrupts to the workers of a node (core NATS);
  *                                               node `_all` reaches every worker
  *   <p>.evt.<tenant>.<group>.<type>.<jobId>.<phase>   events, phase = before | after | skipped | deadletter
@@ -12,7 +12,10 @@
  *   <p>.dlq.<tenant>.<jobId>                    dead letters (JetStream, limits)
  *
  * Tenants separate on the token after `api`/`run`/`evt`, nodes on the one after the tenant in `run` and after
- * `ctl`: what server permissions key on. Each role's permissions, with its own inbox prefix, are in
+ * `ctl`, job types on the one after the node in `run`: what server permissions and the workers' consumers
+ * key on. A worker pulls only the types it has handlers for (runConsumer: one durable consumer per node or
+ * any-node, type and priority; a work-queue stream forbids overlapping filters, so consumers cannot be shared
+ * across different sets of types). Each role's permissions, with its own inbox prefix, are in
  * deploy/nats/permissions.conf (docs/protocol.md#permissions).
  */
 import type { JobDefinition, JobRecord } from "./job.js";
@@ -62,8 +65,16 @@ export interface Namespace {
   /** wildcard that a scheduler subscribes to (all tenants, all ops) */
   apiAll: string;
   sys(op: SysOp): string;
-  run(tenant: string, node: string | undefined, priority: number): string;
-  runFilter(node: string, priority: number): string;
+  run(tenant: string, node: string | undefined, type: string, priority: number): string;
+  /**
+   * The durable consumer of a node's (or, node undefined, the any-node subject's) fires of one type and
+   * priority, and its filter:
+   *
+   *   <p>-node<len>-<node>-<type>-p<N>   filter <p>.run.*.<node>.<type>.p<N>   (len = the node name's length,
+   *                                       so `eu` + `west-x` and `eu-west` + `x` never share a name)
+   *   <p>-any-<type>-p<N>                filter <p>.run.*._any.<type>.p<N>
+   */
+  runConsumer(node: string | undefined, type: string, priority: number): { name: string; filter: string };
   runAll: string;
   ctl(node: string): string;
   event(def: Pick<JobDefinition, "tenantId" | "group" | "type" | "id">, phase: EventPhase): string;
@@ -96,8 +107,15 @@ export function namespace(prefix: string = DEFAULT_PREFIX): Namespace {
     api: (tenant, op) => `${p}.api.${tenant}.${op}`,
     apiAll: `${p}.api.*.*`,
     sys: (op) => `${p}.sys.scheduler.${op}`,
-    run: (tenant, node, priority) => `${p}.run.${tenant}.${node ?? ANY_NODE}.p${priority}`,
-    runFilter: (node, priority) => `${p}.run.*.${node}.p${priority}`,
+    run: (tenant, node, type, priority) =>
+      `${p}.run.${tenant}.${node ?? ANY_NODE}.${typeToken(type)}.p${priority}`,
+    runConsumer: (node, type, priority) => ({
+      name:
+        node === undefined
+          ? `${p}-any-${typeToken(type)}-p${priority}`
+          : `${p}-node${node.length}-${node}-${typeToken(type)}-p${priority}`,
+      filter: `${p}.run.*.${node ?? ANY_NODE}.${typeToken(type)}.p${priority}`,
+    }),
     runAll: `${p}.run.>`,
     ctl: (node) => `${p}.ctl.${node}`,
     event: (d, phase) => `${p}.evt.${d.tenantId}.${d.group}.${d.type}.${d.id}.${phase}`,
@@ -121,7 +139,27 @@ export function namespace(prefix: string = DEFAULT_PREFIX): Namespace {
 
 /** The dispatch subject of a job: its node (the seed's dispatcher) or any node (the seed's publisher). */
 export function runSubjectOf(ns: Namespace, def: JobRecord["def"]): string {
-  return ns.run(def.tenantId, def.nodeName, priorityLevel(def.priority));
+  return ns.run(def.tenantId, def.nodeName, def.type, priorityLevel(def.priority));
+}
+
+/** A job type as one subject token (types are subject-safe tokens, TOKEN_PATTERN in job.ts). */
+export function typeToken(type: string): string {
+  return type;
+}
+
+/** The node and type tokens of a run subject, or undefined for another subject. */
+export function parseRunSubject(
+  ns: Pick<Namespace, "prefix">,
+  subject: string,
+): { tenant: string; node: string | undefined; type: string; priority: number } | undefined {
+  const t = subject.split(".");
+  if (t.length !== 6 || t[0] !== ns.prefix || t[1] !== "run" || !/^p[1-5]$/.test(t[5]!)) return undefined;
+  return {
+    tenant: t[2]!,
+    node: t[3] === ANY_NODE ? undefined : t[3],
+    type: t[4]!,
+    priority: Number(t[5]!.slice(1)),
+  };
 }
 
 /** Splits a job key back into its parts. */

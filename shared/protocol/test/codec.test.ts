@@ -9,6 +9,7 @@ import {
   namespace,
   NotFoundError,
   okReply,
+  parseRunSubject,
   unwrapReply,
   ValidationError,
 } from "@taskjet/protocol";
@@ -60,8 +61,25 @@ describe("namespace", () => {
   const ns = namespace("tj");
   it("builds filterable subjects", () => {
     expect(ns.api("acme", "queue")).toBe("tj.api.acme.queue");
-    expect(ns.run("acme", undefined, 5)).toBe("tj.run.acme._any.p5");
-    expect(ns.run("acme", "node-a", 1)).toBe("tj.run.acme.node-a.p1");
+    expect(ns.run("acme", undefined, "http", 5)).toBe("tj.run.acme._any.http.p5");
+    expect(ns.run("acme", "node-a", "http", 1)).toBe("tj.run.acme.node-a.http.p1");
+    expect(ns.runConsumer(undefined, "http", 5)).toEqual({
+      name: "tj-any-http-p5",
+      filter: "tj.run.*._any.http.p5",
+    });
+    expect(ns.runConsumer("node-a", "http", 1)).toEqual({
+      name: "tj-node6-node-a-http-p1",
+      filter: "tj.run.*.node-a.http.p1",
+    });
+    // node and type split differently never share a consumer name
+    expect(ns.runConsumer("eu", "west-x", 3).name).not.toBe(ns.runConsumer("eu-west", "x", 3).name);
+    expect(parseRunSubject(ns, "tj.run.acme._any.http.p5")).toEqual({
+      tenant: "acme",
+      node: undefined,
+      type: "http",
+      priority: 5,
+    });
+    expect(parseRunSubject(ns, "tj.run.acme.n1.p5")).toBeUndefined();
     expect(ns.event({ tenantId: "acme", group: "g", type: "http", id: "j1" }, "after")).toBe(
       "tj.evt.acme.g.http.j1.after",
     );

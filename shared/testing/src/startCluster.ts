@@ -62,7 +62,9 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Nats
     try {
       return await startOnce(binary, size, opts.readyTimeoutMs ?? 30_000);
     } catch (err) {
-      if (!(err instanceof NatsServerStartError && err.addressInUse) || attempt >= START_ATTEMPTS) throw err;
+      const again =
+        (err instanceof NatsServerStartError && err.addressInUse) || err instanceof PlacementError;
+      if (!again || attempt >= START_ATTEMPTS) throw err;
     }
   }
 }
@@ -132,6 +134,10 @@ function clusterFixture(
   };
 }
 
+class PlacementError extends Error {
+  override name = "PlacementError";
+}
+
 /**
  * Until every peer has reported to the meta leader, a stream of `size` replicas fails with "no suitable
  * peers for placement": create (and delete) a probe stream until one can be placed.
@@ -145,7 +151,10 @@ async function waitForPlacement(url: string, size: number, timeoutMs: number): P
     await waitFor(
       () => jsm.streams.add({ name, subjects: [`${name}.>`], num_replicas: size }).then(() => true),
       { timeoutMs, intervalMs: 200, message: `an R${size} stream could not be placed on the cluster` },
-    );
+    ).catch((err: unknown) => {
+      // seen on a loaded machine: the peers never all reported to the meta leader; a fresh cluster does
+      throw new PlacementError((err as Error).message, { cause: err });
+    });
     await jsm.streams.delete(name);
   } finally {
     await nc.close();

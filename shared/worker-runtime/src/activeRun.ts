@@ -7,7 +7,6 @@ import type { FireMessage, StoredJob } from "@taskjet/protocol";
 import type { Decoded } from "./decodeFire.js";
 import { RunAbortedError, type AbortReason } from "./errors.js";
 import type { Registration } from "./handler.js";
-import type { RunResult } from "./outcome.js";
 import type { RunMessage } from "./runMessage.js";
 import type { RunRef } from "./workerEvents.js";
 
@@ -15,9 +14,7 @@ import type { RunRef } from "./workerEvents.js";
 export interface PreparedRun {
   fire: FireMessage;
   ref: RunRef;
-  reg: Registration | undefined;
-  /** the result without calling a handler (no handler for the type after too many deliveries) */
-  forced: RunResult | undefined;
+  reg: Registration;
   key: string;
   stored: StoredJob;
 }

@@ -68,6 +68,8 @@ export class WorkerAssembly {
   private stopStatus: (() => void) | undefined;
   private mux: RequestMux | undefined;
   private out: PublishBatch | undefined;
+  /** the job types whose consumers exist and are pulled */
+  private pulled = new Set<string>();
 
   constructor(private readonly d: AssemblyDeps) {}
 
@@ -95,7 +97,9 @@ export class WorkerAssembly {
     const nc = this.nc;
     const ns = this.ns;
     this.topology = await ensureTopology(nc, ns, o.topology);
-    const targets = await ensureConsumers(this.topology.jsm, ns, o.node, o);
+    const types = [...this.d.handlers.keys()];
+    const targets = await ensureConsumers(this.topology.jsm, ns, o.node, types, o);
+    this.pulled = new Set(types);
     const out = new PublishBatch(nc);
     this.out = out;
     this.mux = new RequestMux(nc, out, o.requestTimeoutMs);
@@ -166,14 +170,28 @@ export class WorkerAssembly {
           this.d.log.info("NATS reconnected; resuming pulls");
           this.store?.clear();
           // memory-storage consumers do not survive a server restart: make sure they exist
-          await ensureConsumers(this.topology!.jsm, ns, this.d.o.node, this.d.o).catch((err: unknown) =>
-            this.d.log.warn({ err }, "could not re-ensure consumers after reconnect"),
+          await ensureConsumers(this.topology!.jsm, ns, this.d.o.node, [...this.pulled], this.d.o).catch(
+            (err: unknown) => this.d.log.warn({ err }, "could not re-ensure consumers after reconnect"),
           );
           this.puller?.onReconnect();
           this.d.events.emit("worker:reconnect", { workerId: this.d.o.workerId });
         }
       }
     })().catch(() => undefined);
+  }
+
+  /**
+   * A handler registered after start: create its type's consumers and pull from them too. A failure is
+   * logged and retried at the next reconnect; until then the type's fires wait in the stream.
+   */
+  typeAdded(type: string): void {
+    const { topology, ns, puller } = this;
+    if (!topology || !ns || !puller || this.pulled.has(type)) return;
+    this.pulled.add(type);
+    ensureConsumers(topology.jsm, ns, this.d.o.node, [type], this.d.o).then(
+      (targets) => puller.add(targets),
+      (err: unknown) => this.d.log.error({ err, type }, "could not create the consumers of a new job type"),
+    );
   }
 
   /** Stops and closes whatever was built (also after a start that failed half-way). */

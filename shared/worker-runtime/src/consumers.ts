@@ -1,15 +1,22 @@
 /**
- * The worker's durable pull consumers on the run stream (work queue: filters must not overlap, and these
- * do not): per priority one for its node and one shared by every worker for the any-node subject.
+ * The worker's durable pull consumers on the run stream: for every job type it has a handler for and every
+ * priority, one for its node and one shared by every worker of that type on the any-node subject
+ * (Namespace.runConsumer):
  *
- *   <p>-node-<node>-p<N>   filter <p>.run.*.<node>.p<N>
- *   <p>-any-p<N>           filter <p>.run.*._any.p<N>
+ *   <p>-node<len>-<node>-<type>-p<N>   filter <p>.run.*.<node>.<type>.p<N>
+ *   <p>-any-<type>-p<N>                filter <p>.run.*._any.<type>.p<N>
  *
- * Returned highest priority first, node before any-node: the order the puller sweeps them.
+ * So a worker is never handed a fire it has no handler for, and services with different handler sets share
+ * nothing. A work-queue stream forbids consumers with overlapping filters, which rules out one multi-filter
+ * consumer per worker (NATS 2.10+) whenever two services' type sets overlap: per-type consumers work on 2.9
+ * and everywhere. A worker with T types creates 10 x T consumers (5 priorities, node and any-node).
+ *
+ * Returned highest priority first; within a priority node before any-node, types in the order given: the
+ * order the puller sweeps them.
  */
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
-import { ANY_NODE, type Namespace } from "@taskjet/protocol";
+import { FailedPreconditionError, type Namespace } from "@taskjet/protocol";
 import type { PullTarget } from "./puller.js";
 
 export const PRIORITY_LEVELS = [5, 4, 3, 2, 1] as const;
@@ -19,23 +26,30 @@ export interface ConsumerSettings {
   maxAckPending: number;
 }
 
-export function consumerNames(ns: Namespace, node: string): (PullTarget & { filter: string })[] {
-  const out: (PullTarget & { filter: string })[] = [];
+export type ConsumerTarget = PullTarget & { filter: string; type: string };
+
+export function consumerNames(ns: Namespace, node: string, types: readonly string[]): ConsumerTarget[] {
+  const out: ConsumerTarget[] = [];
   for (const p of PRIORITY_LEVELS) {
-    out.push({ name: `${ns.prefix}-node-${node}-p${p}`, priority: p, filter: ns.runFilter(node, p) });
-    out.push({ name: `${ns.prefix}-any-p${p}`, priority: p, filter: ns.runFilter(ANY_NODE, p) });
+    for (const where of [node, undefined]) {
+      for (const type of types) out.push({ ...ns.runConsumer(where, type, p), priority: p, type });
+    }
   }
   return out;
 }
 
-/** Creates or updates the consumers; safe from many workers at once (the last settings win). */
+/**
+ * Creates or updates the consumers of `types`; safe from many workers at once (the last settings win). A
+ * consumer of that name with another filter (made by hand, or an older layout) is an error, not reused.
+ */
 export async function ensureConsumers(
   jsm: JetStreamManager,
   ns: Namespace,
   node: string,
+  types: readonly string[],
   s: ConsumerSettings,
 ): Promise<PullTarget[]> {
-  const targets = consumerNames(ns, node);
+  const targets = consumerNames(ns, node, types);
   await Promise.all(
     targets.map(async (t) => {
       const config = {
@@ -52,6 +66,14 @@ export async function ensureConsumers(
       } catch (err) {
         // exists with other settings (another worker's ackWaitMs): update what may change
         if (!/already (in use|exists)|exists/i.test(String((err as Error).message))) throw err;
+        const info = await jsm.consumers.info(ns.streams.run, t.name);
+        if (info.config.filter_subject !== t.filter) {
+          throw new FailedPreconditionError(
+            `consumer ${t.name} exists with filter ${info.config.filter_subject ?? "(none)"}, not ${t.filter}: ` +
+              `remove it (nats consumer rm ${ns.streams.run} ${t.name}) and start the worker again`,
+            { field: "consumer", details: { consumer: t.name, filter: info.config.filter_subject } },
+          );
+        }
         await jsm.consumers.update(ns.streams.run, t.name, {
           ack_wait: config.ack_wait,
           max_ack_pending: config.max_ack_pending,

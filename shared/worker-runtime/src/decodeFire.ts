@@ -1,8 +1,8 @@
 /**
  * Edge validation of a delivered message: decode by Content-Type (msgpack default), check FireMessageSchema
  * (parseFire: a fast check for well-formed fires, zod for the rest),
- * and check the fire belongs on the subject it came by (tenant, node), so a mis-addressed fire can never run
- * on another node. Anything else is poison: the caller terminates and dead-letters it.
+ * and check the fire belongs on the subject it came by (tenant, node, type), so a mis-addressed fire can never
+ * run on another node or reach a handler of another type. Anything else is poison: the caller terminates and dead-letters it.
  */
 import {
   ANY_NODE,
@@ -11,6 +11,7 @@ import {
   encodingOf,
   parseFire,
   TOKEN_PATTERN,
+  typeToken,
   ValidationError,
   type Encoding,
   type FireMessage,
@@ -43,10 +44,11 @@ function sniff(msg: RunMessage): Encoding {
 }
 
 export function decodeFire(msg: RunMessage): Decoded {
-  // <p>.run.<tenant>.<node>.<pN>
+  // <p>.run.<tenant>.<node>.<type>.<pN>
   const tokens = msg.subject.split(".");
   const subjectTenant = tokens[2] ?? "_unknown";
   const subjectNode = tokens[3];
+  const subjectType = tokens[4];
   let value: unknown;
   try {
     value = decode(msg.data, sniff(msg));
@@ -79,6 +81,11 @@ export function decodeFire(msg: RunMessage): Decoded {
     if (subjectNode !== undefined && node !== subjectNode) {
       throw new ValidationError(`nodeName: "${node}" does not match the subject's node "${subjectNode}"`, {
         field: "nodeName",
+      });
+    }
+    if (subjectType !== undefined && typeToken(fire.type) !== subjectType) {
+      throw new ValidationError(`type: "${fire.type}" does not match the subject's type "${subjectType}"`, {
+        field: "type",
       });
     }
     msg.release();

@@ -81,6 +81,7 @@ export function publishFire(
   const subject = runSubjectOf(ns, {
     tenantId: fire.tenantId,
     nodeName: fire.nodeName,
+    type: fire.type,
     priority: fire.priority,
   } as JobDefinition);
   return js.publish(subject, encode(fire), { headers: h, msgID: msgId });

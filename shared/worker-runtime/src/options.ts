@@ -47,15 +47,11 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
   /**
    * Expiry of the long-poll pull requests an idle worker keeps open (default 2 s). stop() waits up to this
-   * long for them to end; shorter costs more idle requests (10 per interval).
+   * long for them to end; shorter costs more idle requests (10 per interval and job type).
    */
   idlePollMs?: number;
   /** Redelivery delay of a fire whose job lock is held by another run (default 1 s). */
   lockRetryMs?: number;
-  /** Redelivery delay of a fire whose type has no handler here (default 5 s). */
-  unknownTypeRetryMs?: number;
-  /** After this many deliveries without any worker handling its type, a fire fails for good (default 10). */
-  unknownTypeMaxDeliveries?: number;
   /** Consumers' max_ack_pending, shared by every worker of a consumer (default 20 000). */
   maxAckPending?: number;
   /** Registry heartbeat interval (default 5 s; the registry TTL is 15 s). */
@@ -129,8 +125,6 @@ const OptionsSchema = z.object({
   shutdownGraceMs: z.number().int().nonnegative().default(10_000),
   idlePollMs: positiveMs("idlePollMs").min(500, "idlePollMs must be at least 500").default(2_000),
   lockRetryMs: positiveMs("lockRetryMs").default(1_000),
-  unknownTypeRetryMs: positiveMs("unknownTypeRetryMs").default(5_000),
-  unknownTypeMaxDeliveries: z.number().int().min(1).default(10),
   maxAckPending: z.number().int().min(1).default(20_000),
   heartbeatMs: positiveMs("heartbeatMs").default(5_000),
   events: z.boolean().default(true),

@@ -71,10 +71,13 @@ export class Puller {
   private stopped = true;
   private connected = true;
   private seq = 0;
+  private nextIndex = 0;
   private waker: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private idle = false;
   private pollTrouble = false;
+
+  private readonly inbox: string;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -82,30 +85,49 @@ export class Puller {
     private readonly o: PullerOptions,
   ) {
     // under the connection's inbox prefix: a worker may subscribe only to its own (deploy/nats/)
-    const inbox = inboxFor(nc);
-    const api = o.apiPrefix ?? "$JS.API";
-    this.targets = o.targets.map((t, index) => ({
-      ...t,
-      index,
-      api: `${api}.CONSUMER.MSG.NEXT.${o.stream}.${t.name}`,
-      drainInbox: `${inbox}.${index}.d`,
-      pollInbox: `${inbox}.${index}.p`,
-      drain: undefined,
-      poll: undefined,
-      subs: [],
-    }));
+    this.inbox = inboxFor(nc);
+    this.targets = [];
+    this.add(o.targets);
+  }
+
+  /**
+   * Adds consumers to pull from (a type registered after start): each goes after the targets of its own
+   * priority or higher, so the sweep stays highest priority first. Names already pulled are ignored.
+   */
+  add(targets: PullTarget[]): void {
+    const api = this.o.apiPrefix ?? "$JS.API";
+    for (const t of targets) {
+      if (this.targets.some((x) => x.name === t.name)) continue;
+      const index = this.nextIndex++;
+      const target: Target = {
+        ...t,
+        index,
+        api: `${api}.CONSUMER.MSG.NEXT.${this.o.stream}.${t.name}`,
+        drainInbox: `${this.inbox}.${index}.d`,
+        pollInbox: `${this.inbox}.${index}.p`,
+        drain: undefined,
+        poll: undefined,
+        subs: [],
+      };
+      const at = this.targets.findIndex((x) => x.priority < t.priority);
+      this.targets.splice(at < 0 ? this.targets.length : at, 0, target);
+      if (!this.stopped) this.subscribe(target);
+    }
+    this.wake();
   }
 
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    for (const t of this.targets) {
-      t.subs.push(
-        this.nc.subscribe(`${t.drainInbox}.*`, { callback: (_e, m) => this.onDrainMsg(t, m) }),
-        this.nc.subscribe(`${t.pollInbox}.*`, { callback: (_e, m) => this.onPollMsg(t, m) }),
-      );
-    }
+    for (const t of this.targets) this.subscribe(t);
     this.loop = this.pump();
+  }
+
+  private subscribe(t: Target): void {
+    t.subs.push(
+      this.nc.subscribe(`${t.drainInbox}.*`, { callback: (_e, m) => this.onDrainMsg(t, m) }),
+      this.nc.subscribe(`${t.pollInbox}.*`, { callback: (_e, m) => this.onPollMsg(t, m) }),
+    );
   }
 
   /** Stops pulling: no new requests. Deliveries of pending ones are still received and handed back (nak). */

@@ -29,13 +29,16 @@ import { Durable } from "./durable.js";
 import type { JobHook, Registration } from "./handler.js";
 import { HandlerInvoker } from "./handlerInvoker.js";
 import type { CachedJobStore } from "./jobCache.js";
-import { ranAlready, withRunning, type RunResult } from "./outcome.js";
+import { ranAlready, withRunning } from "./outcome.js";
 import { OutcomeWriter } from "./outcomeWriter.js";
 import type { ResolvedWorkerOptions } from "./options.js";
 import type { RunMessage } from "./runMessage.js";
-import { NO_LOG, RunReporter } from "./runReporter.js";
+import { RunReporter } from "./runReporter.js";
 import type { StateCoalescer } from "./stateCoalescer.js";
 import type { Telemetry } from "./telemetry.js";
+
+/** A message this worker cannot take now goes back for this long (another worker, or later). */
+const HAND_BACK_MS = 5_000;
 import type { RunRef, WorkerEventEmitter } from "./workerEvents.js";
 
 export interface RunnerDeps {
@@ -128,23 +131,12 @@ export class Runner {
     const ref: RunRef = { fire, delivery: msg.delivery };
 
     const reg = this.d.handlers.get(fire.type);
-    let forced: RunResult | undefined;
     if (!reg) {
-      if (ref.delivery < this.d.o.unknownTypeMaxDeliveries) {
-        this.d.logger.warn(
-          { type: fire.type, fireId: fire.fireId },
-          "no handler for this job type here; handing back",
-        );
-        this.events.emit("run:unhandled", { ...ref, type: fire.type });
-        msg.nak(this.d.o.unknownTypeRetryMs);
-        return undefined;
-      }
-      forced = {
-        kind: "failed",
-        error: `no handler registered for job type "${fire.type}" (after ${ref.delivery} deliveries)`,
-        nonRetryable: true,
-        timedOut: false,
-      };
+      // cannot happen: a worker has consumers only for the types it registered, and decodeFire checked the
+      // subject's type. Hand it back rather than lose it
+      this.d.logger.error({ type: fire.type, fireId: fire.fireId }, "a fire of a type with no handler here");
+      msg.nak(HAND_BACK_MS);
+      return undefined;
     }
 
     const key = this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId });
@@ -171,12 +163,12 @@ export class Runner {
       await this.skip(msg, ref, "finished", stored);
       return undefined;
     }
-    return { fire, ref, reg, forced, key, stored };
+    return { fire, ref, reg, key, stored };
   }
 
   private async execute(a: ActiveRun, p: PreparedRun): Promise<void> {
     const { msg } = a;
-    const { fire, ref, reg, forced, key } = p;
+    const { fire, ref, reg, key } = p;
     let stored = p.stored;
     let lock: LockHandle | undefined;
     if (fire.lockTimeoutSeconds > 0) {
@@ -211,8 +203,8 @@ export class Runner {
         if (late !== undefined || !written) return this.skip(msg, ref, late ?? "removed", written);
         stored = written;
       }
-      const startLog = forced ? NO_LOG : this.report.log(fire, ref, "started", startedIso);
-      const result = forced ?? (await this.invoker.invoke(a, reg!, ref, stored, key, startedIso));
+      const startLog = this.report.log(fire, ref, "started", startedIso);
+      const result = await this.invoker.invoke(a, reg, ref, stored, key, startedIso);
       const turn = a.onHandlerDone?.();
       if (turn) await turn;
       await this.outcome.finish(a, ref, key, stored, result, startedIso, startedMs, startLog);
@@ -257,7 +249,7 @@ export class Runner {
     } catch (err) {
       // the dead letter could not be stored: keep the message rather than lose it
       this.d.logger.error({ err }, "could not dead-letter a poison message; it comes back later");
-      msg.nak(this.d.o.unknownTypeRetryMs);
+      msg.nak(HAND_BACK_MS);
     }
     this.events.emit("message:poison", {
       subject: msg.subject,

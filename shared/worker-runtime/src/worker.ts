@@ -159,6 +159,7 @@ export class Worker {
       description: opts.description,
     });
     this.parts.heartbeat?.typesChanged();
+    this.parts.typeAdded(type);
     return this;
   }
 

@@ -41,7 +41,6 @@ export interface WorkerEvents {
   /** another run holds the job's lock: the fire comes back after lockRetryMs */
   "run:locked": RunRef & { holder?: string };
   /** no handler for the fire's type here: handed back (or failed after too many deliveries) */
-  "run:unhandled": RunRef & { type: string };
   /** a message that was not a valid fire: terminated and dead-lettered */
   "message:poison": { subject: string; error: string; field?: string };
   "action:done": { fireId: string; kind: string; trigger: string };

@@ -28,19 +28,59 @@ describe("dispatch", () => {
     expect(order.slice(0, 3)).toEqual([5, 5, 5]);
   });
 
-  it("creates one durable consumer per priority for the node and for any node", async () => {
+  it("creates one durable consumer per type and priority for the node and for any node", async () => {
     const w = env.worker({ node: "pb" });
     w.register("x", async () => 1);
+    w.register("y", async () => 1);
     await w.start();
     const names = (await env.topo.jsm.consumers.list(env.ns.streams.run).next()).map((c) => c.name);
-    for (const c of consumerNames(env.ns, "pb")) expect(names).toContain(c.name);
-    const info = await env.topo.jsm.consumers.info(env.ns.streams.run, `${env.ns.prefix}-node-pb-p5`);
+    const mine = consumerNames(env.ns, "pb", ["x", "y"]);
+    expect(mine).toHaveLength(20);
+    for (const c of mine) expect(names).toContain(c.name);
+    const info = await env.topo.jsm.consumers.info(env.ns.streams.run, `${env.ns.prefix}-node2-pb-x-p5`);
     expect(info.config).toMatchObject({
-      filter_subject: `${env.ns.prefix}.run.*.pb.p5`,
+      filter_subject: `${env.ns.prefix}.run.*.pb.x.p5`,
       ack_policy: "explicit",
       ack_wait: 5e9,
     });
-    expect(consumerNames(env.ns, "pb").map((c) => c.priority)).toEqual([5, 5, 4, 4, 3, 3, 2, 2, 1, 1]);
+    expect(mine.slice(0, 4).map((c) => [c.name, c.priority])).toEqual([
+      [`${env.ns.prefix}-node2-pb-x-p5`, 5],
+      [`${env.ns.prefix}-node2-pb-y-p5`, 5],
+      [`${env.ns.prefix}-any-x-p5`, 5],
+      [`${env.ns.prefix}-any-y-p5`, 5],
+    ]);
+  });
+
+  it("workers with disjoint handler sets on the any-node subject each get only their own types: nothing handed back; a type without a worker waits, and runs once one registers it", async () => {
+    const a = env.worker({ node: "da" });
+    const b = env.worker({ node: "db" });
+    const ran: Record<string, string[]> = {};
+    a.register("ta", async (ctx) => void (ran[ctx.job.type] ??= []).push("da"));
+    b.register("tb", async (ctx) => void (ran[ctx.job.type] ??= []).push("db"));
+    const redelivered: string[] = [];
+    for (const w of [a, b])
+      w.events.on("run:start", (e) => e.delivery > 1 && redelivered.push(e.fire.fireId));
+    await a.start();
+    await b.start();
+    const orphan = await env.job({ type: "tc" });
+    await env.fire(orphan);
+    for (let i = 0; i < 10; i++) {
+      for (const type of ["ta", "tb"]) await env.fire(await env.job({ type }));
+    }
+    await waitFor(() => ran["ta"]?.length === 10 && ran["tb"]?.length === 10, { message: "20 runs" });
+    expect(new Set(ran["ta"])).toEqual(new Set(["da"]));
+    expect(new Set(ran["tb"])).toEqual(new Set(["db"]));
+    expect(redelivered, "nothing handed back and delivered again").toEqual([]);
+    // the tc fire waits on its own subject: the backlog of that type
+    const subjects = (await env.topo.jsm.streams.info(env.ns.streams.run, { subjects_filter: ">" })).state
+      .subjects;
+    expect(subjects).toEqual({ [env.ns.run(orphan.tenantId, undefined, "tc", 3)]: 1 });
+    expect((await env.record(orphan))!.state.status).toBe("queuing");
+    // a handler registered after start gets its consumers and the waiting fire
+    b.register("tc", async (ctx) => void (ran[ctx.job.type] ??= []).push("db"));
+    await env.waitRecord(orphan, (j) => j.state.status === "completed", "tc ran once registered");
+    expect(ran["tc"]).toEqual(["db"]);
+    expect(redelivered).toEqual([]);
   });
 
   it("a job addressed to node A never runs on a worker of node B", async () => {

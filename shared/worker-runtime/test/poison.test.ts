@@ -24,7 +24,7 @@ afterAll(async () => {
 
 describe("poison messages", () => {
   it("garbage bytes, schema-invalid msgpack and a mis-addressed fire are terminated and dead-lettered; the worker runs the next good fire", async () => {
-    const subject = env.ns.run("default", "po", 3);
+    const subject = env.ns.run("default", "po", "good", 3);
     const garbage = new Uint8Array([0xc1, 0xff, 0x00, 0x13, 0x37]);
     await env.js.publish(subject, garbage);
 

@@ -40,7 +40,10 @@ describe("graceful shutdown", () => {
     expect(signalled).toBe(false);
     expect((await env.record(def))!.state).toMatchObject({ status: "completed", result: "finished" });
     expect((await env.record(later))!.state.triggerCount).toBe(0);
-    const info = await env.topo.jsm.consumers.info(env.ns.streams.run, `${env.ns.prefix}-node-ga-p3`);
+    const info = await env.topo.jsm.consumers.info(
+      env.ns.streams.run,
+      env.ns.runConsumer("ga", "finishing", 3).name,
+    );
     expect(info.num_pending + info.num_ack_pending).toBe(1);
 
     // a new worker takes the fire the stopped one left
@@ -115,7 +118,10 @@ describe("graceful shutdown", () => {
     await started;
     await waitFor(
       async () => {
-        const i = await env.topo.jsm.consumers.info(env.ns.streams.run, `${env.ns.prefix}-node-gc-p3`);
+        const i = await env.topo.jsm.consumers.info(
+          env.ns.streams.run,
+          env.ns.runConsumer("gc", "queued", 3).name,
+        );
         return i.num_ack_pending === 4;
       },
       { message: "one running, three prefetched" },

@@ -1,4 +1,7 @@
-/** `taskjet status`: the leader, the other replicas, workers per node, and the run stream's consumer lag. */
+/**
+ * `taskjet status`: the leader, the other replicas, workers per node, the run stream's backlog per node and
+ * job type, and its consumers' lag.
+ */
 import type { Command } from "commander";
 import type { ConsumerLag } from "@taskjet/client";
 import type { SchedulerStatus } from "@taskjet/protocol";
@@ -65,6 +68,15 @@ function render(s: SchedulerStatus, consumers: ConsumerLag[]): string {
           ]),
         ),
     ),
+  );
+  parts.push(`\nbacklog (fires stored, not yet acked):\n`);
+  parts.push(
+    s.backlog.length === 0
+      ? "  none\n"
+      : table(
+          ["NODE", "TYPE", "FIRES"],
+          s.backlog.map((b) => [b.node, b.type, b.messages]),
+        ),
   );
   parts.push(`\nrun stream consumers:\n`);
   parts.push(
