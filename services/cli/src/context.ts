@@ -1,4 +1,5 @@
 /** What every command gets: the output streams, the environment, and a way to a connected client. */
+import { contextFromCarrier, otelContext, tracingOn } from "@taskjet/nats";
 import { TaskjetClient } from "@taskjet/client";
 import { UnavailableError, isTaskjetError } from "@taskjet/protocol";
 import { resolveCliConfig, type CliConfig, type GlobalFlags } from "./config.js";
@@ -31,7 +32,11 @@ export class CommandContext {
   async withClient<T>(flags: GlobalFlags, fn: (client: TaskjetClient) => Promise<T>): Promise<T> {
     const client = await this.connect(flags);
     try {
-      return await fn(client);
+      // TRACEPARENT / TRACESTATE (W3C): the CLI's requests join that trace when the process traces
+      const env = this.env ?? process.env;
+      if (!tracingOn() || !env["TRACEPARENT"]) return await fn(client);
+      const carrier = { traceparent: env["TRACEPARENT"], tracestate: env["TRACESTATE"] };
+      return await otelContext.with(contextFromCarrier(carrier), () => fn(client));
     } finally {
       await client.close().catch(() => undefined);
     }

@@ -1,5 +1,6 @@
 /** Builds the fastify app: authentication, routes, metrics hooks and the one error shape. */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { contextFromCarrier, otelContext, tracingOn } from "@taskjet/nats";
 import { assertDepth, DecodeError, NotFoundError } from "@taskjet/protocol";
 import type { TaskjetClient } from "@taskjet/client";
 import type { GatewaySettings } from "./config.js";
@@ -25,6 +26,13 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     app.log.warn({ err, source }, "metrics: could not read a job-level source"),
   );
   const started = new WeakMap<object, bigint>();
+
+  // tracing on: the request's W3C trace context (traceparent/tracestate headers) is active while it is
+  // handled, so the control requests it makes carry it on to the scheduler (@taskjet/nats tracing.ts)
+  app.addHook("onRequest", (req, _reply, done) => {
+    if (!tracingOn()) return done();
+    otelContext.with(contextFromCarrier(req.headers), done);
+  });
 
   // an empty body is "no body" (POST /v1/jobs/x/stop from curl with a JSON content type); bad JSON is DECODE_ERROR
   app.removeContentTypeParser("application/json");

@@ -25,6 +25,20 @@ import {
   type JobRecord,
   type Namespace,
 } from "@taskjet/protocol";
+import {
+  carrierOf,
+  contextOf,
+  failSpan,
+  jobAttributes,
+  linkTo,
+  otelContext,
+  otelTrace,
+  SpanKind,
+  startSpan,
+  tracingOn,
+  type Span,
+  type TraceCarrier,
+} from "@taskjet/nats";
 import type { PlannedFire } from "./planner.js";
 import { PubAckMux } from "./pubAckMux.js";
 
@@ -36,10 +50,21 @@ const te = new TextEncoder();
  * no MsgHdrs object (a Map per message) is built for ten thousand fires a second. The values are tokens,
  * numbers and ISO times: never a CR or LF.
  */
-export function fireHeaders(msgId: string, epoch: number, nominalIso: string, fireId: string): MsgHdrs {
+export function fireHeaders(
+  msgId: string,
+  epoch: number,
+  nominalIso: string,
+  fireId: string,
+  trace?: TraceCarrier,
+): MsgHdrs {
+  // W3C values never hold CR or LF either (traceparent is hex and dashes, tracestate printable ASCII)
+  const traced = trace
+    ? `${Headers.TraceParent}: ${trace.traceparent}\r\n` +
+      (trace.tracestate ? `${Headers.TraceState}: ${trace.tracestate}\r\n` : "")
+    : "";
   const bytes = te.encode(
     `NATS/1.0\r\n${Headers.MsgId}: ${msgId}\r\n${Headers.Epoch}: ${epoch}\r\n${Headers.Nominal}: ${nominalIso}` +
-      `\r\n${Headers.FireId}: ${fireId}\r\n${Headers.ContentType}: ${MSGPACK}\r\n\r\n`,
+      `\r\n${Headers.FireId}: ${fireId}\r\n${Headers.ContentType}: ${MSGPACK}\r\n${traced}\r\n`,
   );
   return { encode: () => bytes } as unknown as MsgHdrs;
 }
@@ -69,6 +94,8 @@ export interface PreparedFire {
   data: Uint8Array;
   headers: MsgHdrs;
   fireId: string;
+  /** the fire's span (tracing on), ended when JetStream acks the publish */
+  span?: Span;
 }
 
 export type PublishOutcome = { ok: true; duplicate: boolean; fireId: string } | { ok: false; error: unknown };
@@ -160,12 +187,47 @@ export class Dispatcher {
 
   private prepareOne(item: FireToPublish, epoch: number, firedAt: string): PreparedFire {
     const msg = buildFireMessage(item.record, item.fire, epoch, firedAt, item.revision);
+    const span = tracingOn() ? this.fireSpan(item.record, msg) : undefined;
+    const trace = span ? carrierOf(otelTrace.setSpan(otelContext.active(), span)) : undefined;
+    const headers = fireHeaders(
+      fireMsgId(msg.fireId, msg.attempt),
+      epoch,
+      msg.nominalTime,
+      msg.fireId,
+      trace,
+    );
     return {
       subject: runSubjectOf(this.ns, item.record.def),
       data: encode(msg),
-      headers: fireHeaders(fireMsgId(msg.fireId, msg.attempt), epoch, msg.nominalTime, msg.fireId),
+      headers,
       fireId: msg.fireId,
+      ...(span ? { span } : {}),
     };
+  }
+
+  /**
+   * The fire's span: a once job's descends from its queue (a retry is one more span in that trace), a
+   * recurring job's fire starts a new trace linked to the job's creation; a manual trigger descends from
+   * the trigger request when that carried a trace.
+   */
+  private fireSpan(record: JobRecord, msg: FireMessage): Span {
+    const stored = record.state.trace;
+    const once = record.def.jobType === "once";
+    const active = otelContext.active();
+    const fromRequest = msg.reason === "trigger" && otelTrace.getSpan(active) !== undefined;
+    const parent = fromRequest ? active : contextOf(once ? stored : undefined);
+    return startSpan(
+      msg.reason === "retry" ? "taskjet.retry" : "taskjet.fire",
+      parent,
+      {
+        ...jobAttributes(record.def),
+        "taskjet.fire.id": msg.fireId,
+        "taskjet.fire.attempt": msg.attempt,
+        "taskjet.fire.reason": msg.reason,
+        "taskjet.fire.nominal_time": msg.nominalTime,
+      },
+      { kind: SpanKind.PRODUCER, links: once || fromRequest ? [] : linkTo(stored) },
+    );
   }
 
   /**
@@ -187,6 +249,7 @@ export class Dispatcher {
         if (!this.window.tryAcquire()) await this.window.acquire();
         if (!mayPublish()) {
           this.window.release();
+          p.span?.end();
           pending.push(
             Promise.resolve({ ok: false, error: new Error("not the leader any more: fire withheld") }),
           );
@@ -196,10 +259,18 @@ export class Dispatcher {
           this.mux.publish(p.subject, p.data, p.headers).then(
             (ack): PublishOutcome => {
               this.window.release();
+              if (p.span) {
+                p.span.setAttribute("taskjet.fire.duplicate", ack.duplicate);
+                p.span.end();
+              }
               return { ok: true, duplicate: ack.duplicate, fireId: p.fireId };
             },
             (error: unknown): PublishOutcome => {
               this.window.release();
+              if (p.span) {
+                failSpan(p.span, error);
+                p.span.end();
+              }
               return { ok: false, error };
             },
           ),

@@ -14,7 +14,17 @@
 import { randomUUID } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { DeliverPolicy } from "@nats-io/jetstream";
-import type { JobStore } from "@taskjet/nats";
+import {
+  carrierOf,
+  failSpan,
+  jobAttributes,
+  otelContext,
+  otelTrace,
+  SpanKind,
+  startSpan,
+  tracingOn,
+  type JobStore,
+} from "@taskjet/nats";
 import {
   assertActionSubjects,
   decode,
@@ -150,7 +160,22 @@ export class JobCommands {
     };
     if (existing) return { id: def.id, created: false, job: () => existingView(existing.key) };
     const record = this.newRecord(def);
-    const revision = await this.d.store.create(record);
+    // tracing on: a span for the acceptance, whose context the job keeps for its fires (tracing.ts)
+    const span = tracingOn()
+      ? startSpan("taskjet.queue", otelContext.active(), jobAttributes(def), { kind: SpanKind.SERVER })
+      : undefined;
+    const carrier = span ? carrierOf(otelTrace.setSpan(otelContext.active(), span)) : undefined;
+    if (carrier) record.state.trace = carrier;
+    let revision: number | undefined;
+    try {
+      revision = await this.d.store.create(record);
+      span?.setAttribute("taskjet.created", revision !== undefined);
+    } catch (err) {
+      if (span) failSpan(span, err);
+      throw err;
+    } finally {
+      span?.end();
+    }
     if (revision === undefined)
       return { id: def.id, created: false, job: () => existingView(this.d.ns.jobKey(def)) };
     return { id: def.id, created: true, job: async () => toJobView(record, revision) };

@@ -39,3 +39,22 @@ export {
   assertReplicasSafe,
   FEATURES,
 } from "./serverVersion.js";
+export {
+  carrierOf,
+  contextFromCarrier,
+  contextOf,
+  extractTrace,
+  failSpan,
+  injectTrace,
+  jobAttributes,
+  linkTo,
+  otelContext,
+  otelTrace,
+  SpanKind,
+  SpanStatusCode,
+  startSpan,
+  tracingOn,
+  type Span,
+  type TraceCarrier,
+  type TraceContext,
+} from "./tracing.js";

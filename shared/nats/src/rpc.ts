@@ -19,6 +19,7 @@ import {
   unwrapReply,
   type Encoding,
 } from "@taskjet/protocol";
+import { extractTrace, injectTrace, otelContext, tracingOn } from "./tracing.js";
 
 export type RequestHandler = (body: unknown, msg: Msg) => Promise<unknown> | unknown;
 
@@ -44,7 +45,11 @@ async function answer(msg: Msg, handler: RequestHandler, onError?: (err: unknown
   try {
     encoding = encodingOf(msg.headers?.get(CONTENT_TYPE_HEADER));
     const body = decodeRequest(msg.data, encoding);
-    reply = okReply((await handler(body, msg)) ?? null);
+    // the caller's trace context, when tracing is on: the handler's spans join the caller's trace
+    const result = tracingOn()
+      ? await otelContext.with(extractTrace(msg.headers), () => handler(body, msg))
+      : await handler(body, msg);
+    reply = okReply(result ?? null);
   } catch (err) {
     onError?.(err, msg);
     reply = errorReply(err);
@@ -80,6 +85,7 @@ export async function request<T>(
   const encoding = opts.encoding ?? "msgpack";
   const h = natsHeaders();
   h.set(CONTENT_TYPE_HEADER, contentTypeOf(encoding));
+  injectTrace(h);
   let msg: Msg;
   try {
     msg = await nc.request(subject, encode(body, encoding), {

@@ -56,6 +56,9 @@ export const Headers = {
   Nominal: "Taskjet-Nominal-Time",
   FireId: "Taskjet-Fire-Id",
   ContentType: "Content-Type",
+  /** W3C trace context (OpenTelemetry), on API requests and fires when tracing is on */
+  TraceParent: "traceparent",
+  TraceState: "tracestate",
 } as const;
 
 /** All names derived from one prefix. Build once with `namespace(prefix)`. */

@@ -13,6 +13,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import type { Logger } from "pino";
+import { failSpan, otelContext, startSpan, tracingOn } from "@taskjet/nats";
 import { actionSubjectRefusal, JSON_TYPE, type ActionTrigger, type JobEventData } from "@taskjet/protocol";
 import { errorText } from "./errors.js";
 import type { GuardedHttp } from "./guardedHttp.js";
@@ -142,6 +143,14 @@ export class ActionRunner {
   ): Promise<void> {
     const kind = String(action["kind"]);
     const fireId = event.fireId;
+    // tracing on: a span under the run's (actions start inside the run's context)
+    const span = tracingOn()
+      ? startSpan("taskjet.action", otelContext.active(), {
+          "taskjet.action.kind": kind,
+          "taskjet.action.trigger": trigger,
+          "taskjet.fire.id": fireId,
+        })
+      : undefined;
     try {
       const fn = this.kinds.get(kind);
       if (!fn) throw new Error(`no action kind "${kind}" registered: call registerAction("${kind}", fn)`);
@@ -151,12 +160,15 @@ export class ActionRunner {
       await fn(action, payload, { nc, signal, logger: this.d.logger, http: this.d.http });
       this.d.events.emit("action:done", { fireId, kind, trigger });
     } catch (err) {
+      if (span) failSpan(span, err);
       const error = errorText(err);
       this.d.logger.warn(
         { fireId, kind, trigger, err: error },
         "job action failed (the job is not affected)",
       );
       this.d.events.emit("action:error", { fireId, kind, trigger, error });
+    } finally {
+      span?.end();
     }
   }
 

@@ -3,7 +3,7 @@
  * so acks are the JetStream protocol messages sent to the delivery's `$JS.ACK...` reply subject.
  */
 import type { Msg, MsgHdrs } from "@nats-io/nats-core";
-import type { PublishBatch } from "@taskjet/nats";
+import { extractTrace, tracingOn, type PublishBatch, type TraceContext } from "@taskjet/nats";
 
 const te = new TextEncoder();
 const ACK = te.encode("+ACK");
@@ -22,6 +22,7 @@ export class RunMessage {
   /** the payload, until it was decoded (release) */
   data: Uint8Array;
   private raw: Msg | undefined;
+  private trace: TraceContext | undefined;
   /** `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` (or the v2 form with domain) */
   readonly reply: string;
 
@@ -48,8 +49,15 @@ export class RunMessage {
    * generation GC copy them (tens of ms each at 10,000 fires a second).
    */
   release(): void {
+    // tracing on: the fire's trace context outlives the payload (the run's span is its child)
+    if (tracingOn()) this.trace = extractTrace(this.raw?.headers);
     this.raw = undefined;
     this.data = EMPTY;
+  }
+
+  /** The trace context the fire's headers carry (tracing on; ROOT_CONTEXT otherwise). */
+  traceContext(): TraceContext {
+    return this.trace ?? extractTrace(this.raw?.headers);
   }
 
   /** JetStream delivery count: 1 on the first delivery, 2+ after a redelivery (ack wait, nak). */

@@ -21,7 +21,17 @@
  */
 import type { Logger } from "pino";
 import type { JobRecord, Namespace, RunInfo, StoredJob } from "@taskjet/protocol";
-import type { LockHandle, LockProvider } from "@taskjet/nats";
+import {
+  failSpan,
+  jobAttributes,
+  otelContext,
+  otelTrace,
+  SpanKind,
+  startSpan,
+  tracingOn,
+  type LockHandle,
+  type LockProvider,
+} from "@taskjet/nats";
 import type { ActionRunner } from "./actions.js";
 import type { ActiveRun, PreparedRun } from "./activeRun.js";
 import { decodeFire, type PoisonInfo } from "./decodeFire.js";
@@ -29,7 +39,7 @@ import { Durable } from "./durable.js";
 import type { JobHook, Registration } from "./handler.js";
 import { HandlerInvoker } from "./handlerInvoker.js";
 import type { CachedJobStore } from "./jobCache.js";
-import { ranAlready, withRunning } from "./outcome.js";
+import { ranAlready, withRunning, type RunResult } from "./outcome.js";
 import { OutcomeWriter } from "./outcomeWriter.js";
 import type { ResolvedWorkerOptions } from "./options.js";
 import type { RunMessage } from "./runMessage.js";
@@ -204,12 +214,49 @@ export class Runner {
         stored = written;
       }
       const startLog = this.report.log(fire, ref, "started", startedIso);
-      const result = await this.invoker.invoke(a, reg, ref, stored, key, startedIso);
-      const turn = a.onHandlerDone?.();
-      if (turn) await turn;
-      await this.outcome.finish(a, ref, key, stored, result, startedIso, startedMs, startLog);
+      const run = async () => {
+        const result = await this.invoker.invoke(a, reg, ref, stored, key, startedIso);
+        const turn = a.onHandlerDone?.();
+        if (turn) await turn;
+        await this.outcome.finish(a, ref, key, stored, result, startedIso, startedMs, startLog);
+        return result;
+      };
+      if (!tracingOn()) await run();
+      else await this.traced(msg, ref, run);
     } finally {
       if (lock) await this.d.locks.release(lock).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Tracing on: the run as a span, a child of the fire's (its headers); the handler, the outcome write and the
+   * job's actions run inside it.
+   */
+  private async traced(msg: RunMessage, ref: RunRef, run: () => Promise<RunResult>): Promise<void> {
+    const { fire } = ref;
+    const span = startSpan(
+      "taskjet.run",
+      msg.traceContext(),
+      {
+        ...jobAttributes(fire),
+        "taskjet.fire.id": fire.fireId,
+        "taskjet.fire.attempt": fire.attempt,
+        "taskjet.fire.reason": fire.reason,
+        "taskjet.run.delivery": ref.delivery,
+        "taskjet.worker.id": this.d.o.workerId,
+        "taskjet.worker.node": this.d.o.node,
+      },
+      { kind: SpanKind.CONSUMER },
+    );
+    try {
+      const result = await otelContext.with(otelTrace.setSpan(otelContext.active(), span), run);
+      span.setAttribute("taskjet.run.outcome", result.kind);
+      if (result.kind === "failed") failSpan(span, result.error);
+    } catch (err) {
+      failSpan(span, err);
+      throw err;
+    } finally {
+      span.end();
     }
   }
 

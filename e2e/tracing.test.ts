@@ -1,0 +1,190 @@
+/**
+ * OpenTelemetry traces from queue to run across processes (issue 16). The scheduler and the worker run as
+ * their own processes (dist/main.js) with an SDK loaded by `node --import` (fixtures/otel-file-export.mjs,
+ * as an application turns tracing on) that appends each span to a file; this process is the producer, with
+ * the SDK's in-memory exporter. A once job that fails once is one trace: producer -> taskjet.queue
+ * (scheduler) -> taskjet.fire -> taskjet.run (worker, failed), and taskjet.queue -> taskjet.retry ->
+ * taskjet.run (succeeded). A recurring job's fires start new traces linked to its queue span.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { context, propagation, trace } from "@opentelemetry/api";
+import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-node";
+import { createClient, type TaskjetClient } from "@taskjet/client";
+import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url));
+
+interface SpanLine {
+  service: string;
+  name: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  links: { traceId: string; spanId: string }[];
+  attributes: Record<string, unknown>;
+  status: number;
+}
+
+const memory = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
+let nats: NatsServerFixture;
+let client: TaskjetClient;
+let dir: string;
+const children: ChildProcess[] = [];
+const prefix = uniqueName("tr");
+
+function service(name: string, args: string[], env: Record<string, string>): void {
+  let out = "";
+  const child = spawn(process.execPath, ["--import", fixture("otel-file-export.mjs"), ...args], {
+    cwd: root,
+    env: {
+      ...process.env,
+      NATS_URL: nats.url,
+      TASKJET_PREFIX: prefix,
+      TASKJET_TEST_SPANS_FILE: join(dir, "spans.jsonl"),
+      TASKJET_TEST_SERVICE: name,
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  child.stderr!.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  child.once("exit", (code) => {
+    if (code) console.error(`tracing.test: ${name} exited ${code}: ${out}`);
+  });
+  children.push(child);
+}
+
+const spansOf = (jobId: string): SpanLine[] => {
+  const file = join(dir, "spans.jsonl");
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as SpanLine)
+    .filter((s) => s.attributes["taskjet.job.id"] === jobId);
+};
+
+beforeAll(async () => {
+  for (const dist of ["services/scheduler/dist/main.js", "services/worker/dist/main.js"])
+    if (!existsSync(join(root, dist))) throw new Error(`${dist} is missing: run npm run build first`);
+  provider.register();
+  dir = mkdtempSync(join(tmpdir(), "taskjet-tracing-"));
+  nats = await startNats();
+  service("scheduler", ["services/scheduler/dist/main.js"], { TASKJET_REPLICA_ID: "traced" });
+  service(
+    "worker",
+    ["services/worker/dist/main.js", "--node", "n1", "--handlers", fixture("flaky-handlers.mjs")],
+    { TASKJET_BUILTINS: "0", TASKJET_IDLE_POLL_MS: "1000" },
+  );
+  client = createClient(await connectTo(nats.url), { prefix, tenant: "default" });
+  await waitFor(() => client.scheduler.status().then((s) => s.leader !== undefined && s.workers.length > 0), {
+    timeoutMs: 30_000,
+    message: "a leading scheduler and a worker",
+  });
+}, 90_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill("SIGTERM");
+  await client?.close();
+  await nats?.stop();
+  await provider.shutdown();
+  trace.disable();
+  context.disable();
+  propagation.disable();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("tracing across processes", () => {
+  it("a queued once job that fails once is one trace: producer > queue > fire > run (failed), queue > retry > run", async () => {
+    const id = uniqueName("traced");
+    const producer = trace.getTracer("test").startSpan("producer");
+    await context.with(trace.setSpan(context.active(), producer), () =>
+      client.scheduler.queue({ id, name: id, type: "flaky", nodeName: "n1", maxTryCount: 3 }),
+    );
+    producer.end();
+    await waitFor(async () => (await client.scheduler.get(id)).status === "completed", {
+      timeoutMs: 30_000,
+      message: "the job completed on its retry",
+    });
+    const byName = await waitFor(
+      () => {
+        const spans = spansOf(id);
+        const n = (name: string) => spans.filter((s) => s.name === name);
+        return n("taskjet.queue").length === 1 &&
+          n("taskjet.fire").length === 1 &&
+          n("taskjet.retry").length === 1 &&
+          n("taskjet.run").length === 2
+          ? n
+          : undefined;
+      },
+      { timeoutMs: 15_000, message: `spans of ${id}: ${JSON.stringify(spansOf(id).map((s) => s.name))}` },
+    );
+    const p = producer.spanContext();
+    expect(memory.getFinishedSpans().map((s) => s.name)).toContain("producer");
+    const [queue] = byName("taskjet.queue");
+    const [fire] = byName("taskjet.fire");
+    const [retry] = byName("taskjet.retry");
+    const runs = byName("taskjet.run").sort(
+      (a, b) => Number(a.attributes["taskjet.fire.attempt"]) - Number(b.attributes["taskjet.fire.attempt"]),
+    );
+    for (const s of [queue!, fire!, retry!, ...runs]) expect(s.traceId, s.name).toBe(p.traceId);
+    expect(queue).toMatchObject({ service: "scheduler", parentSpanId: p.spanId });
+    expect(fire).toMatchObject({ service: "scheduler", parentSpanId: queue!.spanId });
+    expect(retry).toMatchObject({ service: "scheduler", parentSpanId: queue!.spanId });
+    expect(runs[0]).toMatchObject({ service: "worker", parentSpanId: fire!.spanId, status: 2 });
+    expect(runs[0]!.attributes).toMatchObject({ "taskjet.fire.attempt": 1, "taskjet.run.outcome": "failed" });
+    expect(runs[1]).toMatchObject({ service: "worker", parentSpanId: retry!.spanId });
+    expect(runs[1]!.status).not.toBe(2);
+    expect(runs[1]!.attributes).toMatchObject({
+      "taskjet.fire.attempt": 2,
+      "taskjet.run.outcome": "succeeded",
+      "taskjet.job.type": "flaky",
+      "taskjet.tenant": "default",
+    });
+  });
+
+  it("a recurring job's fires each start a new trace, linked to the job's queue span", async () => {
+    const id = uniqueName("every");
+    const producer = trace.getTracer("test").startSpan("producer");
+    await context.with(trace.setSpan(context.active(), producer), () =>
+      client.scheduler.queue({
+        id,
+        name: id,
+        type: "flaky",
+        nodeName: "n1",
+        jobType: "persistent",
+        intervalSeconds: 1,
+        maxCount: 2,
+      }),
+    );
+    producer.end();
+    const spans = await waitFor(
+      () => {
+        const s = spansOf(id);
+        return s.filter((x) => x.name === "taskjet.fire").length === 2 &&
+          s.filter((x) => x.name === "taskjet.run").length === 2
+          ? s
+          : undefined;
+      },
+      { timeoutMs: 20_000, message: "two fires and their runs" },
+    );
+    const queue = spans.find((s) => s.name === "taskjet.queue")!;
+    expect(queue.traceId).toBe(producer.spanContext().traceId);
+    const fires = spans.filter((s) => s.name === "taskjet.fire");
+    expect(new Set(fires.map((f) => f.traceId)).size).toBe(2);
+    for (const f of fires) {
+      expect(f.traceId).not.toBe(queue.traceId);
+      expect(f.parentSpanId).toBeUndefined();
+      expect(f.links).toEqual([{ traceId: queue.traceId, spanId: queue.spanId }]);
+      const run = spans.find((s) => s.name === "taskjet.run" && s.parentSpanId === f.spanId);
+      expect(run?.traceId, "the run is in its fire's trace").toBe(f.traceId);
+    }
+  });
+});
