@@ -274,7 +274,9 @@ export const JobStateSchema = z.object({
    * the W3C trace context of the job's `queue` (written by the scheduler when tracing is on): its fires'
    * spans descend from it (a once job) or link to it (a recurring job)
    */
-  trace: z.object({ traceparent: z.string().max(256), tracestate: z.string().max(512).optional() }).optional(),
+  trace: z
+    .object({ traceparent: z.string().max(256), tracestate: z.string().max(512).optional() })
+    .optional(),
 });
 export type JobState = z.output<typeof JobStateSchema>;
 
