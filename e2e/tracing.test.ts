@@ -7,6 +7,8 @@
  * taskjet.run (succeeded). A recurring job's fires start new traces linked to its queue span.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,9 +41,14 @@ let dir: string;
 const children: ChildProcess[] = [];
 const prefix = uniqueName("tr");
 
-function service(name: string, args: string[], env: Record<string, string>): void {
+function service(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  setup = fixture("otel-file-export.mjs"),
+): void {
   let out = "";
-  const child = spawn(process.execPath, ["--import", fixture("otel-file-export.mjs"), ...args], {
+  const child = spawn(process.execPath, ["--import", setup, ...args], {
     cwd: root,
     env: {
       ...process.env,
@@ -185,6 +192,46 @@ describe("tracing across processes", () => {
       expect(f.links).toEqual([{ traceId: queue.traceId, spanId: queue.spanId }]);
       const run = spans.find((s) => s.name === "taskjet.run" && s.parentSpanId === f.spanId);
       expect(run?.traceId, "the run is in its fire's trace").toBe(f.traceId);
+    }
+  });
+
+  it("the docs' example (docs/examples/tracing/otel.mjs) exports a service's spans over OTLP/HTTP", async () => {
+    const bodies: string[] = [];
+    const collector = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString("latin1")));
+      req.on("end", () => {
+        if (req.url === "/v1/traces") bodies.push(body);
+        res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, "127.0.0.1", r));
+    try {
+      const port = (collector.address() as AddressInfo).port;
+      service(
+        "worker-otlp",
+        ["services/worker/dist/main.js", "--node", "n2", "--handlers", fixture("flaky-handlers.mjs")],
+        {
+          TASKJET_BUILTINS: "0",
+          OTEL_SERVICE_NAME: "taskjet-worker-n2",
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+          OTEL_BSP_SCHEDULE_DELAY: "200",
+        },
+        join(root, "docs/examples/tracing/otel.mjs"),
+      );
+      const id = uniqueName("otlp");
+      await waitFor(async () => (await client.scheduler.status()).workers.some((w) => w.node === "n2"), {
+        timeoutMs: 20_000,
+        message: "the worker of n2 heartbeats",
+      });
+      await client.scheduler.queue({ id, name: id, type: "flaky", nodeName: "n2", maxTryCount: 3 });
+      await waitFor(() => bodies.some((b) => b.includes("taskjet.run") && b.includes(id)), {
+        timeoutMs: 30_000,
+        message: "the collector received the worker's run spans",
+      });
+      expect(bodies.some((b) => b.includes("taskjet-worker-n2"))).toBe(true);
+    } finally {
+      await new Promise((r) => collector.close(r));
     }
   });
 });
