@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { context, propagation, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-node";
 import { createClient, type TaskjetClient } from "@taskjet/client";
+import { buildApp } from "@taskjet/gateway";
 import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -232,6 +233,29 @@ describe("tracing across processes", () => {
       expect(bodies.some((b) => b.includes("taskjet-worker-n2"))).toBe(true);
     } finally {
       await new Promise((r) => collector.close(r));
+    }
+  });
+
+  it("a gateway request's traceparent header is the parent of the job's queue span", async () => {
+    const app = buildApp({ client, settings: { tokens: ["tracing-token"], bodyLimitBytes: 1 << 20 } });
+    try {
+      const id = uniqueName("gw");
+      const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+      const parentId = "00f067aa0ba902b7";
+      const r = await app.inject({
+        method: "POST",
+        url: "/v1/jobs",
+        headers: { authorization: "Bearer tracing-token", traceparent: `00-${traceId}-${parentId}-01` },
+        payload: { id, name: id, type: "flaky", nodeName: "n1", beginTime: "2099-01-01T00:00:00Z" },
+      });
+      expect(r.statusCode, r.body).toBe(201);
+      const queue = await waitFor(() => spansOf(id).find((s) => s.name === "taskjet.queue"), {
+        timeoutMs: 10_000,
+        message: "the queue span",
+      });
+      expect(queue).toMatchObject({ traceId, parentSpanId: parentId });
+    } finally {
+      await app.close();
     }
   });
 });
