@@ -22,6 +22,7 @@ import { z } from "zod";
 import type { ErrorBody } from "./errors.js";
 import type { RunLogEntry } from "./events.js";
 import { JobPatchSchema, jobStatuses, jobTypes, token, type JobDefinition, type JobState } from "./job.js";
+import { printableName } from "./names.js";
 
 export const IdRequestSchema = z.strictObject({ id: token("id", 128) });
 export type IdRequest = z.output<typeof IdRequestSchema>;
@@ -32,8 +33,8 @@ export const QueueManyRequestSchema = z.strictObject({
 
 export const ListFilterSchema = z.strictObject({
   status: z.enum(jobStatuses).optional(),
-  group: token("group").optional(),
-  type: token("type").optional(),
+  group: printableName("group").optional(),
+  type: printableName("type").optional(),
   jobType: z.enum(jobTypes).optional(),
   node: token("node").optional(),
   name: z.string().max(200).optional(),

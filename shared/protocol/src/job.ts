@@ -10,9 +10,13 @@ import { z } from "zod";
 import { compileCron, cronDialects, dstRules, isValidTimeZone } from "./cron.js";
 import { ValidationError } from "./errors.js";
 import { MAX_ARGS_DEPTH, pathDeeperThan, shortPath } from "./limits.js";
+import { printableName } from "./names.js";
 import { parseOrThrow } from "./validate.js";
 
-/** A subject-token-safe name: ids, groups, tenants, node names and job types appear in subjects and keys. */
+/**
+ * A subject-token-safe name: ids, tenants and node names appear in subjects and keys as they are. (Job types
+ * and groups are printable names carried by their encoded token: names.ts.)
+ */
 export const TOKEN_PATTERN = /^[A-Za-z0-9_-]+$/;
 export const token = (what: string, max = 64) =>
   z
@@ -119,8 +123,8 @@ export type Retention = z.output<typeof RetentionSchema>;
 const baseFields = {
   id: token("id", 128).optional(),
   name: z.string({ error: "name is required" }).min(1, "name must not be empty").max(200),
-  group: token("group").default("default"),
-  type: token("type"),
+  group: printableName("group").default("default"),
+  type: printableName("type"),
   args: z
     .record(z.string(), z.unknown(), { error: "args must be an object" })
     .superRefine((args, ctx) => {

@@ -7,7 +7,8 @@
  *                                               pN = p1 (low) .. p5 (high)
  *   <p>.ctl.<node>                              interrupts to the workers of a node (core NATS);
  *                                               node `_all` reaches every worker
- *   <p>.evt.<tenant>.<group>.<type>.<jobId>.<phase>   events, phase = before | after | skipped | deadletter
+ *   <p>.evt.<tenant>.<group>.<type>.<jobId>.<phase>   events, phase = before | after | skipped | deadletter;
+ *                                               group and type as their subject tokens (names.ts)
  *   <p>.log.<tenant>.<jobId>                    run log (JetStream, limits)
  *   <p>.dlq.<tenant>.<jobId>                    dead letters (JetStream, limits)
  *
@@ -17,6 +18,7 @@
  */
 import type { JobDefinition, JobRecord } from "./job.js";
 import { priorityLevel } from "./job.js";
+import { subjectToken } from "./names.js";
 
 export const DEFAULT_PREFIX = "taskjet";
 export const ANY_NODE = "_any";
@@ -78,7 +80,7 @@ export interface Namespace {
   logAll: string;
   dlq(tenant: string, jobId: string): string;
   dlqAll: string;
-  /** KV key of a job: `<tenant>.<group>.<id>` so watches and lists can filter by tenant and group. */
+  /** KV key of a job: `<tenant>.<group token>.<id>` so watches and lists can filter by tenant and group. */
   jobKey(def: Pick<JobDefinition, "tenantId" | "group" | "id">): string;
   jobKeyFilter(f: { tenant?: string; group?: string; id?: string }): string;
   buckets: { jobs: string; lease: string; locks: string; registry: string; sched: string };
@@ -91,6 +93,9 @@ export function namespace(prefix: string = DEFAULT_PREFIX): Namespace {
   }
   const p = prefix;
   const w = (s: string | undefined) => s ?? "*";
+  // job types and groups are printable names: subjects and keys carry their tokens (names.ts)
+  const t = subjectToken;
+  const wt = (s: string | undefined) => (s === undefined ? "*" : t(s));
   return {
     prefix: p,
     api: (tenant, op) => `${p}.api.${tenant}.${op}`,
@@ -100,14 +105,14 @@ export function namespace(prefix: string = DEFAULT_PREFIX): Namespace {
     runFilter: (node, priority) => `${p}.run.*.${node}.p${priority}`,
     runAll: `${p}.run.>`,
     ctl: (node) => `${p}.ctl.${node}`,
-    event: (d, phase) => `${p}.evt.${d.tenantId}.${d.group}.${d.type}.${d.id}.${phase}`,
-    eventFilter: (f) => `${p}.evt.${w(f.tenant)}.${w(f.group)}.${w(f.type)}.${w(f.jobId)}.${w(f.phase)}`,
+    event: (d, phase) => `${p}.evt.${d.tenantId}.${t(d.group)}.${t(d.type)}.${d.id}.${phase}`,
+    eventFilter: (f) => `${p}.evt.${w(f.tenant)}.${wt(f.group)}.${wt(f.type)}.${w(f.jobId)}.${w(f.phase)}`,
     log: (tenant, jobId) => `${p}.log.${tenant}.${jobId}`,
     logAll: `${p}.log.>`,
     dlq: (tenant, jobId) => `${p}.dlq.${tenant}.${jobId}`,
     dlqAll: `${p}.dlq.>`,
-    jobKey: (d) => `${d.tenantId}.${d.group}.${d.id}`,
-    jobKeyFilter: (f) => `${w(f.tenant)}.${w(f.group)}.${w(f.id)}`,
+    jobKey: (d) => `${d.tenantId}.${t(d.group)}.${d.id}`,
+    jobKeyFilter: (f) => `${w(f.tenant)}.${wt(f.group)}.${w(f.id)}`,
     buckets: {
       jobs: `${p}-jobs`,
       lease: `${p}-lease`,
@@ -124,7 +129,7 @@ export function runSubjectOf(ns: Namespace, def: JobRecord["def"]): string {
   return ns.run(def.tenantId, def.nodeName, priorityLevel(def.priority));
 }
 
-/** Splits a job key back into its parts. */
+/** Splits a job key back into its parts (`group` is the group's token: nameOfToken gives the name). */
 export function parseJobKey(key: string): { tenant: string; group: string; id: string } | undefined {
   const parts = key.split(".");
   if (parts.length !== 3) return undefined;

@@ -6,7 +6,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { z } from "zod";
-import { FailedPreconditionError, token, ValidationError } from "@taskjet/protocol";
+import { FailedPreconditionError, printableName, ValidationError } from "@taskjet/protocol";
 import { ActionRunner, type ActionFn } from "./actions.js";
 import { WorkerAssembly } from "./assembly.js";
 import { DestinationPolicy } from "./destinationPolicy.js";
@@ -143,7 +143,7 @@ export class Worker {
     handler: JobHandler<z.output<S>>,
     opts: RegisterOptions<S> = {},
   ): this {
-    const parsed = token("type").safeParse(type);
+    const parsed = printableName("type").safeParse(type);
     if (!parsed.success) {
       throw new ValidationError(`type: ${parsed.error.issues[0]?.message ?? "invalid"}`, { field: "type" });
     }
