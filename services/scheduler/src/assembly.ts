@@ -20,6 +20,7 @@ import {
 } from "@taskjet/nats";
 import { namespace, type FencedError, type ReplicaInfo } from "@taskjet/protocol";
 import { ApiServer, type SysHandlers } from "./apiServer.js";
+import { ArgsChecker } from "./argsChecker.js";
 import { Bookkeeper } from "./bookkeeper.js";
 import { ClockSkewMonitor } from "./clockSkewMonitor.js";
 import { CursorKeeper } from "./cursorKeeper.js";
@@ -203,7 +204,15 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       markerPurgeDelayMs: o.markerPurgeDelayMs,
       log: c.log,
     });
+    const argsChecker = new ArgsChecker({
+      registry,
+      clock: o.clock,
+      cacheMs: o.argsSchemaCacheMs,
+      onUnknownType: (type) => c.events.emit("job:unknownType", { type }),
+      log: c.log,
+    });
     const jobs = new JobCommands({
+      argsChecker,
       store,
       index,
       js,

@@ -35,6 +35,12 @@ export class Registry {
     await this.kv.purge(`${kind}.${id}`).catch(() => undefined);
   }
 
+  /** The entry of one job type, or undefined when no worker registered it (or none beat within the TTL). */
+  async type(type: string): Promise<JobTypeInfo | undefined> {
+    const e = await this.kv.get(`type.${subjectToken(type)}`);
+    return e && e.operation === "PUT" && e.length > 0 ? (decode(e.value) as JobTypeInfo) : undefined;
+  }
+
   replicas(): Promise<ReplicaInfo[]> {
     return this.all<ReplicaInfo>("replica.*");
   }

@@ -4,8 +4,8 @@
  *
  * | op        | request                                   | reply data                               |
  * |-----------|-------------------------------------------|------------------------------------------|
- * | queue     | JobInput                                  | { id, created, job }  (no-op if id exists)|
- * | queueMany | { jobs: JobInput[] } (all or nothing)     | { results: [{ id, created }] }           |
+ * | queue     | JobInput                                  | { id, created, job, warnings? } (no-op if id exists)|
+ * | queueMany | { jobs: JobInput[] } (all or nothing)     | { results: [{ id, created }], warnings? } |
  * | exists    | { id }                                    | { exists }                               |
  * | get       | { id }                                    | { job }                                  |
  * | list      | ListRequest                               | { jobs, total, nextOffset?, omitted? }   |
@@ -94,6 +94,8 @@ export interface QueueResult {
   id: string;
   created: boolean;
   job: JobView;
+  /** accepted, but said about: e.g. no worker has registered the job's type yet (args unchecked) */
+  warnings?: string[];
 }
 export interface ListResult {
   jobs: JobView[];
