@@ -99,6 +99,27 @@ describe("typed job definitions, args checked at acceptance", () => {
     expect(await stack.snapshot()).toEqual(before);
   });
 
+  it("an update's new args are checked too (patch.args.<field>; args.<field> through the gateway)", async () => {
+    const later = new Date(Date.now() + 3_600_000);
+    const { id } = await stack.client.scheduler.queue(
+      sendEmail,
+      { to: "a@example.com", subject: "s" },
+      { runAt: later },
+    );
+    const err = await refusal(stack.client.scheduler.update(id, { args: { to: "nope", subject: "s" } }));
+    expect(err).toMatchObject({ code: ErrorCode.InvalidArgument, field: "patch.args.to" });
+    const res = await fetch(`${base}/v1/jobs/${id}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ args: { to: "a@example.com" } }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "INVALID_ARGUMENT", field: "args.subject" } });
+    expect((await stack.client.scheduler.get(id)).args).toEqual({ to: "a@example.com", subject: "s" });
+    const ok = await stack.client.scheduler.update(id, { args: { to: "b@example.com", subject: "t" } });
+    expect(ok.args).toEqual({ to: "b@example.com", subject: "t" });
+  });
+
   it("a type no worker registered is accepted with a warning, and counted", async () => {
     const metrics = schedulerMetrics(stack.scheduler);
     const counted = async () =>

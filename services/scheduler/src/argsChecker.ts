@@ -4,7 +4,7 @@
  * when queued (INVALID_ARGUMENT naming `args.<field>`) instead of dead-lettering the first run.
  *
  * - a type no worker has registered (no entry, or none beat within the registry's TTL): accepted, with a
- *   warning in the reply and `onUnknownType` (the metric); the job waits until such a worker runs;
+ *   warning in the reply and `onUnknownType` (the metric; not for updates); the job waits for such a worker;
  * - a type registered without an args schema, or with one that has no zod form: accepted unchecked;
  * - the registry unreadable: accepted unchecked, with a warning (queueing does not depend on heartbeats).
  *
@@ -46,6 +46,7 @@ export class ArgsChecker {
    */
   async check(
     jobs: readonly { def: Pick<JobDefinition, "type" | "args">; root?: string | undefined }[],
+    opts: { countUnknown?: boolean } = {},
   ): Promise<string[]> {
     const known = await Promise.all(jobs.map((j) => this.known(j.def.type)));
     const warnings = new Set<string>();
@@ -53,7 +54,7 @@ export class ArgsChecker {
       const k = known[i]!;
       if (k.kind === "schema") parseOrThrow(k.schema, def.args, root ? `${root}.args` : "args");
       else if (k.kind === "unknown") {
-        this.d.onUnknownType(def.type);
+        if (opts.countUnknown !== false) this.d.onUnknownType(def.type);
         warnings.add(
           `no worker has registered type "${def.type}" yet: the job waits for one, and its args were not checked`,
         );

@@ -234,6 +234,14 @@ export class JobCommands {
   async update(tenant: string, body: unknown) {
     const { id, patch } = parseOrThrow(UpdateRequestSchema, body);
     const key = await this.keyOf(tenant, id);
+    if (patch.args !== undefined || patch.type !== undefined) {
+      // new args or a new type: checked against the type's published schema before the write, as at queue
+      const cur = (await this.d.store.get(key))?.def;
+      if (cur) {
+        const def = { type: patch.type ?? cur.type, args: patch.args ?? cur.args };
+        await this.d.argsChecker.check([{ def, root: "patch" }], { countUnknown: false });
+      }
+    }
     const job = await this.d.store.mutate(key, (cur) => {
       const merged: Record<string, unknown> = { ...cur.def };
       for (const [k, v] of Object.entries(patch)) if (v !== undefined) merged[k] = v;
