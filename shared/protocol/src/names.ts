@@ -21,24 +21,36 @@ export const MAX_NAME_LENGTH = 128;
 export const MAX_TOKEN_LENGTH = 128;
 
 const PLAIN = /^[A-Za-z0-9_-]$/;
+const PLAIN_NAME = /^[A-Za-z0-9_-]+$/;
 const TOKEN = /^(?:[A-Za-z0-9_-]|=[0-9A-F]{2})+$/;
 // control, format, surrogate, unassigned and private-use characters, and white space other than " "
 const UNPRINTABLE = /[\p{C}]|(?! )\s/u;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** Tokens of the names seen lately: a process sees few types and groups, each on every fire and event. */
+const tokens = new Map<string, string>();
+const TOKENS_KEPT = 1024;
+
 /** The subject token of a name: plain names map to themselves, every other byte to `=XX`. */
 export function subjectToken(name: string): string {
-  let out = "";
+  // the common case, on every fire's key and event subject: nothing to escape
+  if (PLAIN_NAME.test(name)) return name;
+  let out = tokens.get(name);
+  if (out !== undefined) return out;
+  out = "";
   for (const ch of name) {
-    if (PLAIN.test(ch)) {
-      out += ch;
-      continue;
-    }
-    for (const b of encoder.encode(ch)) out += `=${b.toString(16).toUpperCase().padStart(2, "0")}`;
+    const code = ch.charCodeAt(0);
+    if (PLAIN.test(ch)) out += ch;
+    else if (code < 0x80) out += `=${hex(code)}`;
+    else for (const b of encoder.encode(ch)) out += `=${hex(b)}`;
   }
+  if (tokens.size >= TOKENS_KEPT) tokens.clear();
+  tokens.set(name, out);
   return out;
 }
+
+const hex = (b: number): string => (b < 16 ? "0" : "") + b.toString(16).toUpperCase();
 
 /** The name a token stands for, or undefined when `token` is not one subjectToken makes. */
 export function nameOfToken(token: string): string | undefined {
@@ -67,6 +79,7 @@ export function nameOfToken(token: string): string | undefined {
 export function nameProblem(what: string, name: string): string | undefined {
   if (name.length === 0) return `${what} must not be empty`;
   if (name.length > MAX_NAME_LENGTH) return `${what} must be at most ${MAX_NAME_LENGTH} characters`;
+  if (PLAIN_NAME.test(name)) return undefined; // its own token, within both limits
   if (UNPRINTABLE.test(name)) {
     return `${what} may contain only printable characters and plain spaces (no tabs, line breaks or control characters)`;
   }
