@@ -252,7 +252,7 @@ describe("taskjet management commands against a real scheduler", () => {
       ["queue", "-"],
       JSON.stringify([
         { name: "ok", type: "echo" },
-        { name: "x", type: "no way" },
+        { name: "x", type: "no\nway" },
       ]),
     );
     expect(badMany.code).toBe(2);
