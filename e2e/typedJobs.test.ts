@@ -162,6 +162,19 @@ describe("typed job definitions, args checked at acceptance", () => {
     expect(metrics).toMatch(/^taskjet_gateway_jobs_accepted_unchecked_total 1$/m);
   });
 
+  it("the publisher and dispatcher take the definition too", async () => {
+    const r = await stack.client.dispatcher.dispatch("n1", sendEmail, { to: "d@example.com", subject: "s" });
+    expect(r.job).toMatchObject({ nodeName: "n1", group: "mail", type: "email.send" });
+    await waitFor(() => sent.some((s) => s.to === "d@example.com"), {
+      timeoutMs: 20_000,
+      message: "dispatched ran",
+    });
+    const err = await refusal(
+      stack.client.dispatcher.dispatch("n1", sendEmail, { to: "nope", subject: "s" }),
+    );
+    expect(err).toMatchObject({ code: ErrorCode.InvalidArgument, field: "args.to" });
+  });
+
   it("BackgroundJobManager.enqueue takes the definition too", async () => {
     const manager = new BackgroundJobManager(stack.client.scheduler);
     const id = await manager.enqueue(sendEmail, { to: "b@example.com", subject: "s", cc: ["c@example.com"] });

@@ -33,7 +33,7 @@ export {
   type ParsedArgsOf,
 } from "@taskjet/jobs";
 export { toSelector, type Target } from "./selector.js";
-export { JobPublisher, JobDispatcher, type NodeJobInput } from "./JobPublisher.js";
+export { JobPublisher, JobDispatcher, type NodeJobInput, type NodeQueueOptions } from "./JobPublisher.js";
 export {
   JobEvents,
   decodeEvent,

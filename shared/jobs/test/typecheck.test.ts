@@ -52,7 +52,7 @@ describe("typed job definitions at compile time", () => {
     const lines = source.split("\n");
     // each marked call is on the line after its marker
     const expected = lines.flatMap((l, i) => (/@ts-expect-error BAD-\d/.test(l) ? [i + 2] : []));
-    expect(expected).toHaveLength(4);
+    expect(expected).toHaveLength(5);
     const bad = join(scratch, "producer-bad.ts");
     writeFileSync(
       bad,
