@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueName, waitFor } from "@taskjet/testing";
 import { GatewayService } from "@taskjet/gateway";
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { subjectToken, type EventPhase } from "@taskjet/protocol";
 import type { JobEvent } from "@taskjet/client";
 import { startStack, type Stack } from "@taskjet/test-stack";
@@ -80,6 +81,29 @@ describe("printable type and group names", () => {
     expect(ran).toContainEqual({ type: SEED_TYPE, args: { message: "hi" } });
     // the filter by type finds only the seed-typed job (no other type's events on that subject)
     expect(new Set(events.map((e) => e.jobType))).toEqual(new Set([SEED_TYPE]));
+  });
+
+  it("a token works as a subject token and inside a durable consumer name on the real server", async () => {
+    const jsm = await jetstreamManager(stack.nc);
+    const stream = `${stack.prefix}-tokens`;
+    await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
+    const names = [SEED_TYPE, DOTTED, GROUP, "a=b/c\\d*>", "Отправка письма", "emoji 😀"];
+    for (const [i, n] of names.entries()) {
+      const t = subjectToken(n);
+      const durable = `${stack.prefix}-any-${t}-p3`;
+      await jsm.consumers.add(stream, {
+        durable_name: durable,
+        filter_subject: `${stream}.${t}.p3`,
+        ack_policy: AckPolicy.Explicit,
+      });
+      await jetstream(stack.nc).publish(`${stream}.${t}.p3`, new TextEncoder().encode(String(i)));
+      const consumer = await jetstream(stack.nc).consumers.get(stream, durable);
+      const m = await consumer.next({ expires: 5_000 });
+      expect(m?.subject, n).toBe(`${stream}.${t}.p3`);
+      expect(m?.string()).toBe(String(i));
+      m?.ack();
+    }
+    await jsm.streams.delete(stream);
   });
 
   it("lists filter by the names as written; get, the gateway and the registry show them", async () => {
