@@ -9,7 +9,10 @@
  * - the registry unreadable: accepted unchecked, with a warning (queueing does not depend on heartbeats).
  *
  * Registry reads are cached per type for `cacheMs` (a burst of one type reads once), and compiled schemas
- * by their JSON text; both caches are bounded.
+ * by their JSON text; both caches are bounded. The registry keeps one entry per type, written by every
+ * worker's heartbeat: while workers with two versions of a type's schema run side by side (a rolling
+ * deploy), acceptance checks against whichever beat last. A schema with refinements or transforms that JSON
+ * Schema cannot express is checked only as far as its JSON form goes; the worker's own parse still runs.
  */
 import type { Logger } from "pino";
 import { z } from "zod";
