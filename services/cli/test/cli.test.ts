@@ -98,6 +98,23 @@ describe("taskjet management commands against a real scheduler", () => {
     await stack?.stop();
   });
 
+  it("printable type and group names as written; a warning on stderr for an unregistered type", async () => {
+    const group = `Billing: ${uniqueName("g")}`;
+    const id = uniqueName("named");
+    const type = "My.Company.Jobs.ConsoleJob, My.Company.Jobs";
+    const r = await cli(["queue", "-"], JSON.stringify({ id, name: "n", group, type, beginTime: future() }));
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(`created ${id}`);
+    expect(r.stderr).toContain(`warning: no worker has registered type "${type}" yet`);
+    const listed = await cli(["list", "--type", type, "--group", group, "--json"]);
+    expect(listed.code).toBe(0);
+    expect((JSON.parse(listed.stdout) as { jobs: { id: string; type: string }[] }).jobs).toEqual([
+      expect.objectContaining({ id, type, group }),
+    ]);
+    const shown = await cli(["get", id]);
+    expect(shown.stdout).toContain(type);
+  });
+
   it("queue (file, array, stdin), get, list with filters and --json", async () => {
     const group = uniqueName("g");
     const one = await cli([
@@ -252,7 +269,7 @@ describe("taskjet management commands against a real scheduler", () => {
       ["queue", "-"],
       JSON.stringify([
         { name: "ok", type: "echo" },
-        { name: "x", type: "no way" },
+        { name: "x", type: "no\nway" },
       ]),
     );
     expect(badMany.code).toBe(2);

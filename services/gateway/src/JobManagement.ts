@@ -28,7 +28,8 @@ import type { JobScheduler, Target } from "@taskjet/client";
 export class JobManagement {
   constructor(private readonly scheduler: JobScheduler) {}
 
-  async create(body: unknown): Promise<JobView> {
+  /** Creates a job; `warnings` from the scheduler (e.g. no worker has registered its type yet). */
+  async create(body: unknown): Promise<{ job: JobView; warnings?: string[] }> {
     const def = parseJobInput(body);
     const input = body as JobInput;
     if (input.tenantId !== undefined && input.tenantId !== this.scheduler.tenant) {
@@ -42,7 +43,7 @@ export class JobManagement {
     await this.assertNameFree(def.name, def.group);
     const r = await this.scheduler.queue(input);
     if (!r.created) throw new AlreadyExistsError(`job ${r.id} exists already`, { field: "id" });
-    return r.job;
+    return r.warnings ? { job: r.job, warnings: r.warnings } : { job: r.job };
   }
 
   async update(id: string, body: unknown): Promise<JobView> {

@@ -82,7 +82,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     );
   });
 
-  jobRoutes(app, opts.client, new JobManagement(opts.client.scheduler));
+  jobRoutes(app, opts.client, new JobManagement(opts.client.scheduler), metrics);
   systemRoutes(app, opts.client, metrics);
   return app;
 }

@@ -17,6 +17,8 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<"method" | "route" | "status">;
   readonly duration: Histogram<"method" | "route" | "status">;
+  /** jobs created with a warning: no worker had registered the type (or the registry was unreadable) */
+  readonly unknownTypeJobs: Counter;
   private readonly collectErrors: Counter<"source">;
   private snapshotPromise: Promise<Snapshot> | undefined;
   private snapshotAt = 0;
@@ -38,6 +40,11 @@ export class GatewayMetrics {
       help: "HTTP request latency",
       labelNames: ["method", "route", "status"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.unknownTypeJobs = new Counter({
+      name: "taskjet_gateway_jobs_accepted_unchecked_total",
+      help: "Jobs created with a warning, args not checked: no worker had registered the type yet (or the registry was unreadable)",
       registers,
     });
     this.collectErrors = new Counter({

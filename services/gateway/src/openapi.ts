@@ -139,7 +139,17 @@ function build(): unknown {
           operationId: "createJob",
           requestBody: { required: true, content: json(ref("JobInput")) },
           responses: {
-            "201": ok("created", { type: "object", properties: { job: ref("Job") } }),
+            "201": ok("created", {
+              type: "object",
+              properties: {
+                job: ref("Job"),
+                warnings: {
+                  type: "array",
+                  items: { type: "string" },
+                  description: "present when no worker has registered the job's type yet (args not checked)",
+                },
+              },
+            }),
             ...errors(400, 409, 413, 507, ...common),
           },
         },

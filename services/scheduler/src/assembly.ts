@@ -20,6 +20,7 @@ import {
 } from "@taskjet/nats";
 import { namespace, type BacklogEntry, type FencedError, type ReplicaInfo } from "@taskjet/protocol";
 import { ApiServer, type SysHandlers } from "./apiServer.js";
+import { ArgsChecker } from "./argsChecker.js";
 import { runBacklog } from "./backlog.js";
 import { Bookkeeper } from "./bookkeeper.js";
 import { ClockSkewMonitor } from "./clockSkewMonitor.js";
@@ -206,7 +207,15 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       markerPurgeDelayMs: o.markerPurgeDelayMs,
       log: c.log,
     });
+    const argsChecker = new ArgsChecker({
+      registry,
+      clock: o.clock,
+      cacheMs: o.argsSchemaCacheMs,
+      onUnknownType: (type) => c.events.emit("job:unknownType", { type }),
+      log: c.log,
+    });
     const jobs = new JobCommands({
+      argsChecker,
       store,
       index,
       js,

@@ -35,6 +35,7 @@ import {
   LogsRequestSchema,
   NotFoundError,
   parseJobInput,
+  resolveStart,
   parseOrThrow,
   QueueManyRequestSchema,
   UpdateRequestSchema,
@@ -51,6 +52,7 @@ import {
   withRetention,
   type RetentionConfig,
 } from "@taskjet/protocol";
+import type { ArgsChecker } from "./argsChecker.js";
 import type { Clock } from "./clock.js";
 import type { JobIndex } from "./jobIndex.js";
 import { checkJobLimits, type JobLimits } from "./jobLimits.js";
@@ -60,6 +62,8 @@ import { JobSchedule } from "./schedule.js";
 
 export interface CommandDeps {
   store: JobStore;
+  /** accept-time args check against the schemas workers published */
+  argsChecker: Pick<ArgsChecker, "check">;
   index: JobIndex;
   js: JetStreamClient;
   ns: Namespace;
@@ -123,7 +127,8 @@ export class JobCommands {
       typeof body === "object" && body !== null && !Array.isArray(body)
         ? { ...body, tenantId: tenant }
         : body;
-    const parsed = parseJobInput(withTenant, root);
+    // delayMs and runAt count from acceptance: stored as beginTime, the one start field the scheduler reads
+    const parsed = resolveStart(parseJobInput(withTenant, root), this.d.clock.now());
     this.checkActions(parsed, root);
     const def = { ...parsed, id: parsed.id ?? newId() };
     checkJobLimits(def, this.d.limits, root);
@@ -183,15 +188,22 @@ export class JobCommands {
 
   async queue(tenant: string, body: unknown): Promise<QueueResult> {
     const def = this.validateJob(body, tenant);
+    const warnings = await this.d.argsChecker.check([{ def }]);
     await this.d.index.catchUp(this.d.apiTimeoutMs);
     const r = await this.create(def);
-    return { id: r.id, created: r.created, job: await r.job() };
+    const result: QueueResult = { id: r.id, created: r.created, job: await r.job() };
+    if (warnings.length > 0) result.warnings = warnings;
+    return result;
   }
 
   /** All or nothing at validation: every job is checked before any is stored. */
-  async queueMany(tenant: string, body: unknown): Promise<{ results: { id: string; created: boolean }[] }> {
+  async queueMany(
+    tenant: string,
+    body: unknown,
+  ): Promise<{ results: { id: string; created: boolean }[]; warnings?: string[] }> {
     const { jobs } = parseOrThrow(QueueManyRequestSchema, body);
     const defs = jobs.map((j, i) => this.validateJob(j, tenant, `jobs.${i}`));
+    const warnings = await this.d.argsChecker.check(defs.map((def, i) => ({ def, root: `jobs.${i}` })));
     await this.d.index.catchUp(this.d.apiTimeoutMs);
     const results: { id: string; created: boolean }[] = [];
     const seen = new Set<string>();
@@ -207,7 +219,7 @@ export class JobCommands {
       );
       results.push(...done);
     }
-    return { results };
+    return warnings.length > 0 ? { results, warnings } : { results };
   }
 
   async exists(tenant: string, body: unknown): Promise<{ exists: boolean }> {
@@ -247,6 +259,14 @@ export class JobCommands {
   async update(tenant: string, body: unknown) {
     const { id, patch } = parseOrThrow(UpdateRequestSchema, body);
     const key = await this.keyOf(tenant, id);
+    if (patch.args !== undefined || patch.type !== undefined) {
+      // new args or a new type: checked against the type's published schema before the write, as at queue
+      const cur = (await this.d.store.get(key))?.def;
+      if (cur) {
+        const def = { type: patch.type ?? cur.type, args: patch.args ?? cur.args };
+        await this.d.argsChecker.check([{ def, root: "patch" }], { countUnknown: false });
+      }
+    }
     const job = await this.d.store.mutate(key, (cur) => {
       const merged: Record<string, unknown> = { ...cur.def };
       for (const [k, v] of Object.entries(patch)) if (v !== undefined) merged[k] = v;

@@ -9,6 +9,7 @@ import {
   ACTIVE_STATUSES,
   decode,
   jobStatuses,
+  nameOfToken,
   parseJobKey,
   schedulerCountsFires,
   type JobRecord,
@@ -163,7 +164,8 @@ export class JobEntry {
     this.key = key;
     const parts = parseJobKey(key) ?? { tenant: "_", group: "_", id: key };
     this.tenant = intern(parts.tenant);
-    this.group = intern(parts.group);
+    // the key carries the group's token (protocol names.ts); filters compare the name as written
+    this.group = intern(nameOfToken(parts.group) ?? parts.group);
     this.id = parts.id;
   }
 

@@ -44,6 +44,11 @@ export function schedulerMetrics(service: SchedulerService): Registry {
     help: "Worker clocks found off the leader's by more than maxClockSkewMs",
     registers: [registry],
   });
+  const unknownType = new Counter({
+    name: "taskjet_scheduler_unknown_type_jobs_total",
+    help: "Jobs accepted whose type no worker had registered (args not checked at acceptance)",
+    registers: [registry],
+  });
   // read at scrape time: a listener registered after the election would miss the event
   new Gauge({
     name: "taskjet_scheduler_leader",
@@ -81,6 +86,7 @@ export function schedulerMetrics(service: SchedulerService): Registry {
   e.on("fire:skipped", (s) => skipped.inc({ reason: s.reason }, s.count));
   e.on("fire:failed", () => failed.inc());
   e.on("clock:skew", () => skew.inc());
+  e.on("job:unknownType", () => unknownType.inc());
   return registry;
 }
 

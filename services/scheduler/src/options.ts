@@ -77,6 +77,8 @@ export const TunablesSchema = z.strictObject({
   reaperIntervalMs: ms("reaperIntervalMs", 100).default(15_000),
   /** on takeover, wait at most this long for the local view to reach the old leader's */
   takeoverCatchUpTimeoutMs: ms("takeoverCatchUpTimeoutMs", 0).default(1_000),
+  /** a job type's args schema read from the registry is reused this long at acceptance (argsChecker.ts) */
+  argsSchemaCacheMs: ms("argsSchemaCacheMs", 0).default(1_000),
   /** timeout of API requests this replica makes to NATS while answering */
   apiTimeoutMs: ms("apiTimeoutMs", 100).default(5_000),
   /**

@@ -25,6 +25,8 @@ export interface ServiceEventMap {
   /** a follower saw the leader's cursor */
   "cursor:seen": [CursorValue];
   "clock:skew": [{ workerId: string; skewMs: number }];
+  /** a job was accepted whose type no worker has registered yet (its args were not checked) */
+  "job:unknownType": [{ type: string }];
   /** the service finished a graceful stop */
   "service:stopped": [];
 }

@@ -11,7 +11,9 @@ import {
   encodingOf,
   eventPhases,
   JobEventDataSchema,
+  nameOfToken,
   parseOrThrow,
+  printableName,
   token,
   type EventPhase,
   type JobEventData,
@@ -29,8 +31,8 @@ export interface EventFilter {
 
 const EventFilterSchema = z.strictObject({
   jobId: token("jobId", 128).optional(),
-  group: token("group").optional(),
-  type: token("type").optional(),
+  group: printableName("group").optional(),
+  type: printableName("type").optional(),
   phases: z.union([z.enum(eventPhases), z.array(z.enum(eventPhases)).min(1)]).optional(),
 });
 
@@ -222,8 +224,9 @@ export function decodeEvent(msg: Msg): JobEvent {
     time: header("ce-time"),
     phase: phase as EventPhase,
     tenant,
-    group,
-    jobType,
+    // the subject carries the names' tokens (names.ts): shown as written
+    group: nameOfToken(group) ?? group,
+    jobType: nameOfToken(jobType) ?? jobType,
     jobId,
     subject: msg.subject,
     data: parsed.data,

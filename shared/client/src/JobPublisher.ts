@@ -3,17 +3,34 @@
  * client's own node (`nodeName` of the client options), the dispatcher to a node the caller names; the
  * scheduler fires the job on that node's dispatch subject (`<p>.run.<tenant>.<node>.<pN>`).
  */
-import { token, parseOrThrow, type JobInput, type QueueResult } from "@taskjet/protocol";
-import type { JobScheduler, QueueManyResult } from "./JobScheduler.js";
+import { isDefinedJob, type ArgsOf, type DefinedJob } from "@taskjet/jobs";
+import { token, parseOrThrow, type QueueResult } from "@taskjet/protocol";
+import type { JobScheduler, QueueInput, QueueManyResult, QueueOptions } from "./JobScheduler.js";
 
-export type NodeJobInput = Omit<JobInput, "nodeName">;
+export type NodeJobInput = Omit<QueueInput, "nodeName">;
+/** The options of a typed publish or dispatch: the node is the call's. */
+export type NodeQueueOptions = Omit<QueueOptions, "nodeName">;
 
 export class JobDispatcher {
   constructor(private readonly scheduler: JobScheduler) {}
 
+  /** Queues a job of a definition (args typed by it) for the workers of `node`. */
+  dispatch<D extends DefinedJob>(
+    node: string,
+    job: D,
+    args: ArgsOf<D>,
+    options?: NodeQueueOptions,
+  ): Promise<QueueResult>;
   /** Queues `job` for the workers of `node`. */
-  async dispatch(node: string, job: NodeJobInput): Promise<QueueResult> {
+  dispatch(node: string, job: NodeJobInput): Promise<QueueResult>;
+  async dispatch(
+    node: string,
+    job: NodeJobInput | DefinedJob,
+    args?: Record<string, unknown>,
+    options: NodeQueueOptions = {},
+  ): Promise<QueueResult> {
     parseOrThrow(token("nodeName"), node, "nodeName");
+    if (isDefinedJob(job)) return this.scheduler.queue(job, args ?? {}, { ...options, nodeName: node });
     return this.scheduler.queue({ ...job, nodeName: node });
   }
 
@@ -33,8 +50,16 @@ export class JobPublisher {
     this.dispatcher = new JobDispatcher(scheduler);
   }
 
+  /** Queues a job of a definition (args typed by it) for the workers of this client's node. */
+  publish<D extends DefinedJob>(job: D, args: ArgsOf<D>, options?: NodeQueueOptions): Promise<QueueResult>;
   /** Queues `job` for the workers of this client's node. */
-  async publish(job: NodeJobInput): Promise<QueueResult> {
+  publish(job: NodeJobInput): Promise<QueueResult>;
+  async publish(
+    job: NodeJobInput | DefinedJob,
+    args?: Record<string, unknown>,
+    options?: NodeQueueOptions,
+  ): Promise<QueueResult> {
+    if (isDefinedJob(job)) return this.dispatcher.dispatch(this.nodeName, job, args ?? {}, options);
     return this.dispatcher.dispatch(this.nodeName, job);
   }
 

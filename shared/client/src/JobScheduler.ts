@@ -33,6 +33,7 @@ import {
   type SchedulerStatus,
   type SysOp,
 } from "@taskjet/protocol";
+import { isDefinedJob, jobInputOf, type ArgsOf, type DefinedJob } from "@taskjet/jobs";
 import type { ClientOptions } from "./options.js";
 import { isSingle, toSelector, type Target } from "./selector.js";
 
@@ -43,7 +44,15 @@ const QUEUE_PIPELINE = 4;
 
 export interface QueueManyResult {
   results: { id: string; created: boolean }[];
+  /** accepted, but said about: e.g. no worker has registered a job's type yet (its args unchecked) */
+  warnings?: string[];
 }
+
+/** A job as the SDK takes it: `runAt` may also be a Date. */
+export type QueueInput = Omit<JobInput, "runAt"> & { runAt?: JobInput["runAt"] | Date };
+
+/** The options of a typed queue call: any job field but its type and args (`name` defaults to the type). */
+export type QueueOptions = Omit<QueueInput, "type" | "args" | "tenantId" | "name"> & { name?: string };
 
 export type BulkOp = "trigger" | "pause" | "resume" | "remove" | "start" | "stop";
 export const bulkOps: readonly BulkOp[] = ["trigger", "pause", "resume", "remove", "start", "stop"];
@@ -65,7 +74,17 @@ export class JobScheduler {
    * answered (UNAVAILABLE) is sent again, up to `queueRetries` times, without the risk of a second job: a
    * retry after a first try that landed answers `created: false` with the job it stored.
    */
-  async queue(job: JobInput): Promise<QueueResult> {
+  queue<D extends DefinedJob>(job: D, args: ArgsOf<D>, options?: QueueOptions): Promise<QueueResult>;
+  queue(job: QueueInput): Promise<QueueResult>;
+  async queue(
+    jobOrDef: QueueInput | DefinedJob,
+    args?: Record<string, unknown>,
+    options: QueueOptions = {},
+  ): Promise<QueueResult> {
+    // a definition checks the args against its schema first (field `args.<path>`), then fills in its defaults
+    const job = isDefinedJob(jobOrDef)
+      ? jobInputOf(jobOrDef, args ?? {}, withIsoTimes(options))
+      : withIsoTimes(jobOrDef);
     parseOrThrow(JobInputSchema, job);
     const withOwnId = withId(job); // one id for every try
     return this.retrying(() => this.call("queue", withOwnId));
@@ -76,24 +95,31 @@ export class JobScheduler {
    * stored (field `jobs.<n>.<field>`). Any number of jobs: they go out in requests of QUEUE_CHUNK (a NATS
    * message has a size limit), QUEUE_PIPELINE at a time; results come back in input order.
    */
-  async queueMany(jobs: readonly JobInput[]): Promise<QueueManyResult> {
-    if (jobs.length === 0) parseOrThrow(QueueManyRequestSchema, { jobs });
+  async queueMany(input: readonly QueueInput[]): Promise<QueueManyResult> {
+    if (input.length === 0) parseOrThrow(QueueManyRequestSchema, { jobs: input });
+    let jobs = input.map(withIsoTimes);
     jobs.forEach((job, i) => parseOrThrow(JobInputSchema, job, `jobs.${i}`));
     jobs = jobs.map(withId);
     if (jobs.length <= QUEUE_CHUNK) return this.retrying(() => this.call("queueMany", { jobs }));
     const chunks: JobInput[][] = [];
     for (let i = 0; i < jobs.length; i += QUEUE_CHUNK) chunks.push(jobs.slice(i, i + QUEUE_CHUNK));
     const results: QueueManyResult["results"][] = new Array<QueueManyResult["results"]>(chunks.length);
+    const warnings = new Set<string>();
     let next = 0;
     const lane = async () => {
       while (next < chunks.length) {
         const i = next++;
         const chunk = { jobs: chunks[i] };
-        results[i] = (await this.retrying(() => this.call<QueueManyResult>("queueMany", chunk))).results;
+        const r = await this.retrying(() => this.call<QueueManyResult>("queueMany", chunk));
+        results[i] = r.results;
+        // warnings are per type: one said by several chunks is kept once
+        for (const w of r.warnings ?? []) warnings.add(w);
       }
     };
     await Promise.all(Array.from({ length: Math.min(QUEUE_PIPELINE, chunks.length) }, lane));
-    return { results: results.flat() };
+    return warnings.size > 0
+      ? { results: results.flat(), warnings: [...warnings] }
+      : { results: results.flat() };
   }
 
   async exists(id: string): Promise<boolean> {
@@ -223,6 +249,16 @@ export class JobScheduler {
 }
 
 /** The job with an id: the caller's, or a new one (as the scheduler would make it). */
+/** The SDK's Date forms as the wire's ISO strings. */
+function withIsoTimes<J extends { runAt?: JobInput["runAt"] | Date }>(
+  job: J,
+): Omit<J, "runAt"> & { runAt?: JobInput["runAt"] } {
+  if (!(job.runAt instanceof Date)) return job as Omit<J, "runAt"> & { runAt?: JobInput["runAt"] };
+  // an invalid Date stays a value the schema refuses by name (runAt), not a RangeError from toISOString
+  const runAt = Number.isNaN(job.runAt.getTime()) ? "Invalid Date" : job.runAt.toISOString();
+  return { ...job, runAt };
+}
+
 function withId(job: JobInput): JobInput {
   return job.id === undefined ? { ...job, id: randomUUID().replaceAll("-", "") } : job;
 }

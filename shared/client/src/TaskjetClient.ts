@@ -55,7 +55,8 @@ export class TaskjetClient {
     config: ConnectConfig = {},
     env: NodeJS.ProcessEnv = process.env,
   ): Promise<TaskjetClient> {
-    const { tenant, nodeName, requestTimeoutMs, encoding, ...natsInput } = config;
+    // queueRetries is the client's too: left in natsInput, the strict NATS settings refused it (docs example)
+    const { tenant, nodeName, requestTimeoutMs, encoding, queueRetries, ...natsInput } = config;
     const nats = natsConfigFromEnv(env, natsInput);
     const options = resolveClientOptions({
       prefix: nats.prefix,
@@ -63,6 +64,7 @@ export class TaskjetClient {
       nodeName,
       requestTimeoutMs,
       encoding,
+      queueRetries,
     });
     const nc = await connectNats({ ...nats, name: nats.name ?? "taskjet-client" });
     return new TaskjetClient(nc, options, true);

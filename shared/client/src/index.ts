@@ -15,9 +15,25 @@ export {
   type ClientOptions,
   type ClientOptionsInput,
 } from "./options.js";
-export { JobScheduler, bulkOps, type BulkOp, type QueueManyResult } from "./JobScheduler.js";
+export {
+  JobScheduler,
+  bulkOps,
+  type BulkOp,
+  type QueueInput,
+  type QueueManyResult,
+  type QueueOptions,
+} from "./JobScheduler.js";
+// job types declared once for producers and workers (the same exports as @taskjet/jobs)
+export {
+  defineJob,
+  jobInputOf,
+  type ArgsOf,
+  type DefinedJob,
+  type JobDefaults,
+  type ParsedArgsOf,
+} from "@taskjet/jobs";
 export { toSelector, type Target } from "./selector.js";
-export { JobPublisher, JobDispatcher, type NodeJobInput } from "./JobPublisher.js";
+export { JobPublisher, JobDispatcher, type NodeJobInput, type NodeQueueOptions } from "./JobPublisher.js";
 export {
   JobEvents,
   decodeEvent,

@@ -216,7 +216,7 @@ describe("TaskjetClient against a real scheduler and worker", () => {
     const s = stack.client.scheduler;
     await s.queue({ name: "keep", type: "echo", beginTime: future() });
     const before = await stack.snapshot();
-    await rejectsWith(s.queue({ name: "x", type: "bad type!" }), ErrorCode.InvalidArgument, "type");
+    await rejectsWith(s.queue({ name: "x", type: "bad\ttype" }), ErrorCode.InvalidArgument, "type");
     await rejectsWith(
       s.queue({ name: "x", type: "echo", jobType: "period" }),
       ErrorCode.InvalidArgument,

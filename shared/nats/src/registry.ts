@@ -1,10 +1,10 @@
 /**
  * Heartbeats of scheduler replicas and workers, and the job types workers registered, in the `<p>-registry`
  * bucket (TTL: an entry vanishes when its process stops beating). Keys: `replica.<id>`, `worker.<id>`,
- * `type.<type>`.
+ * `type.<type token>` (names.ts).
  */
 import type { KV } from "@nats-io/kv";
-import { decode, encode, type ReplicaInfo, type WorkerInfo } from "@taskjet/protocol";
+import { decode, encode, subjectToken, type ReplicaInfo, type WorkerInfo } from "@taskjet/protocol";
 import { listEntries } from "./store.js";
 
 export interface JobTypeInfo {
@@ -28,11 +28,17 @@ export class Registry {
   }
 
   async putType(info: JobTypeInfo): Promise<void> {
-    await this.kv.put(`type.${info.type}`, encode(info));
+    await this.kv.put(`type.${subjectToken(info.type)}`, encode(info));
   }
 
   async remove(kind: "replica" | "worker", id: string): Promise<void> {
     await this.kv.purge(`${kind}.${id}`).catch(() => undefined);
+  }
+
+  /** The entry of one job type, or undefined when no worker registered it (or none beat within the TTL). */
+  async type(type: string): Promise<JobTypeInfo | undefined> {
+    const e = await this.kv.get(`type.${subjectToken(type)}`);
+    return e && e.operation === "PUT" && e.length > 0 ? (decode(e.value) as JobTypeInfo) : undefined;
   }
 
   replicas(): Promise<ReplicaInfo[]> {

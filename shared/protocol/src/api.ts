@@ -4,8 +4,8 @@
  *
  * | op        | request                                   | reply data                               |
  * |-----------|-------------------------------------------|------------------------------------------|
- * | queue     | JobInput                                  | { id, created, job }  (no-op if id exists)|
- * | queueMany | { jobs: JobInput[] } (all or nothing)     | { results: [{ id, created }] }           |
+ * | queue     | JobInput                                  | { id, created, job, warnings? } (no-op if id exists)|
+ * | queueMany | { jobs: JobInput[] } (all or nothing)     | { results: [{ id, created }], warnings? } |
  * | exists    | { id }                                    | { exists }                               |
  * | get       | { id }                                    | { job }                                  |
  * | list      | ListRequest                               | { jobs, total, nextOffset?, omitted? }   |
@@ -22,6 +22,7 @@ import { z } from "zod";
 import type { ErrorBody } from "./errors.js";
 import type { RunLogEntry } from "./events.js";
 import { JobPatchSchema, jobStatuses, jobTypes, token, type JobDefinition, type JobState } from "./job.js";
+import { printableName } from "./names.js";
 
 export const IdRequestSchema = z.strictObject({ id: token("id", 128) });
 export type IdRequest = z.output<typeof IdRequestSchema>;
@@ -32,8 +33,8 @@ export const QueueManyRequestSchema = z.strictObject({
 
 export const ListFilterSchema = z.strictObject({
   status: z.enum(jobStatuses).optional(),
-  group: token("group").optional(),
-  type: token("type").optional(),
+  group: printableName("group").optional(),
+  type: printableName("type").optional(),
   jobType: z.enum(jobTypes).optional(),
   node: token("node").optional(),
   name: z.string().max(200).optional(),
@@ -93,6 +94,8 @@ export interface QueueResult {
   id: string;
   created: boolean;
   job: JobView;
+  /** accepted, but said about: e.g. no worker has registered the job's type yet (args unchecked) */
+  warnings?: string[];
 }
 export interface ListResult {
   jobs: JobView[];

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { jobTypes, overlapPolicies, priorities, token, TOKEN_PATTERN } from "./job.js";
+import { isName, printableName } from "./names.js";
 import { parseOrThrow } from "./validate.js";
 
 export const fireReasons = ["schedule", "trigger", "retry", "catchUp"] as const;
@@ -16,9 +17,9 @@ export const FireMessageSchema = z.object({
   fireId: z.string().min(1),
   jobId: token("jobId", 128),
   tenantId: token("tenantId"),
-  group: token("group"),
+  group: printableName("group"),
   name: z.string(),
-  type: token("type"),
+  type: printableName("type"),
   jobType: z.enum(jobTypes),
   args: z.record(z.string(), z.unknown()),
   priority: z.enum(priorities),
@@ -132,9 +133,9 @@ export function wellFormedFire(v: unknown): v is FireMessage {
     f.fireId.length >= 1 &&
     isToken(f.jobId, 128) &&
     isToken(f.tenantId) &&
-    isToken(f.group) &&
+    isName(f.group) &&
     typeof f.name === "string" &&
-    isToken(f.type) &&
+    isName(f.type) &&
     typeof f.jobType === "string" &&
     jobTypeSet.has(f.jobType) &&
     isPlainRecord(f.args) &&

@@ -3,6 +3,7 @@ export * from "./validate.js";
 export * from "./codec.js";
 export * from "./limits.js";
 export * from "./cron.js";
+export * from "./names.js";
 export * from "./job.js";
 export * from "./subjects.js";
 export * from "./envelope.js";

@@ -10,9 +10,13 @@ import { z } from "zod";
 import { compileCron, cronDialects, dstRules, isValidTimeZone } from "./cron.js";
 import { ValidationError } from "./errors.js";
 import { MAX_ARGS_DEPTH, pathDeeperThan, shortPath } from "./limits.js";
+import { printableName } from "./names.js";
 import { parseOrThrow } from "./validate.js";
 
-/** A subject-token-safe name: ids, groups, tenants, node names and job types appear in subjects and keys. */
+/**
+ * A subject-token-safe name: ids, tenants and node names appear in subjects and keys as they are. (Job types
+ * and groups are printable names carried by their encoded token: names.ts.)
+ */
 export const TOKEN_PATTERN = /^[A-Za-z0-9_-]+$/;
 export const token = (what: string, max = 64) =>
   z
@@ -54,6 +58,8 @@ export const sources = ["user", "system"] as const;
 /** Default bound on `fireAll` catch-up: fires older than this are recorded as skipped. */
 export const DEFAULT_CATCH_UP_WINDOW_SECONDS = 3600;
 export const DEFAULT_MAX_TRY_COUNT = 50;
+/** the longest delayMs: ten years */
+export const MAX_DELAY_MS = 10 * 365 * 86_400_000;
 
 const isoTime = (what: string) =>
   z.union(
@@ -119,8 +125,8 @@ export type Retention = z.output<typeof RetentionSchema>;
 const baseFields = {
   id: token("id", 128).optional(),
   name: z.string({ error: "name is required" }).min(1, "name must not be empty").max(200),
-  group: token("group").default("default"),
-  type: token("type"),
+  group: printableName("group").default("default"),
+  type: printableName("type"),
   args: z
     .record(z.string(), z.unknown(), { error: "args must be an object" })
     .superRefine((args, ctx) => {
@@ -145,6 +151,15 @@ const baseFields = {
     .positive("intervalSeconds must be greater than 0")
     .max(10 * 365 * 86400)
     .optional(),
+  /** once jobs: run this many milliseconds after acceptance (BullMQ's `delay`); becomes beginTime */
+  delayMs: z
+    .number({ error: "delayMs must be a number of milliseconds" })
+    .int("delayMs must be a whole number of milliseconds")
+    .nonnegative("delayMs must not be negative")
+    .max(MAX_DELAY_MS, `delayMs must be at most ${MAX_DELAY_MS} (10 years)`)
+    .optional(),
+  /** once jobs: run at this time (now when it has passed); becomes beginTime */
+  runAt: isoTime("runAt").optional(),
   beginTime: isoTime("beginTime").optional(),
   endTime: isoTime("endTime").optional(),
   maxTryCount: count("maxTryCount").default(DEFAULT_MAX_TRY_COUNT),
@@ -182,6 +197,7 @@ function checkJob(job: z.output<z.ZodObject<typeof baseFields>>, ctx: z.Refineme
   } else if (job.cron !== undefined) {
     ctx.addIssue({ code: "custom", path: ["cron"], message: `cron is only allowed for a period job` });
   }
+  checkStart(job, ctx);
   if (job.jobType === "persistent" && job.intervalSeconds === undefined) {
     ctx.addIssue({
       code: "custom",
@@ -214,23 +230,51 @@ function checkJob(job: z.output<z.ZodObject<typeof baseFields>>, ctx: z.Refineme
   }
 }
 
+/** A once job's start: one of intervalSeconds (seconds), delayMs (BullMQ's delay) or runAt (a time). */
+function checkStart(job: z.output<z.ZodObject<typeof baseFields>>, ctx: z.RefinementCtx): void {
+  const given = (["intervalSeconds", "delayMs", "runAt"] as const).filter((k) => job[k] !== undefined);
+  for (const k of given.filter((k) => k !== "intervalSeconds")) {
+    if (job.jobType !== "once") {
+      ctx.addIssue({
+        code: "custom",
+        path: [k],
+        message: `${k} is only for a once job: a ${job.jobType} job starts at beginTime`,
+      });
+    } else if (job.beginTime !== undefined) {
+      ctx.addIssue({ code: "custom", path: [k], message: `give ${k} or beginTime, not both` });
+    }
+  }
+  if (job.jobType === "once" && given.length > 1) {
+    ctx.addIssue({
+      code: "custom",
+      path: [given[1]!],
+      message: `a once job takes one of intervalSeconds, delayMs and runAt: got ${given.join(" and ")}`,
+    });
+  }
+}
+
 /** What a caller may send to queue a job. Unknown fields are rejected (a typo must not pass silently). */
 export const JobInputSchema = z.strictObject(baseFields).superRefine(checkJob);
 export type JobInput = z.input<typeof JobInputSchema>;
 
-/** A job definition after defaults; `id` always set. */
-export type JobDefinition = Omit<z.output<typeof JobInputSchema>, "id"> & { id: string };
+/** A job definition after defaults; `id` always set; delayMs and runAt resolved into beginTime. */
+export type JobDefinition = Omit<z.output<typeof JobInputSchema>, "id" | "delayMs" | "runAt"> & {
+  id: string;
+};
 
 /** Fields a caller may change on an existing job (`update`); identity and job type stay. */
 export const JobPatchSchema = z.strictObject(
   Object.fromEntries(
     Object.entries(baseFields)
-      .filter(([k]) => !["id", "tenantId", "group", "jobType"].includes(k))
+      .filter(([k]) => !["id", "tenantId", "group", "jobType", "delayMs", "runAt"].includes(k))
       // a patch names only what changes: defaults must not fill in the rest
       .map(([k, f]) => [k, (f instanceof z.ZodDefault ? f.unwrap() : f).optional()]),
   ) as unknown as { [K in PatchKey]: z.ZodOptional<Unwrapped<(typeof baseFields)[K]>> },
 );
-type PatchKey = Exclude<keyof typeof baseFields, "id" | "tenantId" | "group" | "jobType">;
+type PatchKey = Exclude<
+  keyof typeof baseFields,
+  "id" | "tenantId" | "group" | "jobType" | "delayMs" | "runAt"
+>;
 type Unwrapped<T> = T extends z.ZodDefault<infer I> ? I : T extends z.ZodOptional<infer I> ? I : T;
 export type JobPatch = z.input<typeof JobPatchSchema>;
 
@@ -293,6 +337,21 @@ export interface StoredJob extends JobRecord {
 /** Parses a job input at the edge; throws ValidationError naming the field. `root` prefixes paths. */
 export function parseJobInput(input: unknown, root?: string): z.output<typeof JobInputSchema> {
   return parseOrThrow(JobInputSchema, input, root);
+}
+
+/**
+ * A parsed job with its delayMs or runAt turned into beginTime, counted from `nowMs` (acceptance): the
+ * store and the scheduler know one start field. A runAt that has passed starts now.
+ */
+export function resolveStart<J extends { delayMs?: number; runAt?: string; beginTime?: string }>(
+  job: J,
+  nowMs: number,
+): Omit<J, "delayMs" | "runAt"> {
+  const { delayMs, runAt, ...rest } = job;
+  if (delayMs !== undefined) return { ...rest, beginTime: new Date(nowMs + delayMs).toISOString() };
+  if (runAt !== undefined)
+    return { ...rest, beginTime: new Date(Math.max(nowMs, Date.parse(runAt))).toISOString() };
+  return rest;
 }
 
 /** The initial state of a freshly queued job. */

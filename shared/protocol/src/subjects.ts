@@ -7,7 +7,8 @@
  *                                               type = the job type's subject token; pN = p1 (low) .. p5 (high)
  *   <p>.ctl.<node>                              interrupts to the workers of a node (core NATS);
  *                                               node `_all` reaches every worker
- *   <p>.evt.<tenant>.<group>.<type>.<jobId>.<phase>   events, phase = before | after | skipped | deadletter
+ *   <p>.evt.<tenant>.<group>.<type>.<jobId>.<phase>   events, phase = before | after | skipped | deadletter;
+ *                                               group and type as their subject tokens (names.ts)
  *   <p>.log.<tenant>.<jobId>                    run log (JetStream, limits)
  *   <p>.dlq.<tenant>.<jobId>                    dead letters (JetStream, limits)
  *
@@ -20,6 +21,7 @@
  */
 import type { JobDefinition, JobRecord } from "./job.js";
 import { priorityLevel } from "./job.js";
+import { nameOfToken, subjectToken } from "./names.js";
 
 export const DEFAULT_PREFIX = "taskjet";
 export const ANY_NODE = "_any";
@@ -92,7 +94,7 @@ export interface Namespace {
   logAll: string;
   dlq(tenant: string, jobId: string): string;
   dlqAll: string;
-  /** KV key of a job: `<tenant>.<group>.<id>` so watches and lists can filter by tenant and group. */
+  /** KV key of a job: `<tenant>.<group token>.<id>` so watches and lists can filter by tenant and group. */
   jobKey(def: Pick<JobDefinition, "tenantId" | "group" | "id">): string;
   jobKeyFilter(f: { tenant?: string; group?: string; id?: string }): string;
   buckets: { jobs: string; lease: string; locks: string; registry: string; sched: string };
@@ -105,30 +107,32 @@ export function namespace(prefix: string = DEFAULT_PREFIX): Namespace {
   }
   const p = prefix;
   const w = (s: string | undefined) => s ?? "*";
+  // job types and groups are printable names: subjects and keys carry their tokens (names.ts)
+  const t = subjectToken;
+  const wt = (s: string | undefined) => (s === undefined ? "*" : t(s));
   return {
     prefix: p,
     api: (tenant, op) => `${p}.api.${tenant}.${op}`,
     apiAll: `${p}.api.*.*`,
     sys: (op) => `${p}.sys.scheduler.${op}`,
-    run: (tenant, node, type, priority) =>
-      `${p}.run.${tenant}.${node ?? ANY_NODE}.${typeToken(type)}.p${priority}`,
+    run: (tenant, node, type, priority) => `${p}.run.${tenant}.${node ?? ANY_NODE}.${t(type)}.p${priority}`,
     runConsumer: (node, type, priority) => ({
       name:
         node === undefined
-          ? `${p}-any-${typeToken(type)}-p${priority}`
-          : `${p}-node${node.length}-${node}-${typeToken(type)}-p${priority}`,
-      filter: `${p}.run.*.${node ?? ANY_NODE}.${typeToken(type)}.p${priority}`,
+          ? `${p}-any-${t(type)}-p${priority}`
+          : `${p}-node${node.length}-${node}-${t(type)}-p${priority}`,
+      filter: `${p}.run.*.${node ?? ANY_NODE}.${t(type)}.p${priority}`,
     }),
     runAll: `${p}.run.>`,
     ctl: (node) => `${p}.ctl.${node}`,
-    event: (d, phase) => `${p}.evt.${d.tenantId}.${d.group}.${d.type}.${d.id}.${phase}`,
-    eventFilter: (f) => `${p}.evt.${w(f.tenant)}.${w(f.group)}.${w(f.type)}.${w(f.jobId)}.${w(f.phase)}`,
+    event: (d, phase) => `${p}.evt.${d.tenantId}.${t(d.group)}.${t(d.type)}.${d.id}.${phase}`,
+    eventFilter: (f) => `${p}.evt.${w(f.tenant)}.${wt(f.group)}.${wt(f.type)}.${w(f.jobId)}.${w(f.phase)}`,
     log: (tenant, jobId) => `${p}.log.${tenant}.${jobId}`,
     logAll: `${p}.log.>`,
     dlq: (tenant, jobId) => `${p}.dlq.${tenant}.${jobId}`,
     dlqAll: `${p}.dlq.>`,
-    jobKey: (d) => `${d.tenantId}.${d.group}.${d.id}`,
-    jobKeyFilter: (f) => `${w(f.tenant)}.${w(f.group)}.${w(f.id)}`,
+    jobKey: (d) => `${d.tenantId}.${t(d.group)}.${d.id}`,
+    jobKeyFilter: (f) => `${w(f.tenant)}.${wt(f.group)}.${w(f.id)}`,
     buckets: {
       jobs: `${p}-jobs`,
       lease: `${p}-lease`,
@@ -145,11 +149,6 @@ export function runSubjectOf(ns: Namespace, def: JobRecord["def"]): string {
   return ns.run(def.tenantId, def.nodeName, def.type, priorityLevel(def.priority));
 }
 
-/** A job type as one subject token (types are subject-safe tokens, TOKEN_PATTERN in job.ts). */
-export function typeToken(type: string): string {
-  return type;
-}
-
 /** The node and type tokens of a run subject, or undefined for another subject. */
 export function parseRunSubject(
   ns: Pick<Namespace, "prefix">,
@@ -160,12 +159,13 @@ export function parseRunSubject(
   return {
     tenant: t[2]!,
     node: t[3] === ANY_NODE ? undefined : t[3],
-    type: t[4]!,
+    // the type as written (`email.send`, not its token `email=2Esend`)
+    type: nameOfToken(t[4]!) ?? t[4]!,
     priority: Number(t[5]!.slice(1)),
   };
 }
 
-/** Splits a job key back into its parts. */
+/** Splits a job key back into its parts (`group` is the group's token: nameOfToken gives the name). */
 export function parseJobKey(key: string): { tenant: string; group: string; id: string } | undefined {
   const parts = key.split(".");
   if (parts.length !== 3) return undefined;

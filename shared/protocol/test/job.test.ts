@@ -57,9 +57,9 @@ describe("job input schema", () => {
     ["wrong type of name", { name: 42 }, "name"],
     ["empty name", { name: "" }, "name"],
     ["missing type", { type: undefined }, "type"],
-    ["type with a dot", { type: "a.b" }, "type"],
+    ["type with a line break", { type: "a\nb" }, "type"],
     ["id with a space", { id: "a b" }, "id"],
-    ["group with a wildcard", { group: "g*" }, "group"],
+    ["group with a trailing space", { group: "g " }, "group"],
     ["args not an object", { args: [1, 2] }, "args"],
     ["unknown jobType", { jobType: "weekly" }, "jobType"],
     ["unknown priority", { priority: "urgent" }, "priority"],
@@ -103,7 +103,7 @@ describe("job input schema", () => {
   }
 
   it("lists every problem, not only the first", () => {
-    const err = rejection({ name: 1, type: "a.b", maxCount: -1 });
+    const err = rejection({ name: 1, type: "", maxCount: -1 });
     expect(err.issues.map((i) => i.field).sort()).toEqual(["maxCount", "name", "type"]);
   });
 

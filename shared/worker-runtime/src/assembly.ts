@@ -149,7 +149,7 @@ export class WorkerAssembly {
       () => this.d.slots.active.size,
       this.d.log,
     );
-    this.heartbeat.start();
+    await this.heartbeat.start();
     await nc.flush();
     this.puller.start();
     return ns;

@@ -11,7 +11,7 @@ import {
   encodingOf,
   parseFire,
   TOKEN_PATTERN,
-  typeToken,
+  subjectToken,
   ValidationError,
   type Encoding,
   type FireMessage,
@@ -83,7 +83,7 @@ export function decodeFire(msg: RunMessage): Decoded {
         field: "nodeName",
       });
     }
-    if (subjectType !== undefined && typeToken(fire.type) !== subjectType) {
+    if (subjectType !== undefined && subjectToken(fire.type) !== subjectType) {
       throw new ValidationError(`type: "${fire.type}" does not match the subject's type "${subjectType}"`, {
         field: "type",
       });

@@ -23,10 +23,15 @@ export class Heartbeat {
     private readonly logger: Logger,
   ) {}
 
-  start(): void {
+  /**
+   * Resolves once the first beat is written (or failed): the types are in the registry when the worker's
+   * start() resolves, so producers' args are checked against their schemas from then on.
+   */
+  async start(): Promise<void> {
     this.beat();
     this.timer = setInterval(() => this.beat(), this.o.heartbeatMs);
     this.timer.unref();
+    await this.beating;
   }
 
   /** A type was registered after start: announce it now rather than at the next beat. */

@@ -7,6 +7,8 @@
  *
  * See docs/worker.md.
  */
+// job types declared once for producers and workers (the same exports as @taskjet/jobs)
+export { defineJob, type ArgsOf, type DefinedJob, type ParsedArgsOf } from "@taskjet/jobs";
 export { createWorker, Worker } from "./worker.js";
 export type { Interrupt } from "./intake.js";
 export type { WorkerOptions, ResolvedWorkerOptions } from "./options.js";

@@ -6,7 +6,8 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { z } from "zod";
-import { FailedPreconditionError, token, ValidationError } from "@taskjet/protocol";
+import { isDefinedJob, type DefinedJob, type ParsedArgsOf } from "@taskjet/jobs";
+import { FailedPreconditionError, printableName, ValidationError } from "@taskjet/protocol";
 import { ActionRunner, type ActionFn } from "./actions.js";
 import { WorkerAssembly } from "./assembly.js";
 import { DestinationPolicy } from "./destinationPolicy.js";
@@ -138,12 +139,27 @@ export class Worker {
    * Registers the handler of a job type. With `argsSchema` (zod) the args are parsed before the handler runs,
    * and a mismatch fails the run for good, naming the field. May be called before or after start().
    */
+  register<D extends DefinedJob>(
+    job: D,
+    handler: JobHandler<ParsedArgsOf<D>>,
+    opts?: Omit<RegisterOptions, "argsSchema">,
+  ): this;
   register<S extends z.ZodType = z.ZodType<Record<string, unknown>>>(
     type: string,
     handler: JobHandler<z.output<S>>,
-    opts: RegisterOptions<S> = {},
-  ): this {
-    const parsed = token("type").safeParse(type);
+    opts?: RegisterOptions<S>,
+  ): this;
+  register(typeOrDef: string | DefinedJob, handler: JobHandler<never>, opts: RegisterOptions = {}): this {
+    if (isDefinedJob(typeOrDef)) {
+      // the definition's schema parses the args, the same one producers were checked against
+      const description = opts.description ?? typeOrDef.defaults.description;
+      return this.register(typeOrDef.type, handler as JobHandler<Record<string, unknown>>, {
+        argsSchema: typeOrDef.argsSchema,
+        ...(description !== undefined ? { description } : {}),
+      });
+    }
+    const type = typeOrDef;
+    const parsed = printableName("type").safeParse(type);
     if (!parsed.success) {
       throw new ValidationError(`type: ${parsed.error.issues[0]?.message ?? "invalid"}`, { field: "type" });
     }

@@ -20,6 +20,11 @@ import { keyValues, printJson, shortTime, table } from "../output.js";
 type Flags = GlobalFlags & Record<string, unknown>;
 const flagsOf = (cmd: Command) => cmd.optsWithGlobals<Flags>();
 
+/** The scheduler's warnings (e.g. no worker has registered the type yet) on stderr: stdout stays the result. */
+function warn(ctx: CommandContext, warnings: readonly string[] | undefined): void {
+  for (const w of warnings ?? []) ctx.io.stderr.write(`warning: ${w}\n`);
+}
+
 export function manageCommands(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
   program
     .command("queue")
@@ -31,6 +36,7 @@ export function manageCommands(program: Command, ctx: CommandContext, setExit: (
       await ctx.withClient(flags, async (client) => {
         if (Array.isArray(body)) {
           const r = await client.scheduler.queueMany(body as JobInput[]);
+          warn(ctx, r.warnings);
           if (flags.json) return printJson(ctx.io, r);
           ctx.out(
             table(
@@ -40,6 +46,7 @@ export function manageCommands(program: Command, ctx: CommandContext, setExit: (
           );
         } else {
           const r = await client.scheduler.queue(body as JobInput);
+          warn(ctx, r.warnings);
           if (flags.json) return printJson(ctx.io, r);
           ctx.out(`${r.created ? "created" : "exists"} ${r.id}\n`);
         }

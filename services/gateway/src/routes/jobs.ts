@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { parseOrThrow, ValidationError } from "@taskjet/protocol";
 import type { TaskjetClient } from "@taskjet/client";
 import type { JobManagement } from "../JobManagement.js";
+import type { GatewayMetrics } from "../metrics.js";
 import {
   ActionParamsSchema,
   BulkBodySchema,
@@ -15,12 +16,18 @@ import {
   parseParams,
 } from "./params.js";
 
-export function jobRoutes(app: FastifyInstance, client: TaskjetClient, jobs: JobManagement): void {
+export function jobRoutes(
+  app: FastifyInstance,
+  client: TaskjetClient,
+  jobs: JobManagement,
+  metrics: Pick<GatewayMetrics, "unknownTypeJobs">,
+): void {
   const scheduler = client.scheduler;
 
   app.post("/v1/jobs", async (req, reply) => {
-    const job = await jobs.create(req.body);
-    return reply.code(201).header("location", `/v1/jobs/${job.id}`).send({ job });
+    const created = await jobs.create(req.body);
+    if (created.warnings) metrics.unknownTypeJobs.inc();
+    return reply.code(201).header("location", `/v1/jobs/${created.job.id}`).send(created);
   });
 
   app.get("/v1/jobs", async (req) => {

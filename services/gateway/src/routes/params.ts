@@ -6,6 +6,7 @@ import {
   jobTypes,
   ListFilterSchema,
   parseOrThrow,
+  printableName,
   token,
 } from "@taskjet/protocol";
 
@@ -21,8 +22,8 @@ const intQuery = (what: string, min: number, max: number) =>
 
 export const ListQuerySchema = z.strictObject({
   status: z.enum(jobStatuses, { error: `status must be one of ${jobStatuses.join(", ")}` }).optional(),
-  group: token("group").optional(),
-  type: token("type").optional(),
+  group: printableName("group").optional(),
+  type: printableName("type").optional(),
   jobType: z.enum(jobTypes).optional(),
   node: token("node").optional(),
   name: z.string().max(200).optional(),
