@@ -22,11 +22,12 @@ if (!hasGo) console.log("Go examples test skipped: no go on PATH (.ci/run instal
 
 const goEnv = { ...process.env, GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOFLAGS: "" };
 const NODE = "go1";
+const JSON_NODE = "go2";
 
 describe.skipIf(!hasGo)("Go examples (docs/examples/go)", () => {
   let stack: Stack;
   let bin: string;
-  let worker: ChildProcess;
+  const workers: ChildProcess[] = [];
   let workerLog = "";
   const env = () => ({ ...process.env, NATS_URL: stack.nats.url, TASKJET_PREFIX: stack.prefix });
 
@@ -40,19 +41,26 @@ describe.skipIf(!hasGo)("Go examples (docs/examples/go)", () => {
       });
       expect(built.status, `go build ${name}: ${built.stderr}`).toBe(0);
     }
-    stack = await startStack();
-    worker = spawn(join(bin, "worker"), [], { env: { ...env(), TASKJET_NODE: NODE } });
-    worker.stdout!.on("data", (d: Buffer) => (workerLog += d.toString()));
-    worker.stderr!.on("data", (d: Buffer) => (workerLog += d.toString()));
-    // the worker's registry heartbeat makes it visible in the scheduler's status
-    await waitFor(() => stack.client.scheduler.status().then((s) => s.workers.some((w) => w.node === NODE)), {
-      timeoutMs: 20_000,
-      message: "the Go worker in status.workers",
-    });
+    // node go2's fires are JSON (the scheduler's jsonFires), go1's msgpack: the worker reads both
+    stack = await startStack({ schedulerOptions: { jsonFires: { nodes: [JSON_NODE], types: [] } } });
+    for (const node of [NODE, JSON_NODE]) {
+      const w = spawn(join(bin, "worker"), [], { env: { ...env(), TASKJET_NODE: node } });
+      w.stdout!.on("data", (d: Buffer) => (workerLog += d.toString()));
+      w.stderr!.on("data", (d: Buffer) => (workerLog += d.toString()));
+      workers.push(w);
+    }
+    // the workers' registry heartbeats make them visible in the scheduler's status
+    await waitFor(
+      () =>
+        stack.client.scheduler
+          .status()
+          .then((s) => [NODE, JSON_NODE].every((n) => s.workers.some((w) => w.node === n))),
+      { timeoutMs: 20_000, message: "the Go workers in status.workers" },
+    );
   }, 180_000);
 
   afterAll(async () => {
-    worker?.kill("SIGTERM");
+    for (const w of workers) w.kill("SIGTERM");
     await stack?.stop();
     if (bin) rmSync(bin, { recursive: true, force: true });
   });
@@ -84,6 +92,16 @@ describe.skipIf(!hasGo)("Go examples (docs/examples/go)", () => {
     const logs = await stack.client.scheduler.logs(id);
     expect(logs.map((e) => e.outcome)).toEqual(["started", "succeeded"]);
     expect(logs[1]).toMatchObject({ worker: expect.stringMatching(/^go1-go-/), node: NODE, attempt: 1 });
+  });
+
+  it("fires in JSON (jsonFires): the worker reads them without msgpack, the outcome is the same", async () => {
+    const r = await runClient({ JOB_NODE: JSON_NODE, JOB_ARGS: '{"name":"Json"}' });
+    expect(r.code, `${r.stdout}${r.stderr}\nworker:\n${workerLog}`).toBe(0);
+    expect(r.stdout).toMatch(/status completed, triggerCount 1, tryCount 0, result hello, Json from Go$/m);
+    const id = /^queued (go-\d+)/m.exec(r.stdout)![1]!;
+    expect(workerLog).toMatch(new RegExp(`fire default\\.${id}:\\d+ attempt 1 \\(application/json\\)`));
+    // and go1's fires were msgpack
+    expect(workerLog).toMatch(/fire default\.go-\d+:\d+ attempt 1 \(application\/msgpack\)/);
   });
 
   it("a failure: the client exits 1, the job waits for its retry with the error recorded", async () => {

@@ -146,14 +146,18 @@ export function buildAsyncApi(prefix: string, schemas: Record<string, Obj>): Obj
       [Headers.FireId]: { type: "string", description: "<tenant>.<jobId>:<nominal epoch ms>" },
       [Headers.Epoch]: { type: "string", description: "the leader's lease revision, decimal" },
       [Headers.Nominal]: { type: "string", description: "the nominal fire time, ISO 8601 UTC" },
-      [Headers.ContentType]: { type: "string", const: "application/msgpack" },
+      [Headers.ContentType]: {
+        type: "string",
+        enum: ["application/msgpack", "application/json"],
+        description: "application/json for the nodes and types of the scheduler's jsonFires setting",
+      },
     },
     required: [Headers.MsgId, Headers.FireId, Headers.Epoch, Headers.Nominal, Headers.ContentType],
   };
   channel(
     "run",
     runAddress,
-    { fire: message("Fire", "FireMessage", { contentType: "application/msgpack", headers: fireHeaders }) },
+    { fire: message("Fire", "FireMessage", { headers: fireHeaders }) },
     `fires (JetStream stream ${ns.streams.run}, work queue): pull with durable consumers ` +
       `${prefix}-node-<node>-p<N> and ${prefix}-any-p<N>, explicit ack`,
   );

@@ -131,6 +131,7 @@ func (w *worker) handle(ctx context.Context, msg *nats.Msg) {
 		w.poison(msg, err)
 		return
 	}
+	log.Printf("fire %s attempt %d (%s)", fire.FireID, fire.Attempt, msg.Header.Get("Content-Type"))
 	// step 3: a scheduled fire may come up to 750 ms early: start at its nominal time (at most 5 s later)
 	if wait := time.Until(fire.nominal); wait > 0 {
 		time.Sleep(minDuration(wait, 5*time.Second))
