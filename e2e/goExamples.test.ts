@@ -20,7 +20,14 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const hasGo = spawnSync("go", ["version"]).status === 0;
 if (!hasGo) console.log("Go examples test skipped: no go on PATH (.ci/run installs golang-go)");
 
-const goEnv = { ...process.env, GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOFLAGS: "" };
+const goEnv = {
+  ...process.env,
+  GO111MODULE: "off",
+  GOPATH: "/usr/share/gocode",
+  GOFLAGS: "",
+  // go needs a build cache; CI's environment may have no HOME
+  GOCACHE: process.env["GOCACHE"] ?? join(tmpdir(), "taskjet-go-build-cache"),
+};
 const NODE = "go1";
 const JSON_NODE = "go2";
 
