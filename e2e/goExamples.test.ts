@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Kvm } from "@nats-io/kv";
 import { waitFor } from "@taskjet/testing";
 import { startStack, type Stack } from "@taskjet/test-stack";
 
@@ -140,6 +141,9 @@ describe.skipIf(!hasGo)("Go examples (docs/examples/go)", () => {
       jobType: "persistent",
       intervalSeconds: 1,
       maxCount: 2,
+      // the worker takes the job's lock and records its runs in state.running
+      lockTimeoutSeconds: 30,
+      overlapPolicy: "skip",
     });
     await waitFor(async () => (await stack.client.scheduler.get("go-every")).triggerCount >= 3, {
       timeoutMs: 30_000,
@@ -158,7 +162,9 @@ describe.skipIf(!hasGo)("Go examples (docs/examples/go)", () => {
     );
     // completed before its last fire ran, and that fire still ran
     const twice = await stack.client.scheduler.get("go-twice");
-    expect(twice).toMatchObject({ status: "completed", triggerCount: 2 });
+    expect(twice).toMatchObject({ status: "completed", triggerCount: 2, running: [] });
+    const locks = await new Kvm(stack.nc).open(`${stack.prefix}-locks`);
+    expect((await locks.get("default.go-twice"))?.operation).toBe("DEL"); // taken, then released
     await stack.client.scheduler.remove({ id: "go-every" }, { force: true });
   });
 });
