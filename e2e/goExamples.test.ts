@@ -127,6 +127,29 @@ describe.skipIf(!hasGo)("Go examples (docs/examples/go)", () => {
     await stack.client.scheduler.remove({ id }, { force: true });
   });
 
+  it("an interrupt (pause) stops a run: logged aborted with the reason, the job paused, no counters", async () => {
+    await stack.client.scheduler.queue({
+      id: "go-slow",
+      name: "slow",
+      type: "greet",
+      nodeName: NODE,
+      args: { name: "slow", sleepMs: 60_000 },
+    });
+    await waitFor(
+      async () => (await stack.client.scheduler.logs("go-slow")).some((e) => e.outcome === "started"),
+      { message: "go-slow started" },
+    );
+    await stack.client.scheduler.pause({ id: "go-slow" });
+    await waitFor(
+      async () => (await stack.client.scheduler.logs("go-slow")).some((e) => e.outcome === "aborted"),
+      { timeoutMs: 10_000, message: `go-slow aborted\n${workerLog}` },
+    );
+    const logs = await stack.client.scheduler.logs("go-slow");
+    expect(logs.find((e) => e.outcome === "aborted")).toMatchObject({ reason: "paused" });
+    expect(await stack.client.scheduler.get("go-slow")).toMatchObject({ status: "paused", tryCount: 0 });
+    await stack.client.scheduler.remove({ id: "go-slow" }, { force: true });
+  });
+
   it("counts fires as the protocol says: the worker for an unlimited job, the scheduler for a finite one", async () => {
     const base = { name: "every second", type: "greet", nodeName: NODE, args: { name: "tick" } };
     await stack.client.scheduler.queue({

@@ -5,7 +5,8 @@
 //	NATS_URL=nats://127.0.0.1:4222 TASKJET_NODE=go1 go run .
 //
 // Environment: NATS_URL, TASKJET_PREFIX (taskjet), TASKJET_NODE (go1), TASKJET_TYPE (greet). Jobs for it are
-// queued with "nodeName": "go1", "type": "greet"; args { "name": "..." } (or { "fail": true } to fail).
+// queued with "nodeName": "go1", "type": "greet"; args { "name": "..." } (or { "fail": true } to fail,
+// { "sleepMs": n } to take n ms).
 // It stops on SIGINT/SIGTERM: no new pulls, the fire in progress finishes.
 package main
 
@@ -36,6 +37,7 @@ type worker struct {
 	locks    nats.KeyValue
 	mu       sync.Mutex
 	cancels  map[string]context.CancelFunc // fireId -> cancel of its run (interrupts)
+	reasons  map[string]string             // fireId -> the interrupt's reason
 }
 
 func env(name, def string) string {
@@ -52,6 +54,7 @@ func main() {
 		jobType: env("TASKJET_TYPE", "greet"),
 		ackWait: 30 * time.Second,
 		cancels: map[string]context.CancelFunc{},
+		reasons: map[string]string{},
 	}
 	host, _ := os.Hostname()
 	w.workerID = fmt.Sprintf("%s-go-%d", w.node, os.Getpid())
@@ -218,7 +221,7 @@ func (w *worker) handle(ctx context.Context, msg *nats.Msg) {
 	if interrupted { // paused, stopped, removed: not run again, no counters
 		_, _ = w.update(key, job, func(j *record) { j.removeRunning(fire.FireID) })
 		_ = msg.AckSync()
-		w.runLog(fire, "aborted", startedAt, finishedAt, map[string]interface{}{"reason": "interrupted"})
+		w.runLog(fire, "aborted", startedAt, finishedAt, map[string]interface{}{"reason": w.takeReason(fire.FireID)})
 		return
 	}
 	// step 7: the outcome, compare-and-set on the revision read; the ack only after it landed
@@ -256,10 +259,16 @@ func (w *worker) run(ctx context.Context, fire *fire) (interface{}, error) {
 		return nil, errors.New("asked to fail")
 	}
 	name, _ := fire.Args["name"].(string)
+	work := 10 * time.Millisecond
+	if ms, ok := fire.Args["sleepMs"].(float64); ok { // JSON numbers
+		work = time.Duration(ms) * time.Millisecond
+	} else if ms := num(fire.Args["sleepMs"]); ms > 0 { // msgpack integers
+		work = time.Duration(ms) * time.Millisecond
+	}
 	select {
-	case <-ctx.Done():
+	case <-ctx.Done(): // an interrupt, the job's timeout or shutdown
 		return nil, ctx.Err()
-	case <-time.After(10 * time.Millisecond):
+	case <-time.After(work):
 	}
 	return "hello, " + name + " from Go", nil
 }
@@ -281,9 +290,22 @@ func (w *worker) onInterrupt(m *nats.Msg) {
 	for id, cancel := range w.cancels {
 		if id == in.FireID || (in.FireID == "*" && strings.HasPrefix(id, prefix)) {
 			log.Printf("interrupt %s: %s", id, in.Reason)
+			w.reasons[id] = in.Reason
 			cancel()
 		}
 	}
+}
+
+// takeReason is the interrupt reason recorded for a run (paused, stopped, removed, replaced).
+func (w *worker) takeReason(fireID string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	r := w.reasons[fireID]
+	delete(w.reasons, fireID)
+	if r == "" {
+		r = "interrupted"
+	}
+	return r
 }
 
 func (w *worker) skip(msg *nats.Msg, fire *fire, reason string) {
