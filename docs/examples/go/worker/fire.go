@@ -29,7 +29,7 @@ type fire struct {
 	FiredAt            string                 `msgpack:"firedAt" json:"firedAt"`
 	Attempt            int                    `msgpack:"attempt" json:"attempt"`
 	Reason             string                 `msgpack:"reason" json:"reason"`
-	Epoch              int64                  `msgpack:"epoch" json:"epoch"`
+	Epoch              float64                `msgpack:"epoch" json:"epoch"` // float64: past 2^32 msgpackr writes one
 	MaxTryCount        int                    `msgpack:"maxTryCount" json:"maxTryCount"`
 	TimeoutSeconds     int                    `msgpack:"timeoutSeconds" json:"timeoutSeconds"`
 	LockTimeoutSeconds int                    `msgpack:"lockTimeoutSeconds" json:"lockTimeoutSeconds"`
@@ -37,7 +37,7 @@ type fire struct {
 	NextNominalTime    string                 `msgpack:"nextNominalTime,omitempty" json:"nextNominalTime,omitempty"`
 	Last               bool                   `msgpack:"last" json:"last"`
 	TrackRunning       bool                   `msgpack:"trackRunning" json:"trackRunning"`
-	Revision           int64                  `msgpack:"revision,omitempty" json:"revision,omitempty"`
+	Revision           float64                `msgpack:"revision,omitempty" json:"revision,omitempty"`
 
 	nominal time.Time
 	raw     interface{} // the decoded payload, for a dead letter

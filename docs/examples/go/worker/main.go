@@ -177,10 +177,8 @@ func (w *worker) handle(ctx context.Context, msg *nats.Msg) {
 			return
 		}
 	}
-	w.report(fire, "before", job.status(), nil)
-	w.runLog(fire, "started", startedAt, startedAt, nil)
-
-	// step 6: run, keeping the fire alive; timeoutSeconds and interrupts cancel the context
+	// step 6: run, keeping the fire alive; timeoutSeconds and interrupts cancel the context. It is
+	// registered before anything says the run started, so an interrupt sent in reply is never missed.
 	runCtx, cancel := context.WithCancel(ctx)
 	if fire.TimeoutSeconds > 0 {
 		runCtx, cancel = context.WithTimeout(ctx, time.Duration(fire.TimeoutSeconds)*time.Second)
@@ -188,6 +186,8 @@ func (w *worker) handle(ctx context.Context, msg *nats.Msg) {
 	w.mu.Lock()
 	w.cancels[fire.FireID] = cancel
 	w.mu.Unlock()
+	w.report(fire, "before", job.status(), nil)
+	w.runLog(fire, "started", startedAt, startedAt, nil)
 	alive := make(chan struct{})
 	go func() {
 		t := time.NewTicker(w.ackWait / 3)

@@ -100,10 +100,12 @@ func (w *worker) lock(f *fire) (uint64, error) {
 	if getErr != nil {
 		return 0, err
 	}
-	var held struct {
-		ExpiresAt int64 `msgpack:"expiresAt"`
+	// a map, not a struct: an epoch-ms expiresAt written by msgpackr is a float64, which an int64 field refuses
+	var held map[string]interface{}
+	if err := decodeBody("application/msgpack", e.Value(), &held); err != nil {
+		return 0, fmt.Errorf("the job's lock does not decode: %w", err)
 	}
-	if decodeBody("application/msgpack", e.Value(), &held) == nil && held.ExpiresAt > time.Now().UnixMilli() {
+	if num(held["expiresAt"]) > time.Now().UnixMilli() {
 		return 0, errors.New("the job's lock is held")
 	}
 	return w.locks.Update(key, value, e.Revision())
