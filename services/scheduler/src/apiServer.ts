@@ -18,8 +18,8 @@ import { serveRequests } from "@taskjet/nats";
 import {
   apiOps,
   CONTENT_TYPE_HEADER,
-  encodingOf,
   parseOrThrow,
+  requestEncodingOf,
   sysOps,
   TaskjetError,
   TOKEN_PATTERN,
@@ -107,7 +107,7 @@ export class ApiServer {
       });
     }
     // list and logs size their pages in the encoding the reply goes out in (serveRequests checked it)
-    const encoding = encodingOf(msg.headers?.get(CONTENT_TYPE_HEADER));
+    const encoding = requestEncodingOf(msg.headers?.get(CONTENT_TYPE_HEADER), msg.data);
     switch (op as ApiOp) {
       case "queue":
         return this.jobs.queue(tenant, body);

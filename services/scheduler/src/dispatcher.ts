@@ -3,7 +3,8 @@
  *
  * A fire is a JetStream message on runSubjectOf(ns, def) = `<p>.run.<tenant>.<node|_any>.p<1..5>`, payload a
  * msgpack FireMessage, headers Nats-Msg-Id (fireMsgId: the stream's duplicate window turns a re-publish after
- * a takeover into a no-op), Taskjet-Epoch, Taskjet-Nominal-Time, Taskjet-Fire-Id and Content-Type.
+ * a takeover into a no-op), Taskjet-Epoch, Taskjet-Nominal-Time, Taskjet-Fire-Id and Content-Type; JSON instead
+ * of msgpack for the nodes and types of the jsonFires option (foreign workers without a msgpack library).
  * Batches are encoded ahead of their instant and go out concurrently (one pub-ack round trip per message
  * would cap us at a few thousand a second), bounded by maxInFlightPublishes; the fencing check (is the lease
  * still ours?) runs right before each message of a batch.
@@ -15,10 +16,12 @@
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 import {
   ALL_NODES,
+  ANY_NODE,
   encode,
   fireIdOf,
   fireMsgId,
   Headers,
+  JSON_TYPE,
   MSGPACK,
   runSubjectOf,
   type FireMessage,
@@ -55,6 +58,7 @@ export function fireHeaders(
   epoch: number,
   nominalIso: string,
   fireId: string,
+  contentType: string = MSGPACK,
   trace?: TraceCarrier,
 ): MsgHdrs {
   // W3C values never hold CR or LF either (traceparent is hex and dashes, tracestate printable ASCII)
@@ -64,7 +68,7 @@ export function fireHeaders(
     : "";
   const bytes = te.encode(
     `NATS/1.0\r\n${Headers.MsgId}: ${msgId}\r\n${Headers.Epoch}: ${epoch}\r\n${Headers.Nominal}: ${nominalIso}` +
-      `\r\n${Headers.FireId}: ${fireId}\r\n${Headers.ContentType}: ${MSGPACK}\r\n${traced}\r\n`,
+      `\r\n${Headers.FireId}: ${fireId}\r\n${Headers.ContentType}: ${contentType}\r\n${traced}\r\n`,
   );
   return { encode: () => bytes } as unknown as MsgHdrs;
 }
@@ -161,14 +165,24 @@ export function buildFireMessage(
 export class Dispatcher {
   private readonly window: Window;
   private readonly mux: PubAckMux;
+  private readonly jsonNodes: ReadonlySet<string>;
+  private readonly jsonTypes: ReadonlySet<string>;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly ns: Namespace,
-    private readonly opts: { maxInFlightPublishes: number; publishTimeoutMs: number; now: () => number },
+    private readonly opts: {
+      maxInFlightPublishes: number;
+      publishTimeoutMs: number;
+      now: () => number;
+      /** fires of these nodes (`_any`: no node) or types go out as JSON (options.ts jsonFires) */
+      jsonFires?: { nodes: readonly string[]; types: readonly string[] };
+    },
   ) {
     this.window = new Window(opts.maxInFlightPublishes);
     this.mux = new PubAckMux(nc, opts.publishTimeoutMs);
+    this.jsonNodes = new Set(opts.jsonFires?.nodes);
+    this.jsonTypes = new Set(opts.jsonFires?.types);
   }
 
   /**
@@ -187,19 +201,21 @@ export class Dispatcher {
 
   private prepareOne(item: FireToPublish, epoch: number, firedAt: string): PreparedFire {
     const msg = buildFireMessage(item.record, item.fire, epoch, firedAt, item.revision);
+    const { def } = item.record;
+    const json = this.jsonNodes.has(def.nodeName ?? ANY_NODE) || this.jsonTypes.has(def.type);
     const span = tracingOn() ? this.fireSpan(item.record, msg) : undefined;
     const trace = span ? carrierOf(otelTrace.setSpan(otelContext.active(), span)) : undefined;
-    const headers = fireHeaders(
-      fireMsgId(msg.fireId, msg.attempt),
-      epoch,
-      msg.nominalTime,
-      msg.fireId,
-      trace,
-    );
     return {
-      subject: runSubjectOf(this.ns, item.record.def),
-      data: encode(msg),
-      headers,
+      subject: runSubjectOf(this.ns, def),
+      data: encode(msg, json ? "json" : "msgpack"),
+      headers: fireHeaders(
+        fireMsgId(msg.fireId, msg.attempt),
+        epoch,
+        msg.nominalTime,
+        msg.fireId,
+        json ? JSON_TYPE : MSGPACK,
+        trace,
+      ),
       fireId: msg.fireId,
       ...(span ? { span } : {}),
     };

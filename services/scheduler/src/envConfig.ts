@@ -25,6 +25,8 @@ export const ENV_VARS: Record<string, string> = {
   TASKJET_LOG_LEVEL: "pino log level of main.js (default info)",
   TASKJET_ACTION_SUBJECT_ALLOW: "actionSubjectAllow (comma-separated subject patterns)",
   TASKJET_RETENTION: "retention (JSON: removeOnComplete, removeOnFail, types, tenants)",
+  TASKJET_JSON_FIRE_NODES: "jsonFires.nodes (comma-separated node names; _any = jobs without a node)",
+  TASKJET_JSON_FIRE_TYPES: "jsonFires.types (comma-separated job types)",
   ...Object.fromEntries(Object.keys(TunablesSchema.shape).map((k) => [`TASKJET_${snake(k)}`, k])),
 };
 
@@ -87,6 +89,14 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SchedulerO
   if (allow !== undefined && allow.trim() !== "") {
     opts.actionSubjectAllow = parseSubjectPatterns(allow, "TASKJET_ACTION_SUBJECT_ALLOW");
   }
+  const list = (name: string) =>
+    (env[name] ?? "")
+      .split(",")
+      .map((x) => x.trim())
+      .filter((x) => x !== "");
+  const jsonNodes = list("TASKJET_JSON_FIRE_NODES");
+  const jsonTypes = list("TASKJET_JSON_FIRE_TYPES");
+  if (jsonNodes.length > 0 || jsonTypes.length > 0) opts.jsonFires = { nodes: jsonNodes, types: jsonTypes };
   const retention = env["TASKJET_RETENTION"];
   if (retention !== undefined && retention.trim() !== "") {
     let parsed: unknown;

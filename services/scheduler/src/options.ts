@@ -131,6 +131,12 @@ export interface SchedulerOptions extends Partial<Tunables> {
    * failed kept 7 days, at most 5,000
    */
   retention?: RetentionConfigInput;
+  /**
+   * fires published as JSON (Content-Type application/json) instead of msgpack: those of jobs addressed to
+   * one of `nodes` (`_any` for jobs without a node) or of one of `types`, so a worker in another language
+   * needs no msgpack library for them (docs/protocol.md, Fires). Taskjet workers read both.
+   */
+  jsonFires?: { nodes?: readonly string[]; types?: readonly string[] };
 }
 
 export interface ResolvedSchedulerOptions extends Tunables {
@@ -141,7 +147,13 @@ export interface ResolvedSchedulerOptions extends Tunables {
   standby: boolean;
   actionSubjectAllow: string[];
   retention: RetentionConfig;
+  jsonFires: { nodes: string[]; types: string[] };
 }
+
+const JsonFiresSchema = z.strictObject({
+  nodes: z.array(z.string().regex(TOKEN_PATTERN, "a node name (letters, digits, _ and -)")).default([]),
+  types: z.array(z.string().regex(TOKEN_PATTERN, "a job type (letters, digits, _ and -)")).default([]),
+});
 
 export function defaultReplicaId(): string {
   const host =
@@ -176,5 +188,6 @@ export function resolveOptions(opts: SchedulerOptions): ResolvedSchedulerOptions
     standby: opts.standby ?? false,
     actionSubjectAllow: parseSubjectPatterns(opts.actionSubjectAllow, "actionSubjectAllow"),
     retention: parseRetentionConfig(opts.retention),
+    jsonFires: parseOrThrow(JsonFiresSchema, opts.jsonFires ?? {}, "jsonFires"),
   };
 }

@@ -355,6 +355,63 @@ describe("wire", () => {
     await expect(request(nc, `${prefix}.api.t1.fly`, {})).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
       field: "op",
+      details: { issues: [{ field: "op", message: expect.stringContaining('unknown operation "fly"') }] },
+    });
+  });
+
+  it("every INVALID_ARGUMENT carries details.issues, single checks included", async () => {
+    const raw = async (subject: string, body: unknown) => {
+      const h = natsHeaders();
+      h.set("Content-Type", "application/json");
+      const m = await nc.request(subject, JSON.stringify(body), { headers: h, timeout: 5_000 });
+      return JSON.parse(m.string()) as { ok: false; error: { field: string; details: unknown } };
+    };
+    const cases: [string, unknown, string][] = [
+      [ns.api("t1", "queue"), job("m1", { tenantId: "t2" }), "tenantId"],
+      [`${prefix}.api.t1.fly`, {}, "op"],
+      [ns.api("t1", "queue"), { name: "x" }, "type"],
+      [ns.api("t1", "pause"), { id: "a", force: true }, "force"],
+      [ns.api("t1", "queue"), job("m2", { intervalSeconds: 0.5, jobType: "persistent" }), "intervalSeconds"],
+      [ns.sys("status"), { nope: 1 }, "(root)"],
+    ];
+    for (const [subject, body, field] of cases) {
+      const reply = await raw(subject, body);
+      expect(reply, `${subject} ${JSON.stringify(body)}`).toMatchObject({
+        ok: false,
+        error: { code: "INVALID_ARGUMENT", field, details: { issues: expect.any(Array) } },
+      });
+      const issues = (reply.error.details as { issues: { field: string; message: string }[] }).issues;
+      expect(issues.length).toBeGreaterThan(0);
+      expect(issues[0]).toEqual({ field, message: expect.any(String) });
+    }
+  });
+
+  it("reads JSON sent without a Content-Type and answers in JSON", async () => {
+    const text = (s: string) => new TextEncoder().encode(s);
+    const ok = await nc.request(
+      ns.api("t1", "queue"),
+      text(JSON.stringify({ id: "nohdr1", name: "no header", type: "mail", beginTime: FAR })),
+      { timeout: 5_000 },
+    );
+    expect(ok.headers?.get("Content-Type")).toBe("application/json");
+    expect(JSON.parse(ok.string())).toMatchObject({ ok: true, data: { id: "nohdr1", created: true } });
+    expect(await readJob(nc, prefix, "t1.default.nohdr1")).toBeDefined();
+
+    // broken JSON without the header: a JSON DECODE_ERROR that says what to send, not a msgpack one
+    const bad = await nc.request(ns.api("t1", "get"), text('{"id": '), { timeout: 5_000 });
+    expect(bad.headers?.get("Content-Type")).toBe("application/json");
+    expect(JSON.parse(bad.string())).toMatchObject({
+      ok: false,
+      error: { code: "DECODE_ERROR", message: expect.stringContaining("Content-Type: application/msgpack") },
+    });
+    // an unknown Content-Type is answered in JSON
+    const h = natsHeaders();
+    h.set("Content-Type", "text/xml");
+    const xml = await nc.request(ns.api("t1", "get"), text("<id/>"), { headers: h, timeout: 5_000 });
+    expect(xml.headers?.get("Content-Type")).toBe("application/json");
+    expect(JSON.parse(xml.string())).toMatchObject({
+      ok: false,
+      error: { code: "DECODE_ERROR", field: "Content-Type" },
     });
   });
 });

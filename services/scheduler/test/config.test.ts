@@ -24,6 +24,16 @@ describe("options", () => {
     expect(() => resolveOptions({ replicaId: "a.b" })).toThrow(/replicaId/);
   });
 
+  it("jsonFires: node and type lists from code or TASKJET_JSON_FIRE_*, each name checked", () => {
+    expect(resolveOptions({}).jsonFires).toEqual({ nodes: [], types: [] });
+    const env = optionsFromEnv({ TASKJET_JSON_FIRE_NODES: "go1, _any", TASKJET_JSON_FIRE_TYPES: "greet" });
+    expect(resolveOptions(env).jsonFires).toEqual({ nodes: ["go1", "_any"], types: ["greet"] });
+    expect(ENV_VARS).toHaveProperty("TASKJET_JSON_FIRE_NODES");
+    expect(() => resolveOptions({ jsonFires: { types: ["a.b"] } })).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT", field: "jsonFires.types.0" }),
+    );
+  });
+
   it("reads TASKJET_* and NATS_* from the environment", () => {
     const opts = optionsFromEnv({
       NATS_URL: "nats://a:4222,nats://b:4222",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Kvm } from "@nats-io/kv";
-import { fireIdOf, fireMsgId, type JobView, type QueueResult } from "@taskjet/protocol";
+import { fireIdOf, fireMsgId, parseFire, type JobView, type QueueResult } from "@taskjet/protocol";
 import {
   api,
   iso,
@@ -53,6 +53,25 @@ describe("firing", () => {
     expect(first.msg.nextNominalTime).toBe(iso(T0 + 2_000));
     // planned from the stored job: workers may run it from a copy at least that new
     expect(first.msg.revision).toBe(job.revision);
+  });
+
+  it("publishes the fires of jsonFires nodes and types as JSON, the same message, others as msgpack", async () => {
+    const { clock, fires, queue } = await setup(T0, { jsonFires: { nodes: ["j1", "_any"], types: ["jt"] } });
+    const every = { name: "n", jobType: "persistent", intervalSeconds: 1, args: { a: [1, "x", null] } };
+    await queue({ ...every, id: "byNode", type: "t", nodeName: "j1" });
+    await queue({ ...every, id: "byAny", type: "t" });
+    await queue({ ...every, id: "byType", type: "jt", nodeName: "m1" });
+    await queue({ ...every, id: "plain", type: "t", nodeName: "m1" });
+    await fires.stepSeconds(clock, "plain", 1);
+    await waitFor(() => ["byNode", "byAny", "byType"].every((id) => fires.of(id).length >= 1));
+    for (const id of ["byNode", "byAny", "byType"]) {
+      const f = fires.of(id)[0]!;
+      expect(f.contentType, id).toBe("application/json");
+      // the same FireMessage a msgpack fire carries, and one the fire schema accepts
+      expect(parseFire(f.msg)).toEqual(f.msg);
+      expect(f.msg).toMatchObject({ jobId: id, args: { a: [1, "x", null] }, attempt: 1, reason: "schedule" });
+    }
+    expect(fires.of("plain")[0]!.contentType).toBe("application/msgpack");
   });
 
   it("keeps firing when a fire:batch listener throws (logged, not an unhandled rejection)", async () => {

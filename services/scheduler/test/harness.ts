@@ -10,6 +10,7 @@ import { request } from "@taskjet/nats";
 import {
   decode,
   encode,
+  encodingOf,
   Headers,
   namespace,
   type ApiOp,
@@ -116,7 +117,8 @@ export class FireCollector {
 
   private push(m: JsMsg): void {
     this.fires.push({
-      msg: decode(m.data) as FireMessage,
+      // by Content-Type: fires of the jsonFires option are JSON
+      msg: decode(m.data, encodingOf(m.headers?.get(Headers.ContentType))) as FireMessage,
       subject: m.subject,
       msgId: m.headers?.get(Headers.MsgId) ?? "",
       epoch: m.headers?.get(Headers.Epoch) ?? "",

@@ -1,5 +1,5 @@
 /**
- * Request/reply with the protocol's codec and envelope. A server decodes by the request's Content-Type,
+ * Request/reply with the protocol's codec and envelope. A server decodes by the request's Content-Type (sniffed when absent),
  * answers in the same encoding, and turns anything thrown into a typed error envelope: a bad request never
  * crashes the process and never goes unanswered. A body nested too deep for the encoders is refused at
  * decoding (INVALID_ARGUMENT, protocol limits.ts), before the handler sees it.
@@ -14,6 +14,7 @@ import {
   encodingOf,
   errorReply,
   okReply,
+  requestEncodingOf,
   TimeoutError,
   UnavailableError,
   unwrapReply,
@@ -43,7 +44,7 @@ async function answer(msg: Msg, handler: RequestHandler, onError?: (err: unknown
   let encoding: Encoding = "json";
   let reply: unknown;
   try {
-    encoding = encodingOf(msg.headers?.get(CONTENT_TYPE_HEADER));
+    encoding = requestEncodingOf(msg.headers?.get(CONTENT_TYPE_HEADER), msg.data);
     const body = decodeRequest(msg.data, encoding);
     // the caller's trace context, when tracing is on: the handler's spans join the caller's trace
     const result = tracingOn()

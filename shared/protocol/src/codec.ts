@@ -3,6 +3,8 @@
  * `Content-Type: application/json`. Replies go back in the caller's encoding, so any NATS client in any
  * language can speak to taskjet with plain JSON.
  *
+ * A request without the header is sniffed (requestEncodingOf): JSON when it starts with `{` or `[`.
+ *
  * `decode` is for anything read (fires, events, records); `decodeRequest` is the request edge: it also
  * refuses a body nested deeper than MAX_PAYLOAD_DEPTH with INVALID_ARGUMENT, before anything else touches
  * the value (see limits.ts for why).
@@ -34,6 +36,21 @@ export function encodingOf(contentType: string | undefined | null): Encoding {
   });
 }
 
+/**
+ * The encoding of a request: its Content-Type when it has one (encodingOf), else sniffed. A body whose first
+ * byte that is not JSON whitespace is `{` or `[` is JSON: a msgpack request is a map (0x80-0x8f, 0xde,
+ * 0xdf) or empty, and those bytes as msgpack would be a lone small integer, never a request. So a client
+ * that forgets the header still gets its JSON read and its reply in JSON.
+ */
+export function requestEncodingOf(contentType: string | undefined | null, data: Uint8Array): Encoding {
+  if (contentType) return encodingOf(contentType);
+  for (const byte of data) {
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte === 0x7b || byte === 0x5b ? "json" : "msgpack";
+  }
+  return "msgpack";
+}
+
 export function contentTypeOf(encoding: Encoding): string {
   return encoding === "json" ? JSON_TYPE : MSGPACK;
 }
@@ -55,7 +72,14 @@ export function decode(data: Uint8Array, encoding: Encoding = "msgpack"): unknow
     }
     return value;
   } catch (err) {
-    throw new DecodeError(`payload is not valid ${encoding}: ${(err as Error).message}`, { cause: err });
+    // say what to send: the usual cause is JSON or text with a wrong or missing Content-Type
+    const hint =
+      encoding === "msgpack"
+        ? ` (send msgpack, or JSON with Content-Type: ${JSON_TYPE})`
+        : ` (send JSON, or msgpack with Content-Type: ${MSGPACK})`;
+    throw new DecodeError(`payload is not valid ${encoding}: ${(err as Error).message}${hint}`, {
+      cause: err,
+    });
   }
 }
 

@@ -71,20 +71,32 @@ export class TaskjetError extends Error {
   }
 }
 
+/** One problem of an INVALID_ARGUMENT: the dotted field path (`(root)` for the body itself) and what is wrong. */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+/**
+ * INVALID_ARGUMENT. Its body always carries `details.issues` (at least one item), whether it came from a
+ * schema (every problem found) or from a single check (one item: `field`, or `(root)`, and the message
+ * without its leading `<field>: `), so a client in any language reads one shape for every bad input.
+ */
 export class ValidationError extends TaskjetError {
   override name = "ValidationError";
   /** Every problem found, not only the first: `field` names the first one. */
-  readonly issues: ReadonlyArray<{ field: string; message: string }>;
-  constructor(
-    message: string,
-    opts: TaskjetErrorOptions & { issues?: { field: string; message: string }[] } = {},
-  ) {
-    super(ErrorCode.InvalidArgument, message, {
-      ...opts,
-      details: opts.issues ? { issues: opts.issues, ...opts.details } : opts.details,
-    });
-    this.issues = opts.issues ?? (opts.field ? [{ field: opts.field, message }] : []);
+  readonly issues: ReadonlyArray<FieldIssue>;
+  constructor(message: string, opts: TaskjetErrorOptions & { issues?: FieldIssue[] } = {}) {
+    const issues =
+      opts.issues && opts.issues.length > 0 ? opts.issues : [singleIssue(message, opts.field ?? "(root)")];
+    super(ErrorCode.InvalidArgument, message, { ...opts, details: { issues, ...opts.details } });
+    this.issues = issues;
   }
+}
+
+function singleIssue(message: string, field: string): FieldIssue {
+  const own = `${field}: `;
+  return { field, message: message.startsWith(own) ? message.slice(own.length) : message };
 }
 
 export class NotFoundError extends TaskjetError {
@@ -191,8 +203,7 @@ export function errorFromBody(body: ErrorBody): TaskjetError {
   if (body.field !== undefined) opts.field = body.field;
   if (body.details !== undefined) opts.details = body.details;
   if (Cls === ValidationError) {
-    const issues =
-      (body.details?.["issues"] as { field: string; message: string }[] | undefined) ?? undefined;
+    const issues = (body.details?.["issues"] as FieldIssue[] | undefined) ?? undefined;
     return new ValidationError(body.message, { ...opts, ...(issues ? { issues } : {}) });
   }
   return new Cls(body.message, opts);

@@ -12,3 +12,5 @@ export * from "./fire.js";
 export * from "./events.js";
 export * from "./actionSubjects.js";
 export * from "./retention.js";
+export * from "./wireSchemas.js";
+export * from "./contract.js";

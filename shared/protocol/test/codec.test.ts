@@ -10,6 +10,7 @@ import {
   NotFoundError,
   okReply,
   parseRunSubject,
+  requestEncodingOf,
   unwrapReply,
   ValidationError,
 } from "@taskjet/protocol";
@@ -26,6 +27,16 @@ describe("codec", () => {
     expect(encodingOf("application/json; charset=utf-8")).toBe("json");
     expect(encodingOf("application/msgpack")).toBe("msgpack");
     expect(() => encodingOf("text/xml")).toThrow(DecodeError);
+  });
+  it("sniffs a request without Content-Type: JSON when it starts with { or [, msgpack otherwise", () => {
+    const text = (s: string) => new TextEncoder().encode(s);
+    expect(requestEncodingOf(undefined, text('{"id":"a"}'))).toBe("json");
+    expect(requestEncodingOf(null, text(" \n\t[1]"))).toBe("json");
+    expect(requestEncodingOf("", encode({ id: "a" }))).toBe("msgpack");
+    expect(requestEncodingOf(undefined, new Uint8Array())).toBe("msgpack");
+    // a header always wins, even over bytes that look like JSON
+    expect(requestEncodingOf("application/msgpack", text("{}"))).toBe("msgpack");
+    expect(() => requestEncodingOf("text/xml", text("{}"))).toThrow(DecodeError);
   });
   it("bad bytes give a DecodeError, never another exception", () => {
     expect(() => decode(new TextEncoder().encode("{nope"), "json")).toThrow(DecodeError);
