@@ -43,7 +43,15 @@ describe("service metrics endpoints", () => {
     ops.push(s, w);
     await waitFor(() => scheduler.isLeader(), { message: "leader" });
     await client.scheduler.queue({ id: "ok", name: "ok", type: "console", args: { message: "hi" } });
-    await client.scheduler.queue({ id: "bad", name: "bad", type: "http", args: {}, maxTryCount: 1 });
+    // args the http type's schema accepts (a bad one is refused at accept time), a run that fails: the
+    // worker refuses loopback addresses unless the operator allowed them
+    await client.scheduler.queue({
+      id: "bad",
+      name: "bad",
+      type: "http",
+      args: { url: "http://127.0.0.1:9/" },
+      maxTryCount: 1,
+    });
     const metrics = await waitFor(
       async () => {
         const m = (await text(w.port, "/metrics")).body;
@@ -59,7 +67,13 @@ describe("service metrics endpoints", () => {
     expect(metrics).toContain("taskjet_worker_state_runs_pending 0");
     // a fire published ahead of its time (leadMs) waits in the worker, prepared
     const at = new Date(Date.now() + 2_500).toISOString();
-    await client.scheduler.queue({ id: "later", name: "later", type: "console", beginTime: at, args: {} });
+    await client.scheduler.queue({
+      id: "later",
+      name: "later",
+      type: "console",
+      beginTime: at,
+      args: { message: "later" },
+    });
     await waitFor(
       async () => (await text(w.port, "/metrics")).body.includes("taskjet_worker_early_fires_held 1"),
       {
