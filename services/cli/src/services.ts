@@ -3,7 +3,7 @@
  * commands/serve.ts runs them until SIGINT/SIGTERM.
  */
 import { isTaskjetError, UnavailableError, ValidationError } from "@taskjet/protocol";
-import type { NatsConfig } from "@taskjet/nats";
+import { logLevelFromEnv, type NatsConfig } from "@taskjet/nats";
 import { pino, type Logger } from "pino";
 
 export interface Service {
@@ -16,7 +16,7 @@ export interface Service {
 
 /** The log level of the services the CLI runs: TASKJET_LOG_LEVEL, else LOG_LEVEL, else `fallback`. */
 export function logLevel(env: NodeJS.ProcessEnv, fallback = "info"): string {
-  return env["TASKJET_LOG_LEVEL"] || env["LOG_LEVEL"] || fallback;
+  return logLevelFromEnv(env, fallback);
 }
 
 /** Service logs go to stderr (stdout is the CLI's output). */

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { isTaskjetError, ValidationError } from "@taskjet/protocol";
 import { GatewayService } from "./GatewayService.js";
+import { logLevelFromEnv } from "@taskjet/nats";
 
 async function main(): Promise<void> {
   let values: { port?: string; host?: string; token?: string[]; tenant?: string; "insecure-dev"?: boolean };
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
     ...(values.token ? { tokens: values.token } : {}),
     ...(values.tenant !== undefined ? { tenant: values.tenant } : {}),
     ...(values["insecure-dev"] ? { insecureDev: true } : {}),
-    logger: { level: process.env["TASKJET_LOG_LEVEL"] || process.env["LOG_LEVEL"] || "info" },
+    logger: { level: logLevelFromEnv() },
   });
   const addr = await gateway.start();
   process.stderr.write(`taskjet gateway listening on ${addr.url}\n`);

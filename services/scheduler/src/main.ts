@@ -4,17 +4,18 @@
  *
  *   NATS_URL=nats://127.0.0.1:4222 TASKJET_PREFIX=taskjet node services/scheduler/dist/main.js
  *
- * Logs JSON lines with pino (TASKJET_LOG_LEVEL, default info). SIGTERM/SIGINT stop gracefully: stop taking
+ * Logs JSON lines with pino (TASKJET_LOG_LEVEL or LOG_LEVEL, default info). SIGTERM/SIGINT stop gracefully: stop taking
  * requests and firing, let in-flight publishes be acked, write the final cursor, release the lease (a
  * follower takes over at once), close. A second signal exits at once.
  */
 import { pino } from "pino";
+import { logLevelFromEnv } from "@taskjet/nats";
 import { errorLine, FailedPreconditionError, ValidationError } from "@taskjet/protocol";
 import { optionsFromEnv } from "./envConfig.js";
 import { SchedulerService } from "./schedulerService.js";
 import { startSchedulerOps } from "./metrics.js";
 
-const log = pino({ name: "taskjet-scheduler", level: process.env["TASKJET_LOG_LEVEL"] ?? "info" });
+const log = pino({ name: "taskjet-scheduler", level: logLevelFromEnv() });
 
 async function main(): Promise<void> {
   const service = new SchedulerService({ ...optionsFromEnv(), logger: log });

@@ -8,9 +8,10 @@ import { errorLine, toTaskjetError, ValidationError } from "@taskjet/protocol";
 import { configFrom, usage } from "./config.js";
 import { WorkerService } from "./WorkerService.js";
 import { startWorkerOps } from "./metrics.js";
+import { logLevelFromEnv } from "@taskjet/nats";
 
 async function main(): Promise<void> {
-  const logger = pino({ name: "taskjet-worker", level: process.env["LOG_LEVEL"] ?? "info" });
+  const logger = pino({ name: "taskjet-worker", level: logLevelFromEnv() });
   let config;
   try {
     config = configFrom(process.argv.slice(2));

@@ -76,6 +76,14 @@ export const NatsConfigSchema = z
 export type NatsConfig = z.output<typeof NatsConfigSchema>;
 export type NatsConfigInput = z.input<typeof NatsConfigSchema>;
 
+/**
+ * The pino log level of every taskjet process: TASKJET_LOG_LEVEL, else LOG_LEVEL (the common name), else
+ * `fallback` (info). One variable for the scheduler, the worker, the gateway and the CLI's services.
+ */
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env, fallback = "info"): string {
+  return env["TASKJET_LOG_LEVEL"] || env["LOG_LEVEL"] || fallback;
+}
+
 /** Reads NATS settings from the environment; explicit `overrides` win. Throws ValidationError naming the field. */
 export function natsConfigFromEnv(
   env: NodeJS.ProcessEnv = process.env,

@@ -1,6 +1,7 @@
 export {
   connectNats,
   natsConfigFromEnv,
+  logLevelFromEnv,
   NatsConfigSchema,
   type NatsConfig,
   type NatsConfigInput,

@@ -15,7 +15,7 @@ import {
   token,
   ValidationError,
 } from "@taskjet/protocol";
-import type { NatsConfigInput, TopologyOptions } from "@taskjet/nats";
+import { logLevelFromEnv, type NatsConfigInput, type TopologyOptions } from "@taskjet/nats";
 import { parseDestinationEntries } from "./destinationPolicy.js";
 
 export interface WorkerOptions {
@@ -204,6 +204,6 @@ export function resolveOptions(opts: WorkerOptions): ResolvedWorkerOptions {
     httpAllow: parseDestinationEntries(httpAllow, "httpAllow"),
     httpDeny: parseDestinationEntries(httpDeny, "httpDeny"),
     actionSubjectAllow: parseSubjectPatterns(actionSubjectAllow, "actionSubjectAllow"),
-    logger: logger ?? pino({ name: "taskjet-worker", level: process.env["LOG_LEVEL"] ?? "info" }),
+    logger: logger ?? pino({ name: "taskjet-worker", level: logLevelFromEnv() }),
   };
 }
