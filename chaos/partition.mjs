@@ -12,7 +12,8 @@
 // Load (own defaults, lighter than the other scenarios): PERIOD_JOBS=50 every-second jobs, ONCE_PER_S=50,
 // DURATION_S=45 (the heal at 30 s leaves 15 s to see a stall).
 // The NATS nodes run the replicated tests' nats-server (natsBinary.ts replicatedNatsServer: 2.9.21+, as
-// taskjet refuses replicas on older ones); PARTITION_NATS_SERVER overrides it.
+// taskjet refuses replicas on older ones); PARTITION_NATS_SERVER overrides it. PARTITION_KEEP=1 keeps each
+// run's directory (every process's log, the runs file, the NATS stores) and prints its path.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -65,6 +66,8 @@ export async function runPartition(scenario) {
     return { scenario, error: String(err?.stack ?? err) };
   } finally {
     lab?.teardown();
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.PARTITION_KEEP)
+      console.error(`partition: ${scenario}: kept ${dir} (logs, runs.log, stores)`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }

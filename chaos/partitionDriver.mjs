@@ -42,7 +42,10 @@ function natsNode(i, clusterName) {
       `cluster { name: ${clusterName}, listen: "${h.ip}:6222", routes: [${routes.map((r) => `"${r}"`).join(", ")}] }`,
     ].join("\n") + "\n",
   );
-  return child(process.env.PARTITION_NATS_SERVER, ["-c", conf], { netns: h.ns });
+  return child(process.env.PARTITION_NATS_SERVER, ["-c", conf], {
+    netns: h.ns,
+    logFile: join(dir, `n${i}.log`),
+  });
 }
 
 /** Waits until an R3 stream can be placed (every node reported to an elected meta leader). */
@@ -102,8 +105,8 @@ async function main() {
       ...process.env,
       NATS_URL: urlsFrom(i).join(","),
       TASKJET_PREFIX: prefix,
-      LOG_LEVEL: "warn",
-      TASKJET_LOG_LEVEL: "warn",
+      LOG_LEVEL: process.env.PARTITION_LOG_LEVEL ?? "warn",
+      TASKJET_LOG_LEVEL: process.env.PARTITION_LOG_LEVEL ?? "warn",
       TASKJET_STREAM_REPLICAS: "3",
       TASKJET_LEASE_TTL_MS: String(leaseTtlMs),
       TASKJET_ACK_WAIT_MS: String(ackWaitMs),
@@ -115,32 +118,35 @@ async function main() {
         "worker",
         ["--node", node, "--handlers", join(root, "chaos/recorder.mjs"), "--concurrency", "50"],
         env(i),
-        lab.hosts[i].ns,
+        { netns: lab.hosts[i].ns, logFile: join(dir, `w${i}.log`) },
       );
     client = await TaskjetClient.connect({ servers: urlsFrom(2), prefix, requestTimeoutMs: 5_000 });
-    const s1 = service(
-      "scheduler",
-      [],
-      env(0, { TASKJET_REPLICA_ID: "s1" }),
-      lab.hosts[0].ns,
-      /takeover failed/,
-    );
+    const s1 = service("scheduler", [], env(0, { TASKJET_REPLICA_ID: "s1" }), {
+      netns: lab.hosts[0].ns,
+      watch: /takeover failed/,
+      logFile: join(dir, "s1.log"),
+    });
     services.push(s1);
     await waitFor(async () => (await client.scheduler.status().catch(() => undefined))?.leader, {
       timeoutMs: 60_000,
       message: "a scheduler leads",
     });
     services.push(
-      service("scheduler", [], env(1, { TASKJET_REPLICA_ID: "s2" }), lab.hosts[1].ns, /takeover failed/),
+      service("scheduler", [], env(1, { TASKJET_REPLICA_ID: "s2" }), {
+        netns: lab.hosts[1].ns,
+        watch: /takeover failed/,
+        logFile: join(dir, "s2.log"),
+      }),
     );
-    services.push(worker(0, "n1"), worker(1, "n2"));
+    const workers = [worker(0, "n1"), worker(1, "n2")];
+    services.push(...workers);
+    // both schedulers and both workers up before the load (a service that failed to start fails the run)
     await waitFor(
-      async () => (await client.scheduler.status().catch(() => undefined))?.replicas?.length >= 2,
-      { timeoutMs: 30_000, message: "both schedulers are up" },
-    ).catch(() => undefined);
-    await waitFor(
-      async () => (await client.cluster.types().catch(() => [])).some((t) => t.type === "chaos"),
-      { timeoutMs: 30_000, message: "a worker registered the chaos type" },
+      async () => {
+        const st = await client.scheduler.status().catch(() => undefined);
+        return st && st.replicas.length >= 2 && st.workers.length >= 2;
+      },
+      { timeoutMs: 60_000, message: "both schedulers and both workers are up" },
     );
     const periodIds = await queuePeriodJobs(client, periodJobs);
 
@@ -174,7 +180,7 @@ async function main() {
         await sleep(cutS * 1000);
         for (const i of hosts) heal(lab, i);
       }
-      window = { at, healedAt: Date.now() };
+      window = { at, healedAt: Date.now(), hosts };
       result.fault =
         `${scenario === "partition-flap" ? "flapped" : "cut off"} host(s) ${hosts.join(",")} for ` +
         `${Math.round((window.healedAt - at) / 1000)} s (scheduler leader ${leaderId} on host ${leaderHost}; ` +
@@ -196,7 +202,21 @@ async function main() {
     }).catch(() => undefined);
     await sleep(2 * ackWaitMs + 3_000);
     const outage = [window.at - 1000, window.healedAt + leaseTtlMs + 2000];
-    Object.assign(result, tally(countRuns(runsFile), load, { periodIds, outage, killedPids: new Set() }));
+    const runs = countRuns(runsFile);
+    Object.assign(result, tally(runs, load, { periodIds, outage, killedPids: new Set() }));
+    // a duplicate whose first run was on a cut-off host's worker, from an ack wait before the cut to the
+    // heal: that worker's ack and state write could not get out (as if it had died mid-run)
+    const cutPids = new Set(workers.filter((_, i) => window.hosts.includes(i)).map((w) => w.pid));
+    result.duplicatesFirstRunCutOff = [...runs.once, ...runs.period].filter(
+      ([, rs]) =>
+        rs.length > 1 &&
+        cutPids.has(rs[0].pid) &&
+        rs[0].at >= window.at - ackWaitMs &&
+        rs[0].at <= window.healedAt,
+    ).length;
+    result.cutAt = window.at;
+    result.healedAt = window.healedAt;
+    result.workerPids = workers.map((w) => w.pid);
     let skipped = 0;
     for await (const j of client.scheduler.iterate({ jobType: "period" })) skipped += j.skippedCount ?? 0;
     result.periodSkippedRecorded = skipped;

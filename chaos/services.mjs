@@ -3,7 +3,7 @@
 // the pid and signals are the service's own). Every process started is killed when the suite is stopped by
 // a signal, so none outlives it.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -38,9 +38,10 @@ export function requireBuilt() {
 /**
  * A child process (`netns`: inside that network namespace) with the last 20 kB of its output;
  * `kill`, `stop` (SIGTERM, SIGKILL after 10 s), `pause`/`resume` (SIGSTOP/SIGCONT), `exited`;
- * `matches()`: how many output lines matched `watch` (a regex), counted over the whole output.
+ * `matches()`: how many output lines matched `watch` (a regex), counted over the whole output; `logFile`:
+ * the whole output is also written there.
  */
-export function child(command, args, { env, netns, watch } = {}) {
+export function child(command, args, { env, netns, watch, logFile } = {}) {
   const [cmd, argv] = netns ? ["ip", ["netns", "exec", netns, command, ...args]] : [command, args];
   let log = "";
   let matches = 0;
@@ -48,8 +49,11 @@ export function child(command, args, { env, netns, watch } = {}) {
   children.add(p);
   const exited = new Promise((r) => p.once("exit", (code, signal) => r({ code, signal })));
   p.once("exit", () => children.delete(p));
+  const file = logFile ? createWriteStream(logFile, { flags: "a" }) : undefined;
+  p.once("exit", () => file?.end());
   const onData = (d) => {
     const text = String(d);
+    file?.write(text);
     if (watch) matches += text.split("\n").filter((l) => watch.test(l)).length;
     log = (log + text).slice(-20_000);
   };
@@ -79,10 +83,11 @@ export function child(command, args, { env, netns, watch } = {}) {
 }
 
 /** A taskjet service (`scheduler`, `worker`) from its built dist/. */
-export function service(kind, args, env, netns, watch) {
+export function service(kind, args, env, { netns, watch, logFile } = {}) {
   return child(process.execPath, [join(root, `services/${kind}/dist/main.js`), ...args], {
     env,
     netns,
     watch,
+    logFile,
   });
 }

@@ -123,7 +123,10 @@ export function tally(runs, { accepted, unknown, refused, t0, tEnd }, { periodId
     duplicateIds: [...dupOnce, ...dupPeriod]
       .filter(([, rs]) => !allowed(rs))
       .slice(0, 5)
-      .map(([id, rs]) => `${id} deliveries ${rs.map((r) => r.delivery).join(",")}`),
+      .map(
+        ([id, rs]) =>
+          `${id} deliveries ${rs.map((r) => `${r.delivery} (pid ${r.pid} at ${r.at})`).join(", ")}`,
+      ),
   };
 }
 
