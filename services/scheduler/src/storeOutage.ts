@@ -2,11 +2,12 @@
  * What an API caller is told when JetStream could not answer a store request: a retryable error, not
  * INTERNAL. While a replicated stream has no leader (an election, the heal of a network partition: measured
  * 6-7 s of them on nats-server 2.10, chaos/partition.mjs) its requests find no responders or are refused as
- * temporarily unavailable; the write was not made, and the caller may send the request again unchanged
- * (UNAVAILABLE). A request that timed out may or may not have been applied (TIMEOUT: outcome unknown). Both
- * are what @taskjet/client retries by itself (queueRetries) with the same job id, which is idempotent: a
- * job that exists is left as it is. Before this, the partition suite saw up to 322 queue requests a run
- * answered INTERNAL, which nobody retries.
+ * temporarily unavailable (UNAVAILABLE); a request that timed out may or may not have been applied
+ * (TIMEOUT). Either way an operation of several steps may have made its first ones (a queued once job
+ * stored, its fire not yet published: the leader publishes it later), so the answer says to send the same
+ * request again: both codes are what @taskjet/client retries by itself (queueRetries) with the same job
+ * id, which is idempotent (a job that exists is left as it is). Before this, the partition suite saw 235-322
+ * queue requests a run answered INTERNAL, which nobody retries.
  */
 import { NoRespondersError, RequestError, TimeoutError as NatsTimeoutError } from "@nats-io/nats-core";
 import { jsErrCode, MuxNoRespondersError, MuxTimeoutError } from "@taskjet/nats";
@@ -21,8 +22,9 @@ export function asStoreOutage(err: unknown): unknown {
   const kind = outageKind(err, 0);
   if (kind === "unavailable")
     return new UnavailableError(
-      "the job store has no JetStream leader right now (an election or a network partition): nothing was " +
-        "written; send the request again",
+      "JetStream has no leader for the job store or the run stream right now (an election, a network " +
+        "partition): the request may have been applied in part; send it again with the same id (a job that " +
+        "exists is left as it is)",
       { cause: err },
     );
   if (kind === "timeout")
