@@ -60,14 +60,22 @@ async function clusterReady(nc) {
     message: "JetStream answers on the lab's cluster (a meta leader is elected)",
   });
   const name = uniqueName("probe");
+  let last = "";
   await waitFor(
     () =>
+      // an add that timed out may have created it: then the next add is refused, but info finds it
       jsm.streams
-        .add({ name, subjects: [`${name}.>`], num_replicas: 3 })
+        .info(name)
+        .catch(() => jsm.streams.add({ name, subjects: [`${name}.>`], num_replicas: 3 }))
         .then(() => true)
-        .catch(() => false),
+        .catch((err) => {
+          last = String(err?.message ?? err);
+          return false;
+        }),
     { timeoutMs: 60_000, intervalMs: 250, message: "an R3 stream could be placed on the lab's cluster" },
-  );
+  ).catch((err) => {
+    throw new Error(`${err.message}; last answer: ${last}`);
+  });
   await jsm.streams.delete(name);
   return jsm;
 }
@@ -208,15 +216,16 @@ async function main() {
     const outage = [window.at - 1000, window.healedAt + leaseTtlMs + 2000];
     const runs = countRuns(runsFile);
     Object.assign(result, tally(runs, load, { periodIds, outage, killedPids: new Set() }));
-    // a duplicate whose first run was on a cut-off host's worker, from an ack wait before the cut to the
-    // heal: that worker's ack and state write could not get out (as if it had died mid-run)
     const cutPids = new Set(workers.filter((_, i) => window.hosts.includes(i)).map((w) => w.pid));
-    result.duplicatesFirstRunCutOff = [...runs.once, ...runs.period].filter(
-      ([, rs]) =>
-        rs.length > 1 &&
-        cutPids.has(rs[0].pid) &&
-        rs[0].at >= window.at - ackWaitMs &&
-        rs[0].at <= window.healedAt,
+    // a duplicate whose first run was during the cut (from an ack wait before it to the heal): that run's
+    // ack and outcome could not get through (a cut-off worker, or acks to a consumer leader on the cut-off
+    // side), as if its worker had died mid-run; counted apart from duplicates a working network would show
+    const inCut = (r) => r.at >= window.at - ackWaitMs && r.at <= window.healedAt;
+    result.duplicatesFirstRunInCut = [...runs.once, ...runs.period].filter(
+      ([, rs]) => rs.length > 1 && inCut(rs[0]),
+    ).length;
+    result.duplicatesFirstRunCutOffWorker = [...runs.once, ...runs.period].filter(
+      ([, rs]) => rs.length > 1 && inCut(rs[0]) && cutPids.has(rs[0].pid),
     ).length;
     result.cutAt = window.at;
     result.healedAt = window.healedAt;

@@ -147,19 +147,23 @@ export function summary(all, scenarios) {
       `queue requests with unknown outcome ${sum(xs, "unknownOutcome")} (ran anyway ${sum(xs, "unknownRan")}); ` +
       `refused ${JSON.stringify(refused)}` +
       (xs.some((x) => "stallAfterHealMs" in x)
-        ? `; longest stall after the heal ${max(xs, "stallAfterHealMs")} ms (limit ${max(xs, "stallLimitMs")})`
+        ? `; reruns of fires whose first run was in the cut ${sum(xs, "duplicatesFirstRunInCut")}; longest ` +
+          `stall after the heal ${max(xs, "stallAfterHealMs")} ms (limit ${max(xs, "stallLimitMs")})`
         : "")
     );
   });
 }
 
-/** Whether a run broke a promise: an error, a lost accepted job, a duplicate run or a stall over its limit. */
+/**
+ * Whether a run broke a promise: an error, a lost accepted job, a duplicate run (but a rerun of a fire whose
+ * first run a partition cut off, `duplicatesFirstRunInCut`, like one after a worker SIGKILL) or a stall
+ * after the heal over its limit.
+ */
 export function failedRun(res) {
   return Boolean(
     res.error ||
     res.lostOnce > 0 ||
-    res.duplicateOnce > 0 ||
-    res.duplicatePeriod > 0 ||
+    res.duplicateOnce + res.duplicatePeriod - (res.duplicatesFirstRunInCut ?? 0) > 0 ||
     (res.stallLimitMs && res.stallAfterHealMs > res.stallLimitMs),
   );
 }
