@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { replicatedNatsServer } from "@taskjet/testing";
 import { createLab, netnsUnavailable } from "./netns.mjs";
-import { child, root } from "./services.mjs";
+import { atExit, child, root } from "./services.mjs";
 
 export const partitionScenarios = [
   "partition-leader-minority",
@@ -36,9 +36,14 @@ export async function runPartition(scenario) {
   const unavailable = netnsUnavailable();
   if (unavailable) return { scenario, error: unavailable };
   const dir = mkdtempSync(join(tmpdir(), "taskjet-partition-"));
+  const removeDir = () => {
+    if (!process.env.PARTITION_KEEP) rmSync(dir, { recursive: true, force: true });
+  };
   let lab;
   try {
     lab = createLab(3);
+    // on a signal too, after the lab's teardown (registered first): nothing writes there any more
+    atExit(removeDir);
     const env = {
       ...process.env,
       PARTITION_SCENARIO: scenario,
@@ -68,6 +73,6 @@ export async function runPartition(scenario) {
     lab?.teardown();
     if (process.env.PARTITION_KEEP)
       console.error(`partition: ${scenario}: kept ${dir} (logs, runs.log, stores)`);
-    else rmSync(dir, { recursive: true, force: true });
+    removeDir();
   }
 }
