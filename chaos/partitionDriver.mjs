@@ -170,6 +170,7 @@ async function main() {
       const before = {
         run: (await streamState(jsm, `${prefix}-run`)).leader,
         jobs: (await streamState(jsm, `KV_${prefix}-jobs`)).leader,
+        lease: (await streamState(jsm, `KV_${prefix}-lease`)).leader,
       };
       const hosts = {
         "partition-leader-minority": [leaderHost],
@@ -197,7 +198,8 @@ async function main() {
         `${scenario === "partition-flap" ? "flapped" : "cut off"} host(s) ${hosts.join(",")} for ` +
         `${Math.round((window.healedAt - at) / 1000)} s (scheduler leader ${leaderId} on host ${leaderHost}; ` +
         `run stream leader ${before.run}${cutNodes.includes(before.run) ? " (cut side)" : ""}, ` +
-        `job bucket leader ${before.jobs}${cutNodes.includes(before.jobs) ? " (cut side)" : ""})`;
+        `job bucket leader ${before.jobs}${cutNodes.includes(before.jobs) ? " (cut side)" : ""}, ` +
+        `lease bucket leader ${before.lease}${cutNodes.includes(before.lease) ? " (cut side)" : ""})`;
     })();
     const load = await onceLoad(client, { perSecond: oncePerS, durationS });
     await fault;
