@@ -3,29 +3,32 @@
 // steady load (once jobs one by one, plus every-second period jobs), injects one fault, lets everything
 // drain past the ack wait (a duplicate would come back by then), and counts the handler's runs from the
 // file the workers append to (chaos/recorder.mjs).
-//   CHAOS=nats-kill,stream-leader-kill,jobs-leader-kill,worker-kill,leader-stop,store-full   (default all)
+//   CHAOS=nats-kill,stream-leader-kill,jobs-leader-kill,worker-kill,leader-stop,store-full,
+//         partition-leader-minority,partition-worker-minority,partition-flap,partition-split3   (default all)
 //     nats-kill           single nats-server SIGKILL, restarted after 2 s
 //     stream-leader-kill  3-node R3 cluster: the node leading the run stream SIGKILLed, back after 10 s
 //     jobs-leader-kill    3-node R3 cluster: the node leading the job bucket SIGKILLed, back after 10 s
 //     worker-kill         one of two workers SIGKILLed mid-run, a new one after 2 s
 //     leader-stop         the leading scheduler SIGSTOPped past its lease (6 s), then SIGCONT
 //     store-full          JetStream's file store filled up for 10 s (max_file_store), then freed
+//     partition-*         network partitions between three network namespaces (root and `ip` needed):
+//                         chaos/partition.mjs says what each does and what it measures
 //   REPEAT=5            runs of each scenario
 //   DURATION_S=30       load time; the fault comes at FAULT_AT_S=10
 //   ONCE_PER_S=100      once jobs queued a second;  PERIOD_JOBS=100  every-second jobs
 // Prints one JSON line per run and a summary; exits 1 when any run lost an accepted job or ran a fire twice
 // (a rerun of a fire whose first run was on a SIGKILLed worker is allowed by promise 3 and counted apart).
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { startCluster, startNats, uniqueName, waitFor } from "@taskjet/testing";
 import { TaskjetClient } from "@taskjet/client";
+import { requireBuilt, root, service, sleep } from "./services.mjs";
+import { countRuns, failedRun, onceLoad, queuePeriodJobs, summary, tally } from "./tally.mjs";
+import { partitionScenarios, runPartition } from "./partition.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const allScenarios = [
   "nats-kill",
   "stream-leader-kill",
@@ -33,8 +36,10 @@ const allScenarios = [
   "worker-kill",
   "leader-stop",
   "store-full",
+  ...partitionScenarios,
 ];
 const scenarios = (process.env.CHAOS ?? allScenarios.join(",")).split(",");
+for (const s of scenarios) if (!allScenarios.includes(s)) throw new Error(`unknown scenario ${s}`);
 const repeat = Number(process.env.REPEAT ?? 5);
 const durationS = Number(process.env.DURATION_S ?? 30);
 const faultAtS = Number(process.env.FAULT_AT_S ?? 10);
@@ -44,49 +49,8 @@ const ackWaitMs = 5_000;
 /** store-full: JetStream's whole file store, and what the hog stream leaves free once it filled up */
 const STORE_BYTES = 256 * 2 ** 20;
 const leaseTtlMs = 2_000;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-for (const dist of ["services/scheduler/dist/main.js", "services/worker/dist/main.js"])
-  if (!existsSync(join(root, dist))) throw new Error(`${dist} is missing: run npm run build first`);
-
-/** Every service process started: killed when the suite is stopped by a signal, so none outlives it. */
-const children = new Set();
-for (const sig of ["SIGINT", "SIGTERM"]) {
-  process.once(sig, () => {
-    for (const p of children) p.kill("SIGKILL");
-    process.exit(130); // runs the exit hooks, which stop the nats-server children
-  });
-}
-
-/** A taskjet service as a child process; `kill`, `stop`, `pause`/`resume` (SIGSTOP/SIGCONT). */
-function service(kind, args, env) {
-  const main = join(root, `services/${kind}/dist/main.js`);
-  let log = "";
-  const p = spawn(process.execPath, [main, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-  children.add(p);
-  p.once("exit", () => children.delete(p));
-  p.stdout.on("data", (d) => (log = (log + d).slice(-20_000)));
-  p.stderr.on("data", (d) => (log = (log + d).slice(-20_000)));
-  const exited = new Promise((r) => p.once("exit", r));
-  return {
-    pid: p.pid,
-    log: () => log,
-    kill: async () => {
-      p.kill("SIGKILL");
-      await exited;
-    },
-    stop: async () => {
-      if (p.exitCode !== null || p.signalCode !== null) return;
-      p.kill("SIGCONT");
-      p.kill("SIGTERM");
-      const t = setTimeout(() => p.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(t);
-    },
-    pause: () => p.kill("SIGSTOP"),
-    resume: () => p.kill("SIGCONT"),
-  };
-}
+requireBuilt();
 
 async function runOnce(scenario) {
   const cluster = scenario.endsWith("-leader-kill") && scenario !== "leader-stop";
@@ -140,22 +104,7 @@ async function runOnce(scenario) {
         message: "a worker registered the chaos type",
       },
     );
-    const periodIds = Array.from({ length: periodJobs }, (_, i) => `p${i}`);
-    await client.scheduler.queueMany(
-      periodIds.map((id) => ({
-        id,
-        name: id,
-        type: "chaos",
-        jobType: "period",
-        cron: "* * * * * ?",
-        args: { ms: 20 },
-      })),
-    );
-    const t0 = Date.now();
-    const accepted = new Set();
-    const unknown = new Set();
-    const refused = {};
-    let n = 0;
+    const periodIds = await queuePeriodJobs(client, periodJobs);
     let faultDone;
     const fault = (async () => {
       await sleep(faultAtS * 1000);
@@ -172,71 +121,27 @@ async function runOnce(scenario) {
       });
       faultDone = { at, recoveredAt: Date.now() };
     })();
-    const inFlight = new Set();
-    while (Date.now() - t0 < durationS * 1000) {
-      const tick = Date.now();
-      for (let i = 0; i < oncePerS / 10; i++) {
-        const id = `o${n++}`;
-        const p = client.scheduler
-          .queue({ id, name: id, type: "chaos", args: { ms: 20 } })
-          .then(
-            () => accepted.add(id),
-            (err) =>
-              err?.code === "TIMEOUT" || err?.code === "UNAVAILABLE"
-                ? unknown.add(id)
-                : (refused[err?.code ?? "?"] = (refused[err?.code ?? "?"] ?? 0) + 1),
-          )
-          .finally(() => inFlight.delete(p));
-        inFlight.add(p);
-      }
-      await sleep(Math.max(0, 100 - (Date.now() - tick)));
-    }
-    const tEnd = Date.now();
-    await Promise.all(inFlight);
+    const load = await onceLoad(client, { perSecond: oncePerS, durationS });
     await fault;
     if (!faultDone) throw new Error("the fault was not injected (the load ended first)");
     // every accepted once job runs; then past two ack waits, so a duplicate redelivery would show
     const onceRuns = () => countRuns(runsFile).once;
-    await waitFor(() => [...accepted].every((id) => onceRuns().has(id)), {
+    await waitFor(() => [...load.accepted].every((id) => onceRuns().has(id)), {
       timeoutMs: 4 * ackWaitMs + 60_000,
       intervalMs: 500,
       message: "every accepted once job ran",
     }).catch(() => undefined);
     await sleep(2 * ackWaitMs + 3_000);
-    const runs = countRuns(runsFile);
-    const allowed = (rs) => rs.slice(0, -1).some((r) => killedWorkerPids.has(r.pid));
-    const lost = [...accepted].filter((id) => !runs.once.has(id));
-    const dupOnce = [...runs.once].filter(([, rs]) => rs.length > 1);
-    const dupPeriod = [...runs.period].filter(([, rs]) => rs.length > 1);
-    // period fires: each job's whole seconds from 3 s after the start to the end of the load
-    const outage = faultDone ? [faultDone.at - 1000, faultDone.recoveredAt + leaseTtlMs + 2000] : [0, 0];
-    let missed = 0;
-    let missedInFault = 0;
-    for (let s = Math.ceil((t0 + 3000) / 1000) * 1000; s <= tEnd - 2000; s += 1000) {
-      for (const id of periodIds) {
-        if (runs.period.has(`default.${id}:${s}`)) continue;
-        if (s >= outage[0] && s <= outage[1]) missedInFault++;
-        else missed++;
-      }
-    }
+    // period fires: the fault window is from 1 s before it to the lease time + 2 s after it ended
+    const outage = [faultDone.at - 1000, faultDone.recoveredAt + leaseTtlMs + 2000];
+    Object.assign(
+      result,
+      tally(countRuns(runsFile), load, { periodIds, outage, killedPids: killedWorkerPids }),
+    );
     let skippedCount = 0;
     for await (const j of client.scheduler.iterate({ jobType: "period" }))
       skippedCount += j.skippedCount ?? 0;
-    Object.assign(result, {
-      accepted: accepted.size,
-      unknownOutcome: unknown.size,
-      unknownRan: [...unknown].filter((id) => runs.once.has(id)).length,
-      refused,
-      lostOnce: lost.length,
-      duplicateOnce: dupOnce.filter(([, rs]) => !allowed(rs)).length,
-      rerunAfterWorkerKill: [...dupOnce, ...dupPeriod].filter(([, rs]) => allowed(rs)).length,
-      periodFires: runs.period.size,
-      duplicatePeriod: dupPeriod.filter(([, rs]) => !allowed(rs)).length,
-      periodMissed: missed,
-      periodMissedInFault: missedInFault,
-      periodSkippedRecorded: skippedCount,
-      lostIds: lost.slice(0, 5),
-    });
+    result.periodSkippedRecorded = skippedCount;
   } catch (err) {
     result.error = String(err?.stack ?? err);
     result.logs = [...schedulers, ...workers].map((s) => s.log().slice(-2000));
@@ -315,50 +220,16 @@ async function inject(scenario, c) {
   }
 }
 
-/** The runs file: once jobs by id, period fires by fire id, each with its runs. */
-function countRuns(file) {
-  const once = new Map();
-  const period = new Map();
-  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
-  for (const line of text.split("\n")) {
-    if (!line) continue;
-    const [fireId, attempt, delivery, pid] = line.split(" ");
-    const run = { attempt: Number(attempt), delivery: Number(delivery), pid: Number(pid) };
-    const id = fireId.slice(fireId.indexOf(".") + 1, fireId.lastIndexOf(":"));
-    const [map, key] = id.startsWith("o") ? [once, id] : [period, fireId];
-    const rs = map.get(key) ?? [];
-    rs.push(run);
-    map.set(key, rs);
-  }
-  return { once, period };
-}
-
 const all = [];
 let failed = false;
 for (let r = 1; r <= repeat; r++) {
   for (const scenario of scenarios) {
-    const res = await runOnce(scenario);
+    const res = scenario.startsWith("partition-") ? await runPartition(scenario) : await runOnce(scenario);
     res.run = r;
     all.push(res);
     console.log(JSON.stringify(res));
-    if (res.error || res.lostOnce > 0 || res.duplicateOnce > 0 || res.duplicatePeriod > 0) failed = true;
+    if (failedRun(res)) failed = true;
   }
 }
-const sum = (xs, k) => xs.reduce((a, x) => a + (x[k] ?? 0), 0);
-for (const scenario of scenarios) {
-  const xs = all.filter((x) => x.scenario === scenario);
-  console.log(
-    `${scenario}: ${xs.length} runs, ${xs.filter((x) => x.error).length} errors; accepted ${sum(xs, "accepted")}, ` +
-      `lost ${sum(xs, "lostOnce")}, duplicate once ${sum(xs, "duplicateOnce")}, duplicate period fires ${sum(xs, "duplicatePeriod")} ` +
-      `of ${sum(xs, "periodFires")}, reruns after a worker kill ${sum(xs, "rerunAfterWorkerKill")}; period missed ` +
-      `${sum(xs, "periodMissed")} outside the fault, ${sum(xs, "periodMissedInFault")} in it (skips recorded ${sum(xs, "periodSkippedRecorded")}); ` +
-      `queue requests with unknown outcome ${sum(xs, "unknownOutcome")} (ran anyway ${sum(xs, "unknownRan")}); ` +
-      `refused ${JSON.stringify(
-        xs.reduce((a, x) => {
-          for (const [k, v] of Object.entries(x.refused ?? {})) a[k] = (a[k] ?? 0) + v;
-          return a;
-        }, {}),
-      )}`,
-  );
-}
+for (const line of summary(all, scenarios)) console.log(line);
 process.exit(failed ? 1 : 0);

@@ -31,6 +31,7 @@ import {
 } from "@taskjet/protocol";
 import type { JobCommands } from "./jobCommands.js";
 import { lifecycleOps, type LifecycleCommands, type LifecycleOp } from "./lifecycleCommands.js";
+import { asStoreOutage } from "./storeOutage.js";
 
 export interface SysHandlers {
   status(): Promise<SchedulerStatus>;
@@ -40,6 +41,10 @@ export interface SysHandlers {
 }
 
 const EmptySchema = z.strictObject({}).optional();
+
+function rethrowOutage(err: unknown): never {
+  throw asStoreOutage(err);
+}
 
 export class ApiServer {
   private subs: Subscription[] = [];
@@ -64,7 +69,8 @@ export class ApiServer {
     };
     const p = this.ns.prefix;
     this.subs.push(
-      serveRequests(this.nc, this.ns.apiAll, (body, msg) => this.api(body, msg), {
+      // a store request JetStream could not answer is retryable for the caller (storeOutage.ts)
+      serveRequests(this.nc, this.ns.apiAll, (body, msg) => this.api(body, msg).catch(rethrowOutage), {
         queue: `${p}-api`,
         onError,
       }),

@@ -76,6 +76,12 @@ export class Runner {
   private readonly report: RunReporter;
   private readonly invoker: HandlerInvoker;
   private readonly outcome: OutcomeWriter;
+  /**
+   * Fires executing here, by fire id, until their outcome is written (or the write gave up). A copy of one
+   * that arrives meanwhile (a redelivery after lost in-progress acks, a fire stored twice) waits for it
+   * before reading the store, so it finds the outcome instead of running the fire a second time.
+   */
+  private readonly executing = new Map<string, Promise<void>>();
 
   constructor(private readonly d: RunnerDeps) {
     this.events = d.events;
@@ -90,7 +96,7 @@ export class Runner {
   async run(a: ActiveRun): Promise<void> {
     try {
       const p = a.prepared ?? (await this.prepareInner(a));
-      if (p) await this.execute(a, p);
+      if (p) await this.executeTracked(a, p);
     } catch (err) {
       // a bug or an outage longer than finalizeTimeoutMs: hand the fire back, it is not lost
       this.d.logger.error(
@@ -150,12 +156,15 @@ export class Runner {
     }
 
     const key = this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId });
+    // the same fire still running or finishing on this worker: its outcome first, then the leader's copy
+    const earlier = this.executing.get(fire.fireId);
+    if (earlier) await earlier;
     // A redelivered fire may have run already (its ack was lost in a crash or a stream leader change): the
     // stream leader's copy of the job says, with every finished run's outcome. Otherwise a copy at least as
     // new as the fire will do (jobCache.ts); a read older than that, or finding no job, is asked of the leader
     // (store.ts).
     let stored =
-      ref.delivery > 1
+      ref.delivery > 1 || earlier
         ? await this.durable.call(() => this.d.store.latest(key))
         : ((fire.revision !== undefined ? this.d.store.cached(key, fire.revision) : undefined) ??
           (await this.durable.call(() => this.d.store.get(key, fire.revision))));
@@ -174,6 +183,21 @@ export class Runner {
       return undefined;
     }
     return { fire, ref, reg, key, stored };
+  }
+
+  private async executeTracked(a: ActiveRun, p: PreparedRun): Promise<void> {
+    const id = p.fire.fireId;
+    const run = this.execute(a, p);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.executing.set(id, settled);
+    try {
+      await run;
+    } finally {
+      if (this.executing.get(id) === settled) this.executing.delete(id);
+    }
   }
 
   private async execute(a: ActiveRun, p: PreparedRun): Promise<void> {

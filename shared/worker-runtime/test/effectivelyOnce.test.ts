@@ -131,6 +131,42 @@ describe("effectively-once runs", () => {
     expect(runsB).toBe(0);
   });
 
+  it("a fire stored twice whose copy reaches the worker while the first copy still runs is run once", async () => {
+    // seen in the partition suite (issue 18): after a heal, copies of a fire reach the worker that is
+    // running it (a redelivery after lost in-progress acks, or the fire stored twice); the copy read the store
+    // before the first run's outcome was written and ran the fire again
+    const env = await envOn();
+    const w = env.worker({ node: "eo5", concurrency: 4 });
+    let runs = 0;
+    const published: { fire?: FireMessage } = {};
+    w.register("slow-once", async () => {
+      runs++;
+      if (runs === 1) {
+        const first = await waitFor(() => published.fire, { message: "the fire was published" });
+        await republish(env, first, "copy-1");
+        // the copy is delivered here (both copies unacked) before the first run returns
+        await waitFor(
+          async () => {
+            let pending = 0;
+            for await (const c of env.topo.jsm.consumers.list(env.ns.streams.run))
+              pending += c.num_ack_pending;
+            return pending >= 2;
+          },
+          { timeoutMs: 10_000, message: "the copy was delivered to the worker" },
+        );
+      }
+      return "done";
+    });
+    await w.start();
+    const def = await env.job({ type: "slow-once", nodeName: "eo5" });
+    const fire = await env.fire(def, { revision: (await env.record(def))!.revision });
+    published.fire = fire;
+    const skipped = await w.events.next("run:skipped", (e) => e.fire.fireId === fire.fireId, 20_000);
+    expect(skipped.reason).toBe("finished");
+    expect(runs).toBe(1);
+    expect((await env.record(def))!.state.doneRuns).toEqual([fire.fireId.split(":").pop()]);
+  });
+
   it("a fire whose ack was lost comes back after the ack wait and is acked, not run again", async () => {
     // a real server that refuses the worker's acks: the run finishes and is written, its ack never lands
     const conf = join(tmpdir(), `${uniqueName("noack")}.conf`);

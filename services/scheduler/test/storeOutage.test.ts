@@ -1,0 +1,42 @@
+/**
+ * A store request JetStream could not answer reaches the API caller as a retryable error (UNAVAILABLE,
+ * or TIMEOUT when the write may have been applied), not INTERNAL: after the heal of a network partition
+ * the job bucket had no leader for seconds and queue requests were answered INTERNAL, which no client
+ * retries (issue 18). A single nats-server always has a leader for its streams, so the outage itself is
+ * produced by the partition suite (chaos/partition.mjs: `refused` counts the codes callers got); here the
+ * mapping of the errors the store calls throw then.
+ */
+import { describe, expect, it } from "vitest";
+import { NoRespondersError, RequestError } from "@nats-io/nats-core";
+import { MuxNoRespondersError, MuxTimeoutError } from "@taskjet/nats";
+import { NotFoundError, TaskjetError } from "@taskjet/protocol";
+import { asStoreOutage } from "../src/storeOutage.js";
+
+describe("asStoreOutage", () => {
+  it("no responders (the lean request path's or nats.js', also as a cause) is UNAVAILABLE, retryable", () => {
+    for (const err of [
+      new MuxNoRespondersError("no responders"),
+      new RequestError("request failed", { cause: new NoRespondersError("$KV.x.y") }),
+      new Error("write failed", { cause: new MuxNoRespondersError("no responders") }),
+    ]) {
+      const mapped = asStoreOutage(err) as TaskjetError;
+      expect(mapped).toBeInstanceOf(TaskjetError);
+      expect(mapped.code).toBe("UNAVAILABLE");
+      expect(mapped.retryable).toBe(true);
+      expect(mapped.cause).toBe(err);
+    }
+  });
+
+  it("a timeout is TIMEOUT (outcome unknown), retryable", () => {
+    const mapped = asStoreOutage(new MuxTimeoutError("timeout")) as TaskjetError;
+    expect(mapped.code).toBe("TIMEOUT");
+    expect(mapped.retryable).toBe(true);
+  });
+
+  it("typed errors and anything else pass unchanged", () => {
+    const typed = new NotFoundError("no job x", { field: "id" });
+    expect(asStoreOutage(typed)).toBe(typed);
+    const bug = new TypeError("x is undefined");
+    expect(asStoreOutage(bug)).toBe(bug);
+  });
+});
