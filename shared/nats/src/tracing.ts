@@ -79,8 +79,10 @@ export function carrierOf(ctx: Context): TraceCarrier | undefined {
   const c: Record<string, string> = {};
   propagation.inject(ctx, c);
   if (!c["traceparent"]) return undefined;
-  return c["tracestate"]
-    ? { traceparent: c["traceparent"], tracestate: c["tracestate"] }
+  // W3C caps tracestate at 512 characters (the job state's schema too); a longer one is dropped, not stored
+  const state = c["tracestate"];
+  return state && state.length <= 512
+    ? { traceparent: c["traceparent"], tracestate: state }
     : { traceparent: c["traceparent"] };
 }
 

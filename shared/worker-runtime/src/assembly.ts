@@ -152,6 +152,8 @@ export class WorkerAssembly {
     await this.heartbeat.start();
     await nc.flush();
     this.puller.start();
+    // a handler registered while this start was under way (after its consumers were made)
+    for (const type of this.d.handlers.keys()) this.typeAdded(type);
     return ns;
   }
 
