@@ -55,9 +55,19 @@ describe.skipIf(reason)("docker-compose stack on local images", () => {
   const containerOf = async (service: string) => (await compose("ps", "-q", service)).trim();
   const gw = (path: string, opts: { body?: unknown; method?: string } = {}) =>
     http(`http://127.0.0.1:${ports["GATEWAY_PORT"]}${path}`, { ...opts, token });
-  const job = async (id: string) => ((await gw(`/v1/jobs/${id}`)).body as { job: Job }).job;
-  const logs = async (id: string) =>
-    ((await gw(`/v1/jobs/${id}/logs?limit=1000`)).body as { entries: LogEntry[] }).entries;
+  // right after a NATS server kill a stream may have no leader for a few seconds: the gateway answers 503
+  // (retryable), so these ask again until they get an answer
+  const answered = <T>(path: string, pick: (body: unknown) => T) =>
+    waitFor(
+      async () => {
+        const r = await gw(path);
+        return r.status === 200 ? { value: pick(r.body) } : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, message: `GET ${path} answered 200` },
+    ).then((r) => r.value);
+  const job = (id: string) => answered(`/v1/jobs/${id}`, (b) => (b as { job: Job }).job);
+  const logs = (id: string) =>
+    answered(`/v1/jobs/${id}/logs?limit=1000`, (b) => (b as { entries: LogEntry[] }).entries);
   const status = async () => {
     const r = await gw("/v1/status");
     return r.status === 200 ? (r.body as Status) : undefined;

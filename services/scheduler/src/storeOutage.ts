@@ -9,6 +9,7 @@
  * id, which is idempotent (a job that exists is left as it is). Before this, the partition suite saw 235-322
  * queue requests a run answered INTERNAL, which nobody retries.
  */
+import { JetStreamError } from "@nats-io/jetstream";
 import { NoRespondersError, RequestError, TimeoutError as NatsTimeoutError } from "@nats-io/nats-core";
 import { jsErrCode, MuxNoRespondersError, MuxTimeoutError } from "@taskjet/nats";
 import { TaskjetError, TimeoutError, UnavailableError } from "@taskjet/protocol";
@@ -40,6 +41,9 @@ function outageKind(err: unknown, depth: number): "unavailable" | "timeout" | un
   if (!(err instanceof Error) || depth > 3) return undefined;
   if (err instanceof MuxNoRespondersError || err instanceof NoRespondersError) return "unavailable";
   if (err instanceof RequestError && err.isNoResponders()) return "unavailable";
+  // a pull (fetch, consumer info) answered with status 503: no leader for the stream (the run log)
+  if (err instanceof JetStreamError && (err as JetStreamError & { code?: unknown }).code === 503)
+    return "unavailable";
   if (jsErrCode(err) === TEMPORARILY_UNAVAILABLE) return "unavailable";
   if (err instanceof MuxTimeoutError || err instanceof NatsTimeoutError) return "timeout";
   return outageKind(err.cause, depth + 1);

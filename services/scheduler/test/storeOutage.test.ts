@@ -7,6 +7,7 @@
  * mapping of the errors the store calls throw then.
  */
 import { describe, expect, it } from "vitest";
+import { JetStreamError } from "@nats-io/jetstream";
 import { NoRespondersError, RequestError } from "@nats-io/nats-core";
 import { MuxNoRespondersError, MuxTimeoutError } from "@taskjet/nats";
 import { NotFoundError, TaskjetError } from "@taskjet/protocol";
@@ -18,6 +19,8 @@ describe("asStoreOutage", () => {
       new MuxNoRespondersError("no responders"),
       new RequestError("request failed", { cause: new NoRespondersError("$KV.x.y") }),
       new Error("write failed", { cause: new MuxNoRespondersError("no responders") }),
+      // what a pull from the run log throws when its stream has no leader (the compose test's NATS kill)
+      Object.assign(new JetStreamError("no responders"), { code: 503 }),
     ]) {
       const mapped = asStoreOutage(err) as TaskjetError;
       expect(mapped).toBeInstanceOf(TaskjetError);
