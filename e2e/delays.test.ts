@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueName, waitFor } from "@taskjet/testing";
-import { GatewayService } from "@taskjet/gateway";
+import type { GatewayService } from "@taskjet/gateway";
 import { ErrorCode, TaskjetError } from "@taskjet/protocol";
 import { BackgroundJobManager, type QueueInput } from "@taskjet/client";
-import { startStack, type Stack } from "@taskjet/test-stack";
+import { startDevGateway, startStack, type Stack } from "@taskjet/test-stack";
 
 async function refusedField(p: Promise<unknown>): Promise<string | undefined> {
   const err = await p.then(
@@ -28,14 +28,7 @@ describe("once jobs: intervalSeconds, delayMs, runAt", () => {
 
   beforeAll(async () => {
     stack = await startStack({ worker: true, register: (w) => w.register("tick", async () => "ok") });
-    gateway = new GatewayService({
-      connection: stack.nc,
-      nats: { prefix: stack.prefix },
-      port: 0,
-      host: "127.0.0.1",
-      env: { TASKJET_GATEWAY_INSECURE_DEV: "1" },
-    });
-    base = (await gateway.start()).url;
+    ({ gateway, url: base } = await startDevGateway(stack));
   });
   afterAll(async () => {
     await gateway?.stop();

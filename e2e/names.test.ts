@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueName, waitFor } from "@taskjet/testing";
-import { GatewayService } from "@taskjet/gateway";
+import type { GatewayService } from "@taskjet/gateway";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { subjectToken, type EventPhase } from "@taskjet/protocol";
 import type { JobEvent } from "@taskjet/client";
-import { startStack, type Stack } from "@taskjet/test-stack";
+import { startDevGateway, startStack, type Stack } from "@taskjet/test-stack";
 
 const SEED_TYPE = "My.Company.Jobs.ConsoleJob, My.Company.Jobs";
 const DOTTED = "email.send";
@@ -35,14 +35,7 @@ describe("printable type and group names", () => {
         });
       },
     });
-    gateway = new GatewayService({
-      connection: stack.nc,
-      nats: { prefix: stack.prefix },
-      port: 0,
-      host: "127.0.0.1",
-      env: { TASKJET_GATEWAY_INSECURE_DEV: "1" },
-    });
-    base = (await gateway.start()).url;
+    ({ gateway, url: base } = await startDevGateway(stack));
   });
   afterAll(async () => {
     await gateway?.stop();

@@ -8,6 +8,7 @@ import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } fro
 import { SchedulerService, type SchedulerOptions } from "@taskjet/scheduler";
 import { createWorker, type Worker, type WorkerOptions } from "@taskjet/worker-runtime";
 import { createClient, type TaskjetClient } from "@taskjet/client";
+import { GatewayService } from "@taskjet/gateway";
 
 export interface Stack {
   nats: NatsServerFixture;
@@ -75,4 +76,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       if (!opts.nats) await nats.stop();
     },
   };
+}
+
+/** The REST gateway over a stack's connection on a free local port, without auth (a dev setup). */
+export async function startDevGateway(stack: Stack): Promise<{ gateway: GatewayService; url: string }> {
+  const gateway = new GatewayService({
+    connection: stack.nc,
+    nats: { prefix: stack.prefix },
+    port: 0,
+    host: "127.0.0.1",
+    env: { TASKJET_GATEWAY_INSECURE_DEV: "1" },
+  });
+  return { gateway, url: (await gateway.start()).url };
 }

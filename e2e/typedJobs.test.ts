@@ -7,12 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { uniqueName, waitFor } from "@taskjet/testing";
-import { GatewayService } from "@taskjet/gateway";
+import type { GatewayService } from "@taskjet/gateway";
 import { schedulerMetrics } from "@taskjet/scheduler";
 import { defineJob } from "@taskjet/jobs";
 import { ErrorCode, TaskjetError, decode, encode } from "@taskjet/protocol";
 import { BackgroundJobManager } from "@taskjet/client";
-import { startStack, type Stack } from "@taskjet/test-stack";
+import { startDevGateway, startStack, type Stack } from "@taskjet/test-stack";
 
 const sendEmail = defineJob(
   "email.send",
@@ -44,14 +44,7 @@ describe("typed job definitions, args checked at acceptance", () => {
           return "sent";
         }),
     });
-    gateway = new GatewayService({
-      connection: stack.nc,
-      nats: { prefix: stack.prefix },
-      port: 0,
-      host: "127.0.0.1",
-      env: { TASKJET_GATEWAY_INSECURE_DEV: "1" },
-    });
-    base = (await gateway.start()).url;
+    ({ gateway, url: base } = await startDevGateway(stack));
     await waitFor(async () => (await stack.client.cluster.types()).some((t) => t.type === sendEmail.type), {
       timeoutMs: 15_000,
       message: "the worker's email.send schema in the registry",
