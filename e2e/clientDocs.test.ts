@@ -8,20 +8,16 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { pino } from "pino";
-import { TaskjetClient } from "@taskjet/client";
-import { SchedulerService } from "@taskjet/scheduler";
-import { WorkerService } from "@taskjet/worker";
+import type { TaskjetClient } from "@taskjet/client";
 import { ErrorCode, TaskjetError } from "@taskjet/protocol";
-import { startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { uniqueName, type NatsServerFixture } from "@taskjet/testing";
+import { startServices } from "@taskjet/test-stack";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const page = readFileSync(`${root}docs/client.md`, "utf8");
-const logger = pino({ level: "silent" });
 const prefix = uniqueName("docs");
 let nats: NatsServerFixture;
-let scheduler: SchedulerService;
-let worker: WorkerService;
+let services: Awaited<ReturnType<typeof startServices>>;
 let client: TaskjetClient;
 
 /** The page's code blocks, each with the example file its marker names (undefined: no marker). */
@@ -44,23 +40,13 @@ async function run(file: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  nats = await startNats();
+  services = await startServices(prefix);
+  ({ nats, client } = services);
   process.env["NATS_URL"] = nats.url;
   process.env["TASKJET_PREFIX"] = prefix;
-  const natsConfig = { servers: [nats.url], prefix };
-  scheduler = new SchedulerService({ natsConfig, logger });
-  worker = new WorkerService({ nats: natsConfig, node: "n1", concurrency: 4, logger });
-  await Promise.all([scheduler.start(), worker.start()]);
-  client = await TaskjetClient.connect({ servers: [nats.url], prefix });
-  await waitFor(async () => (await client.scheduler.status()).leader, { message: "a leader" });
 });
 
-afterAll(async () => {
-  await client?.close();
-  await worker?.stop();
-  await scheduler?.stop();
-  await nats?.stop();
-});
+afterAll(() => services?.stop());
 
 describe("docs/client.md", () => {
   it("shows every example file as it is, and no code that is not one", () => {
@@ -132,7 +118,9 @@ describe("docs/client.md", () => {
   });
 
   it("shutdown.ts asks the scheduler to stop (last: the scheduler is gone after it)", async () => {
-    const stopped = new Promise<void>((resolve) => scheduler.events.once("service:stopped", () => resolve()));
+    const stopped = new Promise<void>((resolve) =>
+      services.scheduler.events.once("service:stopped", () => resolve()),
+    );
     await run("shutdown.ts");
     await stopped;
   });

@@ -3,36 +3,22 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pino } from "pino";
-import { TaskjetClient, type JobEvent } from "@taskjet/client";
-import { SchedulerService } from "@taskjet/scheduler";
-import { WorkerService } from "@taskjet/worker";
-import { startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import type { JobEvent, TaskjetClient } from "@taskjet/client";
+import { uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { startServices } from "@taskjet/test-stack";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const logger = pino({ level: "silent" });
 let nats: NatsServerFixture;
-let scheduler: SchedulerService;
-let worker: WorkerService;
+let services: Awaited<ReturnType<typeof startServices>>;
 let client: TaskjetClient;
 const prefix = uniqueName("e2e");
 
 beforeAll(async () => {
-  nats = await startNats();
-  const natsConfig = { servers: [nats.url], prefix };
-  scheduler = new SchedulerService({ natsConfig, logger });
-  worker = new WorkerService({ nats: natsConfig, node: "n1", concurrency: 4, logger });
-  await Promise.all([scheduler.start(), worker.start()]);
-  client = await TaskjetClient.connect({ servers: [nats.url], prefix });
-  await waitFor(async () => (await client.scheduler.status()).leader, { message: "a leader" });
+  services = await startServices(prefix);
+  ({ nats, client } = services);
 });
 
-afterAll(async () => {
-  await client?.close();
-  await worker?.stop();
-  await scheduler?.stop();
-  await nats?.stop();
-});
+afterAll(() => services?.stop());
 
 describe("quick start", () => {
   it("a period job fires every second, its runs are counted, and events describe each run", async () => {

@@ -7,8 +7,10 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
 import { SchedulerService, type SchedulerOptions } from "@taskjet/scheduler";
 import { createWorker, type Worker, type WorkerOptions } from "@taskjet/worker-runtime";
-import { createClient, type TaskjetClient } from "@taskjet/client";
+import { createClient, TaskjetClient } from "@taskjet/client";
 import { GatewayService } from "@taskjet/gateway";
+import { WorkerService } from "@taskjet/worker";
+import { pino } from "pino";
 
 export interface Stack {
   nats: NatsServerFixture;
@@ -88,4 +90,35 @@ export async function startDevGateway(stack: Stack): Promise<{ gateway: GatewayS
     env: { TASKJET_GATEWAY_INSECURE_DEV: "1" },
   });
   return { gateway, url: (await gateway.start()).url };
+}
+
+/**
+ * The services the way a user runs them from NATS settings (a SchedulerService and a WorkerService of node
+ * n1 with the built-in types, quiet logs) on a fresh nats-server under `prefix`, and a connected client.
+ */
+export async function startServices(prefix: string): Promise<{
+  nats: NatsServerFixture;
+  scheduler: SchedulerService;
+  client: TaskjetClient;
+  stop(): Promise<void>;
+}> {
+  const logger = pino({ level: "silent" });
+  const nats = await startNats();
+  const natsConfig = { servers: [nats.url], prefix };
+  const scheduler = new SchedulerService({ natsConfig, logger });
+  const worker = new WorkerService({ nats: natsConfig, node: "n1", concurrency: 4, logger });
+  await Promise.all([scheduler.start(), worker.start()]);
+  const client = await TaskjetClient.connect({ servers: [nats.url], prefix });
+  await waitFor(async () => (await client.scheduler.status()).leader, { message: "a leader" });
+  return {
+    nats,
+    scheduler,
+    client,
+    stop: async () => {
+      await client.close();
+      await worker.stop();
+      await scheduler.stop();
+      await nats.stop();
+    },
+  };
 }
