@@ -4,8 +4,11 @@ export interface WaitForOptions {
   timeoutMs?: number;
   /** Pause between attempts. Default 25 ms. */
   intervalMs?: number;
-  /** What was being waited for; starts the timeout error's message. */
-  message?: string;
+  /**
+   * What was being waited for; starts the timeout error's message. A function is called only on the
+   * deadline, so the message can describe the last state seen.
+   */
+  message?: string | (() => string);
 }
 
 /** `T` without its falsy members, so `waitFor(() => ready && info)` resolves to the info's type. */
@@ -25,7 +28,6 @@ export type Truthy<T> = Exclude<T, false | 0 | 0n | "" | null | undefined>;
 export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitForOptions = {}): Promise<Truthy<T>> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const intervalMs = opts.intervalMs ?? 25;
-  const label = opts.message ?? "waitFor: condition not met";
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   let attempts = 0;
@@ -43,6 +45,8 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitForOptions 
     if (Date.now() + intervalMs > deadline) break;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+  const label =
+    (typeof opts.message === "function" ? opts.message() : opts.message) ?? "waitFor: condition not met";
   const why = lastError === undefined ? "" : `; last error: ${errorMessage(lastError)}`;
   throw new Error(`${label} (timed out after ${timeoutMs} ms, ${attempts} attempts${why})`, {
     cause: lastError,

@@ -63,16 +63,30 @@ describe("startCluster", () => {
       expect(ack.seq).toBe(2);
 
       await cluster.restartNode(i);
+      // A write after the restart: the new leader's append makes the restarted follower catch up at
+      // once (seen in CI on 2.10.27 under a loaded machine: without one, it stayed not current for 40 s).
+      const third = await waitFor(() => js.publish(subject, "three", { msgID: "three", timeout: 2_000 }), {
+        timeoutMs: 40_000,
+        intervalMs: 250,
+        message: "stream did not accept publishes after the node restarted",
+      });
+      expect(third.seq).toBe(3);
+      let last: StreamInfo | undefined;
       const after = await waitFor(
         async () => {
-          const si = await jsm.streams.info(stream);
-          return fullyReplicated(si, 3) && si;
+          last = await jsm.streams.info(stream);
+          return fullyReplicated(last, 3) && last;
         },
-        { timeoutMs: 40_000, intervalMs: 250, message: "restarted node did not rejoin the stream" },
+        {
+          timeoutMs: 90_000,
+          intervalMs: 250,
+          message: () =>
+            `restarted node did not rejoin the stream; last cluster info ${JSON.stringify(last?.cluster)}`,
+        },
       );
       const members = [after.cluster?.leader, ...(after.cluster?.replicas ?? []).map((r) => r.name)];
       expect(members).toContain(cluster.serverName(i));
-      expect(after.state.messages).toBe(2);
+      expect(after.state.messages).toBe(3);
     } finally {
       await nc.close();
     }
