@@ -78,8 +78,21 @@ export function runKeyOf(fire: Pick<FireMessage, "fireId" | "attempt">): string 
 
 /** `done` with `key` appended, the oldest dropped past DONE_RUNS_KEPT. */
 export function withDoneRun(done: readonly string[] | undefined, key: string): string[] {
-  const out = done === undefined ? [] : done.filter((k) => k !== key);
-  out.push(key);
+  return withDoneRuns(done, [key]);
+}
+
+/**
+ * `done` with `keys` appended in order (a key already there moves to its new place), the oldest dropped past
+ * DONE_RUNS_KEPT: what withDoneRun key by key gives, in one pass (a coalesced write folds in many runs).
+ */
+export function withDoneRuns(done: readonly string[] | undefined, keys: readonly string[]): string[] {
+  if (keys.length === 0) return done === undefined ? [] : [...done];
+  // a key appended twice keeps its last place
+  const last = new Map<string, number>();
+  for (let i = 0; i < keys.length; i++) last.set(keys[i]!, i);
+  const out: string[] = [];
+  if (done !== undefined) for (const k of done) if (!last.has(k)) out.push(k);
+  for (let i = 0; i < keys.length; i++) if (last.get(keys[i]!) === i) out.push(keys[i]!);
   return out.length > DONE_RUNS_KEPT ? out.slice(out.length - DONE_RUNS_KEPT) : out;
 }
 

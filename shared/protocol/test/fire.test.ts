@@ -9,6 +9,7 @@ import {
   parseFire,
   runKeyOf,
   withDoneRun,
+  withDoneRuns,
   ValidationError,
   wellFormedFire,
   type FireMessage,
@@ -148,5 +149,19 @@ describe("doneRuns", () => {
     expect(done.filter((k) => k === "10")).toHaveLength(1);
     expect(done.at(-1)).toBe("10");
     expect(done).toHaveLength(DONE_RUNS_KEPT);
+  });
+
+  it("withDoneRuns folds many keys in as withDoneRun does one by one", () => {
+    // deterministic pseudo-random cases: repeats inside the batch, keys already kept, overflow past the bound
+    let seed = 7;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let c = 0; c < 300; c++) {
+      const start =
+        c % 5 === 0 ? undefined : Array.from({ length: next(DONE_RUNS_KEPT + 1) }, (_, i) => `k${i}`);
+      const keys = Array.from({ length: next(90) }, () => `k${next(120)}`);
+      let oneByOne = start;
+      for (const k of keys) oneByOne = withDoneRun(oneByOne, k);
+      expect(withDoneRuns(start, keys)).toEqual(oneByOne ?? []);
+    }
   });
 });

@@ -54,10 +54,21 @@ export interface Applied {
   retryAt?: string;
 }
 
+/**
+ * The keys of a `doneRuns` array as a set, built once per array. A job's doneRuns (up to 64 keys) is asked
+ * about twice per run, and the same array serves every run until the job is written again (every few seconds
+ * for a coalesced frequent job): a linear search was 7-10 % of a worker's CPU at 10,000 fires a second.
+ * Arrays are never changed in place (withDoneRun copies), so a set stays right for its array.
+ */
+const doneSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
 /** True when the fire's run finished already (its outcome is in the store): it must not run again. */
 export function ranAlready(rec: JobRecord, fire: Pick<FireMessage, "fireId" | "attempt">): boolean {
   const done = rec.state.doneRuns;
-  return done !== undefined && done.length > 0 && done.includes(runKeyOf(fire));
+  if (done === undefined || done.length === 0) return false;
+  let set = doneSets.get(done);
+  if (set === undefined) doneSets.set(done, (set = new Set(done)));
+  return set.has(runKeyOf(fire));
 }
 
 /** Statuses a run must not overwrite: someone paused or stopped the job while it ran. */

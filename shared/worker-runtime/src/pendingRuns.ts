@@ -11,7 +11,7 @@
 import {
   runKeyOf,
   schedulerCountsFires,
-  withDoneRun,
+  withDoneRuns,
   type FireMessage,
   type JobRecord,
   type RunInfo,
@@ -26,6 +26,8 @@ interface Nominal {
 
 export class PendingRuns {
   private readonly fireIds: string[] = [];
+  /** the same ids, for has(): asked for every run of the job (stateCoalescer.ranHere) */
+  private readonly fireIdSet = new Set<string>();
   /** the runs' keys for state.doneRuns, in the order they finished */
   private readonly runKeys: string[] = [];
   private lastStartedIso = "";
@@ -47,11 +49,12 @@ export class PendingRuns {
 
   /** True when this fire's run is among the pending ones. */
   has(fireId: string): boolean {
-    return this.fireIds.includes(fireId);
+    return this.fireIdSet.has(fireId);
   }
 
   add(fire: FireMessage, result: unknown, startedIso: string, finishedAt: Date): void {
     this.fireIds.push(fire.fireId);
+    this.fireIdSet.add(fire.fireId);
     this.runKeys.push(runKeyOf(fire));
     this.lastStartedIso = startedIso;
     this.lastFinishedAt = finishedAt;
@@ -65,6 +68,7 @@ export class PendingRuns {
   append(newer: PendingRuns): void {
     if (newer.size === 0) return;
     this.fireIds.push(...newer.fireIds);
+    for (const id of newer.fireIds) this.fireIdSet.add(id);
     this.runKeys.push(...newer.runKeys);
     this.lastStartedIso = newer.lastStartedIso;
     this.lastFinishedAt = newer.lastFinishedAt;
@@ -97,9 +101,8 @@ export class PendingRuns {
         state.triggerCount = ++count;
       }
     }
-    let done = prev.doneRuns;
-    for (const k of this.runKeys) done = withDoneRun(done, k);
-    if (done !== undefined) state.doneRuns = done;
+    if (prev.doneRuns !== undefined || this.runKeys.length > 0)
+      state.doneRuns = withDoneRuns(prev.doneRuns, this.runKeys);
     state.tryCount = 0;
     if (this.result !== undefined) state.result = this.result;
     state.isAbandoned = false;
@@ -109,6 +112,6 @@ export class PendingRuns {
 
   private withoutRuns(running: RunInfo[] | undefined): RunInfo[] {
     if (!running || running.length === 0) return running ?? [];
-    return running.filter((r) => !this.fireIds.includes(r.fireId));
+    return running.filter((r) => !this.fireIdSet.has(r.fireId));
   }
 }

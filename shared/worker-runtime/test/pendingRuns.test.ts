@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { FireMessage, JobRecord, JobState } from "@taskjet/protocol";
-import { applyResult } from "../src/outcome.js";
+import { applyResult, ranAlready } from "../src/outcome.js";
 import { PendingRuns } from "../src/pendingRuns.js";
 
 /** A small seeded generator (mulberry32): the same cases every run. */
@@ -145,5 +145,25 @@ describe("PendingRuns", () => {
       expect(older.size).toBe(runs.length);
       expect(older.applyTo(rec), `seed ${seed}`).toStrictEqual(oneByOne(rec, runs));
     }
+  });
+});
+
+describe("ranAlready", () => {
+  const fire = (nominalMs: number, attempt = 1) => ({ fireId: `t.j:${nominalMs}`, attempt });
+  const rec = (doneRuns: string[] | undefined) =>
+    ({ def: {}, state: { status: "queuing", doneRuns } }) as unknown as JobRecord;
+
+  it("answers from each doneRuns array as it is, asked many times", () => {
+    const first = rec(["100", "200:a2"]);
+    expect(ranAlready(first, fire(100))).toBe(true);
+    expect(ranAlready(first, fire(200))).toBe(false);
+    expect(ranAlready(first, fire(200, 2))).toBe(true);
+    // the next write makes a new array: its answers are its own, not the first one's
+    const later = rec([...first.state.doneRuns!.slice(1), "300"]);
+    expect(ranAlready(later, fire(100))).toBe(false);
+    expect(ranAlready(later, fire(300))).toBe(true);
+    expect(ranAlready(first, fire(300))).toBe(false);
+    expect(ranAlready(rec(undefined), fire(100))).toBe(false);
+    expect(ranAlready(rec([]), fire(100))).toBe(false);
   });
 });
