@@ -126,6 +126,23 @@ class Window {
   }
 }
 
+/**
+ * ISO 8601 of an instant, remembering the last two asked: a burst's fires share their nominal and next
+ * nominal times (10,000 fires of one second ask for the same two strings).
+ */
+const isoMs = [Number.NaN, Number.NaN];
+const isoText = ["", ""];
+let isoNext = 0;
+function isoOf(ms: number): string {
+  if (isoMs[0] === ms) return isoText[0]!;
+  if (isoMs[1] === ms) return isoText[1]!;
+  const text = new Date(ms).toISOString();
+  isoMs[isoNext] = ms;
+  isoText[isoNext] = text;
+  isoNext ^= 1;
+  return text;
+}
+
 export function buildFireMessage(
   record: JobRecord,
   fire: PlannedFire,
@@ -144,7 +161,7 @@ export function buildFireMessage(
     jobType: def.jobType,
     args: def.args ?? {},
     priority: def.priority,
-    nominalTime: new Date(fire.nominalMs).toISOString(),
+    nominalTime: isoOf(fire.nominalMs),
     firedAt: firedAtIso,
     attempt: fire.attempt,
     reason: fire.reason,
@@ -157,7 +174,7 @@ export function buildFireMessage(
     trackRunning: def.overlapPolicy !== "allow" || def.lockTimeoutSeconds > 0,
   };
   if (def.nodeName !== undefined) msg.nodeName = def.nodeName;
-  if (fire.nextNominalMs !== undefined) msg.nextNominalTime = new Date(fire.nextNominalMs).toISOString();
+  if (fire.nextNominalMs !== undefined) msg.nextNominalTime = isoOf(fire.nextNominalMs);
   if (revision !== undefined && revision > 0) msg.revision = revision;
   return msg;
 }
