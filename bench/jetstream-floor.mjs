@@ -5,6 +5,8 @@
 //   MODE=stock       nats.js js.publish (a PubAck awaited per message)
 //   MODE=lean        the same through @taskjet/nats' RequestMux (PubAck awaited, no per-request timer/Error)
 //   MODE=noack       plain core publishes into the stream, no PubAck: an upper bound, not a safe client
+//   MODE=lean-put    lean, plus one KV create per job after its run: the fast lane's least (the job's message is
+//                    its record until it finishes; the finished record is written once)
 //   MODE=store-lean  lean, plus what any store-backed design pays at least: a KV create per job before its
 //                    publish and a compare-and-set KV update per job after its run (no scheduler, no job read)
 //   MODE=kv-queue    no separate run message: the consumer reads the KV stream itself (the create is the
@@ -21,7 +23,7 @@ import { procStat } from "./procstat.mjs";
 const jobs = Number(process.env.JOBS ?? 20_000);
 const concurrency = Number(process.env.CONCURRENCY ?? 100);
 const mode = process.env.MODE ?? "lean";
-if (!["stock", "lean", "noack", "store-lean", "kv-queue"].includes(mode))
+if (!["stock", "lean", "noack", "lean-put", "store-lean", "kv-queue"].includes(mode))
   throw new Error(`MODE: unknown ${mode}`);
 
 const server = await startNats();
@@ -31,7 +33,7 @@ await floorStream(jsm, 10_000);
 const js = jetstream(nc);
 const mux = new RequestMux(nc, directPublisher(nc), 60_000);
 const kv =
-  mode === "store-lean" || mode === "kv-queue"
+  mode === "store-lean" || mode === "kv-queue" || mode === "lean-put"
     ? leanKv(await new Kvm(nc).create("floorjobs", { history: 1, allow_direct: true }), "floorjobs", mux)
     : undefined;
 const payload = new Uint8Array(120);
@@ -60,7 +62,8 @@ const messages = await consumer.consume({ max_messages: concurrency });
       // the worker's own update comes back through the consumer: ack it, no run
       if (m.data.length === 1) m.ack();
       else void kv.update(m.subject.slice("$KV.floorjobs.".length), done1, m.seq).then(settle);
-    } else if (kv) void kv.update(m.subject.slice(6), payload, Number(m.headers?.get("rev"))).then(settle);
+    } else if (mode === "lean-put") void kv.create(m.subject.slice(6), payload).then(settle);
+    else if (kv) void kv.update(m.subject.slice(6), payload, Number(m.headers?.get("rev"))).then(settle);
     else settle();
   }
 })();
@@ -69,7 +72,7 @@ async function publish(key) {
   if (mode === "kv-queue") return kv.create(key, payload);
   const h = headers();
   h.set("Nats-Msg-Id", key);
-  if (kv) h.set("rev", String(await kv.create(key, payload)));
+  if (mode === "store-lean") h.set("rev", String(await kv.create(key, payload)));
   const subject = `floor.${key}`;
   if (mode === "stock") return js.publish(subject, payload, { msgID: key });
   if (mode === "noack") return nc.publish(subject, payload, { headers: h });

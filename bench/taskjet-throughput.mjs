@@ -1,7 +1,9 @@
 // taskjet side of the throughput benchmark: JOBS once jobs queued through the client (queueMany, batches of
 // 1000), a worker (concurrency CONCURRENCY, no-op handler) in this process, the scheduler in its own process.
 // Timed from the first enqueue to the last completion recorded (the worker's store write done).
-// TELEMETRY=1 turns per-job events and the run log on. Prints one JSON line.
+// TELEMETRY=1 turns per-job events and the run log on. KEEP=1 keeps finished jobs in the store
+// (removeOnComplete: false); otherwise each is removed when it finishes (removeOnComplete: true), as BullMQ's
+// side does. Prints one JSON line.
 import { pino } from "pino";
 import { createWorker } from "@taskjet/worker-runtime";
 import { procStat } from "./procstat.mjs";
@@ -10,6 +12,7 @@ import { queueInBatches, startStack } from "./stack.mjs";
 const jobs = Number(process.env.JOBS ?? 20_000);
 const concurrency = Number(process.env.CONCURRENCY ?? 100);
 const telemetry = process.env.TELEMETRY === "1";
+const keep = process.env.KEEP === "1";
 
 const stack = await startStack();
 const worker = createWorker({
@@ -35,6 +38,7 @@ const input = Array.from({ length: jobs }, (_, i) => ({
   name: `job ${i}`,
   type: "noop",
   args: { i },
+  removeOnComplete: !keep,
 }));
 const schedulerBefore = procStat(stack.scheduler.pid);
 const natsBefore = procStat(stack.nats.pid);
@@ -50,7 +54,7 @@ const natsAfter = procStat(stack.nats.pid);
 const self = process.cpuUsage(selfBefore);
 console.log(
   JSON.stringify({
-    system: telemetry ? "taskjet+events+runlog" : "taskjet",
+    system: `taskjet${keep ? "-keep" : ""}${telemetry ? "+events+runlog" : ""}`,
     jobs,
     concurrency,
     seconds,
