@@ -17,8 +17,8 @@ import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats
 import {
   ALL_NODES,
   ANY_NODE,
+  buildFire,
   encode,
-  fireIdOf,
   fireMsgId,
   Headers,
   JSON_TYPE,
@@ -126,23 +126,7 @@ class Window {
   }
 }
 
-/**
- * ISO 8601 of an instant, remembering the last two asked: a burst's fires share their nominal and next
- * nominal times (10,000 fires of one second ask for the same two strings).
- */
-const isoMs = [Number.NaN, Number.NaN];
-const isoText = ["", ""];
-let isoNext = 0;
-function isoOf(ms: number): string {
-  if (isoMs[0] === ms) return isoText[0]!;
-  if (isoMs[1] === ms) return isoText[1]!;
-  const text = new Date(ms).toISOString();
-  isoMs[isoNext] = ms;
-  isoText[isoNext] = text;
-  isoNext ^= 1;
-  return text;
-}
-
+/** The fire the leader publishes for a planned fire of `record` (protocol buildFire). */
 export function buildFireMessage(
   record: JobRecord,
   fire: PlannedFire,
@@ -150,33 +134,7 @@ export function buildFireMessage(
   firedAtIso: string,
   revision?: number,
 ): FireMessage {
-  const { def } = record;
-  const msg: FireMessage = {
-    fireId: fireIdOf(def.tenantId, def.id, fire.nominalMs),
-    jobId: def.id,
-    tenantId: def.tenantId,
-    group: def.group,
-    name: def.name,
-    type: def.type,
-    jobType: def.jobType,
-    args: def.args ?? {},
-    priority: def.priority,
-    nominalTime: isoOf(fire.nominalMs),
-    firedAt: firedAtIso,
-    attempt: fire.attempt,
-    reason: fire.reason,
-    epoch,
-    maxTryCount: def.maxTryCount,
-    timeoutSeconds: def.timeoutSeconds,
-    lockTimeoutSeconds: def.lockTimeoutSeconds,
-    overlapPolicy: def.overlapPolicy,
-    last: fire.last,
-    trackRunning: def.overlapPolicy !== "allow" || def.lockTimeoutSeconds > 0,
-  };
-  if (def.nodeName !== undefined) msg.nodeName = def.nodeName;
-  if (fire.nextNominalMs !== undefined) msg.nextNominalTime = isoOf(fire.nextNominalMs);
-  if (revision !== undefined && revision > 0) msg.revision = revision;
-  return msg;
+  return buildFire(record.def, fire, { epoch, firedAtIso, revision });
 }
 
 export class Dispatcher {

@@ -6,7 +6,7 @@
  * The fire id is `<tenant>.<jobId>:<nominal ms>`: an idempotency key a handler can rely on.
  */
 import { z } from "zod";
-import { jobTypes, overlapPolicies, priorities, token, TOKEN_PATTERN } from "./job.js";
+import { jobTypes, overlapPolicies, priorities, token, TOKEN_PATTERN, type JobDefinition } from "./job.js";
 import { isName, printableName } from "./names.js";
 import { parseOrThrow } from "./validate.js";
 
@@ -53,6 +53,94 @@ export type FireMessage = z.output<typeof FireMessageSchema>;
 
 export function fireIdOf(tenantId: string, jobId: string, nominalMs: number): string {
   return `${tenantId}.${jobId}:${nominalMs}`;
+}
+
+/** The schedule's part of a fire: which nominal time, which try, why, and what follows it. */
+export interface FirePlan {
+  nominalMs: number;
+  attempt: number;
+  reason: FireReason;
+  /** no fire follows this one */
+  last: boolean;
+  /** the schedule's next nominal time after this one, if any */
+  nextNominalMs?: number | undefined;
+}
+
+/** Who sent a fire and from what: the leader's epoch, when, the store revision it was planned from. */
+export interface FireStamp {
+  epoch: number;
+  firedAtIso: string;
+  revision?: number | undefined;
+  /** default: the job has a lock or an overlap policy other than allow (what the scheduler sends) */
+  trackRunning?: boolean;
+}
+
+/** The definition fields a fire carries. */
+export type FireJobFields = Pick<
+  JobDefinition,
+  | "id"
+  | "tenantId"
+  | "group"
+  | "name"
+  | "type"
+  | "jobType"
+  | "args"
+  | "priority"
+  | "nodeName"
+  | "maxTryCount"
+  | "timeoutSeconds"
+  | "lockTimeoutSeconds"
+  | "overlapPolicy"
+>;
+
+/**
+ * The one way a FireMessage is made: by the scheduler for every fire it publishes, and by the test tools
+ * for the fires tests publish, so the two cannot drift apart.
+ */
+export function buildFire(def: FireJobFields, plan: FirePlan, stamp: FireStamp): FireMessage {
+  const fire: FireMessage = {
+    fireId: fireIdOf(def.tenantId, def.id, plan.nominalMs),
+    jobId: def.id,
+    tenantId: def.tenantId,
+    group: def.group,
+    name: def.name,
+    type: def.type,
+    jobType: def.jobType,
+    args: def.args ?? {},
+    priority: def.priority,
+    nominalTime: isoOf(plan.nominalMs),
+    firedAt: stamp.firedAtIso,
+    attempt: plan.attempt,
+    reason: plan.reason,
+    epoch: stamp.epoch,
+    maxTryCount: def.maxTryCount,
+    timeoutSeconds: def.timeoutSeconds,
+    lockTimeoutSeconds: def.lockTimeoutSeconds,
+    overlapPolicy: def.overlapPolicy,
+    last: plan.last,
+    trackRunning: stamp.trackRunning ?? (def.overlapPolicy !== "allow" || def.lockTimeoutSeconds > 0),
+  };
+  if (def.nodeName !== undefined) fire.nodeName = def.nodeName;
+  if (plan.nextNominalMs !== undefined) fire.nextNominalTime = isoOf(plan.nextNominalMs);
+  if (stamp.revision !== undefined && stamp.revision > 0) fire.revision = stamp.revision;
+  return fire;
+}
+
+/**
+ * ISO 8601 of an instant, remembering the last two asked: a burst's fires share their nominal and next
+ * nominal times (10,000 fires of one second ask for the same two strings).
+ */
+const isoMs = [Number.NaN, Number.NaN];
+const isoText = ["", ""];
+let isoNext = 0;
+function isoOf(ms: number): string {
+  if (isoMs[0] === ms) return isoText[0]!;
+  if (isoMs[1] === ms) return isoText[1]!;
+  const text = new Date(ms).toISOString();
+  isoMs[isoNext] = ms;
+  isoText[isoNext] = text;
+  isoNext ^= 1;
+  return text;
 }
 
 /** The Nats-Msg-Id of a fire: retries of the same nominal fire are distinct messages. */

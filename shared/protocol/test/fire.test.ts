@@ -10,6 +10,7 @@ import {
   runKeyOf,
   withDoneRun,
   withDoneRuns,
+  buildFire,
   ValidationError,
   wellFormedFire,
   type FireMessage,
@@ -163,5 +164,62 @@ describe("doneRuns", () => {
       for (const k of keys) oneByOne = withDoneRun(oneByOne, k);
       expect(withDoneRuns(start, keys)).toEqual(oneByOne ?? []);
     }
+  });
+});
+
+describe("buildFire", () => {
+  const def = {
+    id: "j1",
+    tenantId: "default",
+    group: "reports",
+    name: "nightly",
+    type: "email.send",
+    jobType: "period",
+    args: { to: "a@b.c" },
+    priority: "normal",
+    maxTryCount: 3,
+    timeoutSeconds: 0,
+    lockTimeoutSeconds: 0,
+    overlapPolicy: "allow",
+  } as const;
+
+  it("makes a fire the worker's fast check and the schema both accept", () => {
+    const fire = buildFire(
+      { ...def, nodeName: "n1" },
+      {
+        nominalMs: 1_795_000_000_000,
+        attempt: 2,
+        reason: "retry",
+        last: false,
+        nextNominalMs: 1_795_000_001_000,
+      },
+      { epoch: 7, firedAtIso: "2026-11-18T09:46:40.000Z", revision: 12 },
+    );
+    expect(wellFormedFire(fire)).toBe(true);
+    expect(FireMessageSchema.parse(fire)).toEqual(fire);
+    expect(fire).toMatchObject({
+      fireId: "default.j1:1795000000000",
+      nominalTime: "2026-11-18T11:06:40.000Z",
+      nextNominalTime: "2026-11-18T11:06:41.000Z",
+      nodeName: "n1",
+      attempt: 2,
+      epoch: 7,
+      revision: 12,
+      trackRunning: false,
+    });
+  });
+
+  it("tracks running for a lock or an overlap policy, and leaves out what is not there", () => {
+    const plan = { nominalMs: 1_795_000_000_000, attempt: 1, reason: "schedule", last: true } as const;
+    const stamp = { epoch: 0, firedAtIso: "2026-11-18T09:46:40.000Z" };
+    expect(buildFire({ ...def, overlapPolicy: "skip" }, plan, stamp).trackRunning).toBe(true);
+    expect(buildFire({ ...def, lockTimeoutSeconds: 5 }, plan, stamp).trackRunning).toBe(true);
+    const bare = buildFire(def, plan, stamp);
+    expect(Object.keys(bare)).not.toContain("nodeName");
+    expect(Object.keys(bare)).not.toContain("nextNominalTime");
+    expect(Object.keys(bare)).not.toContain("revision");
+    // the ISO memo answers each instant with its own string, whatever came before
+    for (const ms of [5_000, 6_000, 5_000, 7_000, 6_000])
+      expect(buildFire(def, { ...plan, nominalMs: ms }, stamp).nominalTime).toBe(new Date(ms).toISOString());
   });
 });

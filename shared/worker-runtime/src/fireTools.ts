@@ -5,8 +5,8 @@
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import {
+  buildFire as buildProtocolFire,
   encode,
-  fireIdOf,
   fireMsgId,
   Headers,
   MSGPACK,
@@ -31,36 +31,26 @@ export interface BuildFireOptions {
   revision?: number;
 }
 
-const iso = (t: Date | string) => (typeof t === "string" ? new Date(t).toISOString() : t.toISOString());
+const ms = (t: Date | string) => (typeof t === "string" ? Date.parse(t) : t.getTime());
 
+/** The fire the scheduler would send for `def` (protocol buildFire, the scheduler's own builder). */
 export function buildFire(def: JobDefinition, o: BuildFireOptions = {}): FireMessage {
-  const nominal = iso(o.nominalTime ?? new Date());
-  const fire: FireMessage = {
-    fireId: fireIdOf(def.tenantId, def.id, Date.parse(nominal)),
-    jobId: def.id,
-    tenantId: def.tenantId,
-    group: def.group,
-    name: def.name,
-    type: def.type,
-    jobType: def.jobType,
-    args: def.args,
-    priority: def.priority,
-    nominalTime: nominal,
-    firedAt: new Date().toISOString(),
-    attempt: o.attempt ?? 1,
-    reason: o.reason ?? "schedule",
-    epoch: o.epoch ?? 0,
-    maxTryCount: def.maxTryCount,
-    timeoutSeconds: def.timeoutSeconds,
-    lockTimeoutSeconds: def.lockTimeoutSeconds,
-    overlapPolicy: def.overlapPolicy,
-    last: o.last ?? def.jobType === "once",
-    trackRunning: o.trackRunning ?? (def.lockTimeoutSeconds > 0 || def.overlapPolicy !== "allow"),
-  };
-  if (def.nodeName !== undefined) fire.nodeName = def.nodeName;
-  if (o.nextNominalTime !== undefined) fire.nextNominalTime = iso(o.nextNominalTime);
-  if (o.revision !== undefined) fire.revision = o.revision;
-  return fire;
+  return buildProtocolFire(
+    def,
+    {
+      nominalMs: ms(o.nominalTime ?? new Date()),
+      attempt: o.attempt ?? 1,
+      reason: o.reason ?? "schedule",
+      last: o.last ?? def.jobType === "once",
+      nextNominalMs: o.nextNominalTime === undefined ? undefined : ms(o.nextNominalTime),
+    },
+    {
+      epoch: o.epoch ?? 0,
+      firedAtIso: new Date().toISOString(),
+      revision: o.revision,
+      ...(o.trackRunning !== undefined ? { trackRunning: o.trackRunning } : {}),
+    },
+  );
 }
 
 /**
