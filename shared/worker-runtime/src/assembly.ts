@@ -25,6 +25,7 @@ import type { JobHook, Registration } from "./handler.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { Intake } from "./intake.js";
 import { CachedJobStore } from "./jobCache.js";
+import { Reach } from "./reach.js";
 import type { ResolvedWorkerOptions } from "./options.js";
 import { Puller } from "./puller.js";
 import { Runner } from "./runner.js";
@@ -52,6 +53,9 @@ export interface AssemblyDeps {
   tick: () => void;
 }
 
+/** A write that got through this long ago still shows the way to the cluster open (reach.ts). */
+const REACH_FRESH_MS = 500;
+
 export class WorkerAssembly {
   /** set as build() makes them; the front reads them to stop in order and for its getters */
   nc: NatsConnection | undefined;
@@ -60,6 +64,8 @@ export class WorkerAssembly {
   heartbeat: Heartbeat | undefined;
   coalescer: StateCoalescer | undefined;
   store: CachedJobStore | undefined;
+  /** whether this worker's writes get through to the cluster (reach.ts) */
+  reach: Reach | undefined;
   private ownsConnection = false;
   private ns: Namespace | undefined;
   private topology: Topology | undefined;
@@ -107,7 +113,14 @@ export class WorkerAssembly {
     const bucket = await leanJobStore(this.topology, ns, this.mux, (err) =>
       this.d.log.debug({ err }, "job bucket info unavailable; using the plain KV client"),
     );
-    const store = new CachedJobStore(bucket.kv, ns, o.jobCacheSize, bucket.latest);
+    // the probe is a heartbeat out of turn; held fires wait for it at most a request timeout
+    const reach = new Reach(
+      () => this.heartbeat?.writeWorker() ?? Promise.reject(new Error("no heartbeat yet")),
+      REACH_FRESH_MS,
+      o.requestTimeoutMs,
+    );
+    this.reach = reach;
+    const store = new CachedJobStore(bucket.kv, ns, o.jobCacheSize, bucket.latest, () => reach.mark());
     this.store = store;
     this.coalescer = new StateCoalescer(store, o.coalesceStateMs, this.d.log);
     this.runner = new Runner({
@@ -148,6 +161,7 @@ export class WorkerAssembly {
       () => [...this.d.handlers.values()],
       () => this.d.slots.active.size,
       this.d.log,
+      () => reach.mark(),
     );
     await this.heartbeat.start();
     await nc.flush();

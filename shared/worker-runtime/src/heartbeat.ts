@@ -21,6 +21,8 @@ export class Heartbeat {
     private readonly registrations: () => Registration[],
     private readonly running: () => number,
     private readonly logger: Logger,
+    /** a beat got through (reach.ts) */
+    private readonly written: () => void = () => undefined,
   ) {}
 
   /**
@@ -53,19 +55,25 @@ export class Heartbeat {
       .finally(() => (this.beating = undefined));
   }
 
-  private async put(): Promise<void> {
-    const seenAt = new Date().toISOString();
-    const regs = this.registrations();
+  /** Writes this worker's entry alone: a beat out of turn, the probe of reach.ts. */
+  async writeWorker(seenAt = new Date().toISOString()): Promise<void> {
     await this.registry.putWorker({
       workerId: this.o.workerId,
       node: this.o.node,
       host: hostname(),
       pid: process.pid,
-      types: regs.map((r) => r.type),
+      types: this.registrations().map((r) => r.type),
       concurrency: this.o.concurrency,
       running: this.running(),
       seenAt,
     });
+    this.written();
+  }
+
+  private async put(): Promise<void> {
+    const seenAt = new Date().toISOString();
+    const regs = this.registrations();
+    await this.writeWorker(seenAt);
     await Promise.all(
       regs.map((r) => {
         const argsSchema = this.jsonSchema(r);

@@ -38,6 +38,8 @@ export interface IntakeDeps {
   closed: () => boolean;
   /** drops the worker's copy of a job (jobCache.ts) */
   forgetJob: (tenantId: string, jobId: string) => void;
+  /** whether a write can get through to the cluster now (reach.ts); `true` at once when one did lately */
+  confirmReach: () => true | Promise<boolean>;
 }
 
 export class Intake {
@@ -130,13 +132,35 @@ export class Intake {
     });
   }
 
-  /** Early fires whose instant came: highest priority first into free slots, the rest into the buffer. */
+  /**
+   * Early fires whose instant came: highest priority first into free slots, the rest into the buffer. Only
+   * while this worker can get a write through to the cluster: a worker cut off from it hands them back
+   * rather than run fires whose acks and outcomes cannot get out (another worker would run them again).
+   */
   private release(runs: ActiveRun[]): void {
     if (this.d.closed()) {
       for (const a of runs) a.msg.nak();
       return;
     }
-    this.d.slots.release(runs);
+    const reach = this.d.confirmReach();
+    if (reach === true) return this.d.slots.release(runs);
+    void reach.then((ok) => {
+      if (this.d.closed()) {
+        for (const a of runs) a.msg.nak();
+      } else if (ok) {
+        this.d.slots.release(runs);
+      } else {
+        this.d.log.warn(
+          { fires: runs.length },
+          "held fires not started: no write got through to the cluster lately, and a probe did not land; handing them back",
+        );
+        for (const a of runs) {
+          a.msg.nak();
+          if (a.prepared) this.d.events.emit("run:unreachable", a.prepared.ref);
+        }
+        this.d.settled();
+      }
+    });
   }
 }
 

@@ -34,6 +34,8 @@ export class CachedJobStore extends JobStore {
     ns: ConstructorParameters<typeof JobStore>[1],
     private readonly maxJobs: number,
     latest?: KvReader,
+    /** a write got through (reach.ts) */
+    private readonly written: () => void = () => undefined,
   ) {
     super(kv, ns, latest);
   }
@@ -72,6 +74,7 @@ export class CachedJobStore extends JobStore {
   override async update(key: string, record: JobRecord, revision: number): Promise<number> {
     const drops = this.drops;
     const written = await super.update(key, record, revision);
+    this.written();
     this.note(key, { ...record, revision: written }, drops);
     return written;
   }

@@ -74,6 +74,7 @@ export class Worker {
       stopping,
       closed: () => this.state === "stopping" || this.state === "stopped",
       forgetJob: (tenantId, jobId) => this.parts.store?.forget(tenantId, jobId),
+      confirmReach: () => this.parts.reach?.confirm() ?? true,
     });
     this.parts = new WorkerAssembly({
       o: this.options,

@@ -36,11 +36,15 @@ export interface WorkerEvents {
   "run:aborted": RunRef & { reason: AbortReason; handedBack: boolean };
   /** the fire came before its nominal time: prepared, and held until `until` (ISO) to start */
   "run:held": RunRef & { until: string };
+  /**
+   * held fires reached their instant while no write of this worker had got through to the cluster lately,
+   * and a probe write did not land either (reach.ts): handed back instead of run
+   */
+  "run:unreachable": RunRef;
   /** the fire was not run: job removed, paused or stopped */
   "run:skipped": RunRef & { reason: string };
   /** another run holds the job's lock: the fire comes back after lockRetryMs */
   "run:locked": RunRef & { holder?: string };
-  /** no handler for the fire's type here: handed back (or failed after too many deliveries) */
   /** a message that was not a valid fire: terminated and dead-lettered */
   "message:poison": { subject: string; error: string; field?: string };
   "action:done": { fireId: string; kind: string; trigger: string };
