@@ -3,7 +3,7 @@
  * commands/serve.ts runs them until SIGINT/SIGTERM.
  */
 import { isTaskjetError, UnavailableError, ValidationError } from "@taskjet/protocol";
-import { logLevelFromEnv, type NatsConfig } from "@taskjet/nats";
+import { isUnreachable, logLevelFromEnv, type NatsConfig } from "@taskjet/nats";
 import { pino, type Logger } from "pino";
 
 export interface Service {
@@ -90,8 +90,8 @@ async function startOrExplain(nats: NatsConfig, service: { start(): Promise<unkn
     return await service.start();
   } catch (err) {
     if (isTaskjetError(err)) throw err;
-    const message = (err as Error).message ?? String(err);
-    if (/refused|ECONN|ENOTFOUND|timeout|disconnect|closed/i.test(message)) {
+    if (isUnreachable(err)) {
+      const message = (err as Error).message;
       throw new UnavailableError(`cannot reach NATS at ${nats.servers.join(",")}: ${message}`, {
         cause: err,
         field: "server",

@@ -340,6 +340,16 @@ describe("taskjet scheduler and gateway service commands", () => {
     }
   });
 
+  it("a service that cannot reach NATS exits 1 with UNAVAILABLE naming the servers", async () => {
+    for (const args of [["scheduler"], ["worker", "--node", "n1"]]) {
+      const down = await runCli([...args, "--server", "nats://127.0.0.1:1"], { env });
+      expect(down.code, args[0]).toBe(1);
+      expect(down.stderr).toMatch(
+        /^error UNAVAILABLE \(server\): cannot reach NATS at nats:\/\/127\.0\.0\.1:1/m,
+      );
+    }
+  });
+
   it("gateway refuses to start without a token, serves with one, stops on SIGTERM", async () => {
     const refused = await runCli(["gateway", "--port", "0"], { env });
     expect(refused.code).toBe(2);

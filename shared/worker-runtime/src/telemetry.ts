@@ -24,7 +24,7 @@ import {
   type RunLogEntry,
   type RunOutcome,
 } from "@taskjet/protocol";
-import type { RequestMux } from "@taskjet/nats";
+import { parsePubAck, type RequestMux } from "@taskjet/nats";
 
 /** A run-log entry as the worker writes it: also `started`, and the JetStream delivery count. */
 export type WorkerRunLogEntry = Omit<RunLogEntry, "outcome"> & {
@@ -35,8 +35,6 @@ export type WorkerRunLogEntry = Omit<RunLogEntry, "outcome"> & {
 
 /** Event phases the worker publishes; `progress` is an addition to the protocol's phases. */
 export type WorkerEventPhase = EventPhase | "progress";
-
-const td = new TextDecoder();
 
 export class Telemetry {
   private readonly source: string;
@@ -86,13 +84,8 @@ export class Telemetry {
     if (!this.runLogOn) return;
     const h = natsHeaders();
     h.set("Content-Type", MSGPACK);
-    const m = await this.mux.request(
-      this.ns.log(entry.tenantId, entry.jobId),
-      encode(stripUndefined(entry)),
-      h,
-    );
-    const ack = JSON.parse(td.decode(m.data)) as { error?: { description?: string } };
-    if (ack.error) throw new Error(`run log: ${ack.error.description ?? "publish failed"}`);
+    const subject = this.ns.log(entry.tenantId, entry.jobId);
+    parsePubAck(await this.mux.request(subject, encode(stripUndefined(entry)), h), subject);
   }
 
   /** Copies a dead letter to `<p>.dlq.<tenant>.<jobId>` (always on: it is the record of a given-up fire). */
