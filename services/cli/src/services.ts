@@ -14,7 +14,7 @@ export interface Service {
   stopped?: Promise<void>;
 }
 
-/** The log level of the services the CLI runs: TASKJET_LOG_LEVEL, else LOG_LEVEL, else `fallback`. */
+/** The log level of the services the CLI runs: TASKJET_LOG_LEVEL, else `fallback` (logLevelFromEnv). */
 export function logLevel(env: NodeJS.ProcessEnv, fallback = "info"): string {
   return logLevelFromEnv(env, fallback);
 }

@@ -317,7 +317,7 @@ describe("taskjet scheduler and gateway service commands", () => {
   beforeAll(async () => {
     assertBuilt();
     stack = await startStack();
-    env = cleanEnv({ NATS_URL: stack.nats.url, TASKJET_PREFIX: stack.prefix, LOG_LEVEL: "warn" });
+    env = cleanEnv({ NATS_URL: stack.nats.url, TASKJET_PREFIX: stack.prefix, TASKJET_LOG_LEVEL: "warn" });
   });
   afterAll(async () => {
     await stack?.stop();

@@ -30,7 +30,7 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm, type KV, type KvOptions } from "@nats-io/kv";
 import { nanos, TimeoutError } from "@nats-io/nats-core";
-import { UnavailableError, type Namespace } from "@taskjet/protocol";
+import { UnavailableError, withoutUndefined, type Namespace } from "@taskjet/protocol";
 import { isCreateRace, isStreamNotFound } from "./natsErrors.js";
 import { assertReplicasSafe } from "./serverVersion.js";
 
@@ -146,7 +146,7 @@ export async function ensureTopology(
   ns: Namespace,
   opts: TopologyOptions = {},
 ): Promise<Topology> {
-  const o = { ...topologyDefaults, ...stripUndefined(opts) };
+  const o = { ...topologyDefaults, ...withoutUndefined(opts) };
   if (!o.create) return openTopology(nc, ns, o);
   assertReplicasSafe(nc, o.replicas, `TASKJET_STREAM_REPLICAS=${o.replicas}`);
   const jsm = await jetstreamManager(nc);
@@ -237,8 +237,4 @@ async function openTopology(
   const lease = await kvm.open(ns.buckets.lease, { allow_direct: true });
   const sched = await kvm.open(ns.buckets.sched, { allow_direct: true });
   return { jsm, jobs, lease, locks, registry, sched, options: o };
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
