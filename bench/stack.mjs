@@ -13,7 +13,7 @@ export async function startStack({ schedulerEnv = {} } = {}) {
     ...process.env,
     NATS_URL: nats.url,
     TASKJET_PREFIX: prefix,
-    LOG_LEVEL: "warn",
+    TASKJET_LOG_LEVEL: "warn",
     ...schedulerEnv,
     // as the Dockerfile runs it (SCHED_NODE_OPTIONS="" for node's defaults)
     NODE_OPTIONS: process.env.SCHED_NODE_OPTIONS ?? "--max-semi-space-size=64",

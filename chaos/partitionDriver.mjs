@@ -117,7 +117,6 @@ async function main() {
       ...process.env,
       NATS_URL: urlsFrom(i).join(","),
       TASKJET_PREFIX: prefix,
-      LOG_LEVEL: process.env.PARTITION_LOG_LEVEL ?? "warn",
       TASKJET_LOG_LEVEL: process.env.PARTITION_LOG_LEVEL ?? "warn",
       TASKJET_STREAM_REPLICAS: "3",
       TASKJET_LEASE_TTL_MS: String(leaseTtlMs),

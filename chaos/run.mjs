@@ -68,7 +68,6 @@ async function runOnce(scenario) {
     ...process.env,
     NATS_URL: urls.join(","),
     TASKJET_PREFIX: prefix,
-    LOG_LEVEL: "warn",
     TASKJET_LOG_LEVEL: "warn",
     TASKJET_STREAM_REPLICAS: cluster ? "3" : "1",
     TASKJET_LEASE_TTL_MS: String(leaseTtlMs),

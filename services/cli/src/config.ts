@@ -12,8 +12,7 @@
  */
 import { accessSync, constants } from "node:fs";
 import { natsConfigFromEnv, type NatsConfig, type NatsConfigInput } from "@taskjet/nats";
-import { parseOrThrow, token, ValidationError } from "@taskjet/protocol";
-import { z } from "zod";
+import { envText, readSettings, token, ValidationError, type Setting } from "@taskjet/protocol";
 
 export interface GlobalFlags {
   server?: string;
@@ -36,11 +35,15 @@ export interface CliConfig {
   requestTimeoutMs: number;
 }
 
-const TimeoutSchema = z.coerce
-  .number({ error: "must be a number of milliseconds" })
-  .int("must be a whole number of milliseconds")
-  .positive("must be > 0")
-  .max(600_000, "must be at most 600000 ms");
+/** Settings of every command besides the NATS ones (readSettings: a flag wins over its variable). */
+const SETTINGS = {
+  tenant: { flag: "tenant", env: "TASKJET_TENANT", schema: token("tenant") },
+  requestTimeoutMs: {
+    flag: "timeout",
+    env: "TASKJET_REQUEST_TIMEOUT_MS",
+    schema: envText.int(1, 600_000, "must be a whole number of milliseconds from 1 to 600000"),
+  },
+} satisfies Record<string, Setting>;
 
 export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): CliConfig {
   const overrides: NatsConfigInput = {};
@@ -79,10 +82,8 @@ export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = pr
       field: "tlsCert",
     });
   }
-  const tenant = parseOrThrow(token("tenant"), flags.tenant ?? env["TASKJET_TENANT"] ?? "default", "tenant");
-  const timeout = flags.timeout ?? env["TASKJET_REQUEST_TIMEOUT_MS"] ?? "10000";
-  const requestTimeoutMs = parseOrThrow(TimeoutSchema, timeout, "timeout");
-  return { nats, tenant, requestTimeoutMs };
+  const s = readSettings(SETTINGS, { env, flags: { ...flags } });
+  return { nats, tenant: s.tenant ?? "default", requestTimeoutMs: s.requestTimeoutMs ?? 10_000 };
 }
 
 function readable(file: string | undefined, field: string, where: string): void {

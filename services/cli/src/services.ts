@@ -3,7 +3,7 @@
  * commands/serve.ts runs them until SIGINT/SIGTERM.
  */
 import { isTaskjetError, UnavailableError, ValidationError } from "@taskjet/protocol";
-import { logLevelFromEnv, type NatsConfig } from "@taskjet/nats";
+import { isUnreachable, logLevelFromEnv, type NatsConfig } from "@taskjet/nats";
 import { pino, type Logger } from "pino";
 
 export interface Service {
@@ -14,7 +14,7 @@ export interface Service {
   stopped?: Promise<void>;
 }
 
-/** The log level of the services the CLI runs: TASKJET_LOG_LEVEL, else LOG_LEVEL, else `fallback`. */
+/** The log level of the services the CLI runs: TASKJET_LOG_LEVEL, else `fallback` (logLevelFromEnv). */
 export function logLevel(env: NodeJS.ProcessEnv, fallback = "info"): string {
   return logLevelFromEnv(env, fallback);
 }
@@ -90,8 +90,8 @@ async function startOrExplain(nats: NatsConfig, service: { start(): Promise<unkn
     return await service.start();
   } catch (err) {
     if (isTaskjetError(err)) throw err;
-    const message = (err as Error).message ?? String(err);
-    if (/refused|ECONN|ENOTFOUND|timeout|disconnect|closed/i.test(message)) {
+    if (isUnreachable(err)) {
+      const message = (err as Error).message;
       throw new UnavailableError(`cannot reach NATS at ${nats.servers.join(",")}: ${message}`, {
         cause: err,
         field: "server",

@@ -317,7 +317,7 @@ describe("taskjet scheduler and gateway service commands", () => {
   beforeAll(async () => {
     assertBuilt();
     stack = await startStack();
-    env = cleanEnv({ NATS_URL: stack.nats.url, TASKJET_PREFIX: stack.prefix, LOG_LEVEL: "warn" });
+    env = cleanEnv({ NATS_URL: stack.nats.url, TASKJET_PREFIX: stack.prefix, TASKJET_LOG_LEVEL: "warn" });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -337,6 +337,16 @@ describe("taskjet scheduler and gateway service commands", () => {
       expect(code).toBe(0);
     } finally {
       if (live.child.exitCode === null) live.child.kill("SIGKILL");
+    }
+  });
+
+  it("a service that cannot reach NATS exits 1 with UNAVAILABLE naming the servers", async () => {
+    for (const args of [["scheduler"], ["worker", "--node", "n1"]]) {
+      const down = await runCli([...args, "--server", "nats://127.0.0.1:1"], { env });
+      expect(down.code, args[0]).toBe(1);
+      expect(down.stderr).toMatch(
+        /^error UNAVAILABLE \(server\): cannot reach NATS at nats:\/\/127\.0\.0\.1:1/m,
+      );
     }
   });
 

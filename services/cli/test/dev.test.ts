@@ -20,7 +20,7 @@ describe("taskjet dev", () => {
   it("starts nats-server, the services and the demo job in a clean directory, and stops cleanly on SIGINT", async () => {
     assertBuilt();
     const cwd = mkdtempSync(join(tmpdir(), "taskjet-dev-"));
-    const dev = new LiveCli(["dev", "--port", "0"], { env: cleanEnv({ LOG_LEVEL: "warn" }), cwd });
+    const dev = new LiveCli(["dev", "--port", "0"], { env: cleanEnv({ TASKJET_LOG_LEVEL: "warn" }), cwd });
     try {
       const pid = await waitFor(() => /nats-server \S+ \(pid (\d+)/.exec(dev.stderr)?.[1], {
         timeoutMs: 20_000,

@@ -19,7 +19,7 @@ function alive(pid: number): boolean {
   }
 }
 
-const env = cleanEnv({ LOG_LEVEL: "warn" });
+const env = cleanEnv({ TASKJET_LOG_LEVEL: "warn" });
 const args = ["dev", "--no-gateway", "--no-demo"];
 const started: LiveCli[] = [];
 const orphans: number[] = [];

@@ -11,7 +11,15 @@
  */
 import { z } from "zod";
 import { natsConfigFromEnv, type NatsConfig, type NatsConfigInput } from "@taskjet/nats";
-import { parseOrThrow, token, ValidationError } from "@taskjet/protocol";
+import {
+  envText,
+  parseOrThrow,
+  readSettings,
+  token,
+  ValidationError,
+  withoutUndefined,
+  type Setting,
+} from "@taskjet/protocol";
 
 export const DEFAULT_GATEWAY_PORT = 8080;
 
@@ -36,7 +44,15 @@ export interface GatewayConfig extends GatewaySettings {
   nats: NatsConfig;
 }
 
-const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
+/** Where each setting is read from (readSettings); the schema above checks the values. */
+const GATEWAY_ENV = {
+  port: { env: "TASKJET_GATEWAY_PORT", schema: envText.string() },
+  host: { env: "TASKJET_GATEWAY_HOST", schema: envText.string() },
+  tokens: { env: "TASKJET_GATEWAY_TOKENS", schema: envText.list() },
+  insecureDev: { env: "TASKJET_GATEWAY_INSECURE_DEV", schema: envText.bool() },
+  tenant: { env: "TASKJET_TENANT", schema: envText.string() },
+  requestTimeoutMs: { env: "TASKJET_REQUEST_TIMEOUT_MS", schema: envText.string() },
+} satisfies Record<string, Setting>;
 
 /** Resolves the gateway's settings: flags (`overrides`) win over the environment. */
 export function gatewayConfigFromEnv(
@@ -44,27 +60,15 @@ export function gatewayConfigFromEnv(
   overrides: GatewaySettingsInput & { nats?: NatsConfigInput } = {},
 ): GatewayConfig {
   const { nats: natsOverrides, ...flags } = overrides;
-  const fromEnv: Record<string, unknown> = {
-    port: env["TASKJET_GATEWAY_PORT"] || undefined,
-    host: env["TASKJET_GATEWAY_HOST"] || undefined,
-    tokens: env["TASKJET_GATEWAY_TOKENS"]
-      ?.split(",")
-      .map((t) => t.trim())
-      .filter(Boolean),
-    insecureDev: env["TASKJET_GATEWAY_INSECURE_DEV"]
-      ? truthy(env["TASKJET_GATEWAY_INSECURE_DEV"])
-      : undefined,
-    tenant: env["TASKJET_TENANT"] || undefined,
-    requestTimeoutMs: env["TASKJET_REQUEST_TIMEOUT_MS"] || undefined,
-  };
-  const merged = { ...stripUndefined(fromEnv), ...stripUndefined(flags as Record<string, unknown>) };
+  const fromEnv = readSettings(GATEWAY_ENV, { env });
+  const merged = { ...fromEnv, ...withoutUndefined(flags) } as GatewaySettingsInput;
   const settings = resolveGatewaySettings(merged);
   return { ...settings, nats: natsConfigFromEnv(env, natsOverrides ?? {}) };
 }
 
 /** Validates settings and the rule that a gateway needs a token unless it is a local dev run. */
 export function resolveGatewaySettings(input: GatewaySettingsInput): GatewaySettings {
-  const s = parseOrThrow(GatewaySettingsSchema, stripUndefined(input as Record<string, unknown>));
+  const s = parseOrThrow(GatewaySettingsSchema, withoutUndefined(input));
   if (s.tokens.length === 0 && !s.insecureDev) {
     throw new ValidationError(
       "the gateway needs at least one bearer token: set TASKJET_GATEWAY_TOKENS (comma-separated) or pass " +
@@ -74,8 +78,4 @@ export function resolveGatewaySettings(input: GatewaySettingsInput): GatewaySett
     );
   }
   return s;
-}
-
-function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }

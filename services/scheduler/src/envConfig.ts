@@ -1,10 +1,18 @@
 /**
- * Scheduler settings from the environment (main.ts). NATS settings come from natsConfigFromEnv (NATS_URL,
- * NATS_CREDS, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_TLS_*, TASKJET_PREFIX); the tunables from
- * TASKJET_<NAME> with the option name in upper snake case, e.g. TASKJET_LEASE_TTL_MS=2000.
+ * Scheduler settings from the environment (main.ts), read with @taskjet/protocol's readSettings (the same
+ * helper the worker, gateway and CLI use). NATS settings come from natsConfigFromEnv (NATS_URL, NATS_CREDS,
+ * NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_TLS_*, TASKJET_PREFIX); the tunables from TASKJET_<NAME> with
+ * the option name in upper snake case, e.g. TASKJET_LEASE_TTL_MS=2000; the log level from TASKJET_LOG_LEVEL
+ * (logLevelFromEnv).
  */
 import { natsConfigFromEnv } from "@taskjet/nats";
-import { parseRetentionConfig, parseSubjectPatterns, ValidationError } from "@taskjet/protocol";
+import {
+  envText,
+  parseRetentionConfig,
+  parseSubjectPatterns,
+  readSettings,
+  type Setting,
+} from "@taskjet/protocol";
 import { TunablesSchema, type SchedulerOptions } from "./options.js";
 
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
@@ -30,84 +38,71 @@ export const ENV_VARS: Record<string, string> = {
   ...Object.fromEntries(Object.keys(TunablesSchema.shape).map((k) => [`TASKJET_${snake(k)}`, k])),
 };
 
-function int(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n))
-    throw new ValidationError(`${name} must be a number, got "${raw}"`, { field: name });
-  return n;
-}
+const LIMITS = {
+  logMaxAgeMs: "TASKJET_LOG_MAX_AGE_MS",
+  logMaxMessages: "TASKJET_LOG_MAX_MESSAGES",
+  logMaxBytes: "TASKJET_LOG_MAX_BYTES",
+  dlqMaxAgeMs: "TASKJET_DLQ_MAX_AGE_MS",
+  dlqMaxMessages: "TASKJET_DLQ_MAX_MESSAGES",
+  dlqMaxBytes: "TASKJET_DLQ_MAX_BYTES",
+} as const;
 
-function bool(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === "") return undefined;
-  if (["1", "true", "yes", "on"].includes(raw)) return true;
-  if (["0", "false", "no", "off"].includes(raw)) return false;
-  throw new ValidationError(`${name} must be true or false, got "${raw}"`, { field: name });
-}
+const atLeastOne = envText.int(1, Number.MAX_SAFE_INTEGER, "must be a whole number of at least 1");
+const bytesLimit = envText
+  .int(-1, Number.MAX_SAFE_INTEGER, "must be a whole number of at least 1 (or -1: no limit)")
+  .refine((n) => n !== 0, "must be a whole number of at least 1 (or -1: no limit)");
+
+/** The scheduler's settings besides the NATS_* ones (readSettings: a bad value names its variable). */
+const SETTINGS = {
+  // the tunables: ranges and units are checked by the options schema, naming the option
+  ...(Object.fromEntries(
+    Object.keys(TunablesSchema.shape).map((k) => [
+      k,
+      { env: `TASKJET_${snake(k)}`, schema: envText.number() },
+    ]),
+  ) as Record<keyof typeof TunablesSchema.shape, Setting<ReturnType<typeof envText.number>>>),
+  replicaId: { env: "TASKJET_REPLICA_ID", schema: envText.string() },
+  standby: { env: "TASKJET_STANDBY", schema: envText.bool() },
+  replicas: { env: "TASKJET_STREAM_REPLICAS", schema: envText.number() },
+  duplicateWindowMs: { env: "TASKJET_DUPLICATE_WINDOW_MS", schema: envText.number() },
+  memory: { env: "TASKJET_MEMORY_STORAGE", schema: envText.bool() },
+  ...(Object.fromEntries(
+    Object.entries(LIMITS).map(([k, env]) => [
+      k,
+      { env, schema: k.endsWith("Bytes") ? bytesLimit : atLeastOne },
+    ]),
+  ) as Record<keyof typeof LIMITS, Setting<typeof atLeastOne>>),
+  actionSubjectAllow: { env: "TASKJET_ACTION_SUBJECT_ALLOW", schema: envText.string() },
+  jsonFireNodes: { env: "TASKJET_JSON_FIRE_NODES", schema: envText.list() },
+  jsonFireTypes: { env: "TASKJET_JSON_FIRE_TYPES", schema: envText.list() },
+  retention: { env: "TASKJET_RETENTION", schema: envText.json() },
+} satisfies Record<string, Setting>;
 
 /** Builds SchedulerOptions from the environment; throws ValidationError naming the variable. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SchedulerOptions {
   const natsConfig = natsConfigFromEnv(env);
+  const s = readSettings(SETTINGS, { env });
   const opts: SchedulerOptions = { natsConfig, prefix: natsConfig.prefix };
   const record = opts as Record<string, unknown>;
-  for (const key of Object.keys(TunablesSchema.shape)) {
-    const v = int(env, `TASKJET_${snake(key)}`);
-    if (v !== undefined) record[key] = v;
+  for (const key of Object.keys(TunablesSchema.shape) as (keyof typeof TunablesSchema.shape)[]) {
+    if (s[key] !== undefined) record[key] = s[key];
   }
-  if (env["TASKJET_REPLICA_ID"]) opts.replicaId = env["TASKJET_REPLICA_ID"];
-  const standby = bool(env, "TASKJET_STANDBY");
-  if (standby !== undefined) opts.standby = standby;
+  if (s.replicaId !== undefined) opts.replicaId = s.replicaId;
+  if (s.standby !== undefined) opts.standby = s.standby;
   const topology: NonNullable<SchedulerOptions["topology"]> = {};
-  const replicas = int(env, "TASKJET_STREAM_REPLICAS");
-  if (replicas !== undefined) topology.replicas = replicas;
-  const dup = int(env, "TASKJET_DUPLICATE_WINDOW_MS");
-  if (dup !== undefined) topology.duplicateWindowMs = dup;
-  const memory = bool(env, "TASKJET_MEMORY_STORAGE");
-  if (memory !== undefined) topology.memory = memory;
-  const limits = [
-    ["TASKJET_LOG_MAX_AGE_MS", "logMaxAgeMs"],
-    ["TASKJET_LOG_MAX_MESSAGES", "logMaxMessages"],
-    ["TASKJET_LOG_MAX_BYTES", "logMaxBytes"],
-    ["TASKJET_DLQ_MAX_AGE_MS", "dlqMaxAgeMs"],
-    ["TASKJET_DLQ_MAX_MESSAGES", "dlqMaxMessages"],
-    ["TASKJET_DLQ_MAX_BYTES", "dlqMaxBytes"],
-  ] as const;
-  for (const [name, key] of limits) {
-    const v = int(env, name);
-    if (v === undefined) continue;
-    if (!Number.isInteger(v) || v < (key.endsWith("Bytes") ? -1 : 1) || v === 0)
-      throw new ValidationError(
-        `${name} must be a whole number of at least 1${key.endsWith("Bytes") ? " (or -1: no limit)" : ""}, got "${env[name]}"`,
-        { field: name },
-      );
-    topology[key] = v;
+  if (s.replicas !== undefined) topology.replicas = s.replicas;
+  if (s.duplicateWindowMs !== undefined) topology.duplicateWindowMs = s.duplicateWindowMs;
+  if (s.memory !== undefined) topology.memory = s.memory;
+  for (const key of Object.keys(LIMITS) as (keyof typeof LIMITS)[]) {
+    if (s[key] !== undefined) topology[key] = s[key];
   }
   opts.topology = topology;
-  const allow = env["TASKJET_ACTION_SUBJECT_ALLOW"];
-  if (allow !== undefined && allow.trim() !== "") {
-    opts.actionSubjectAllow = parseSubjectPatterns(allow, "TASKJET_ACTION_SUBJECT_ALLOW");
+  if (s.actionSubjectAllow !== undefined) {
+    opts.actionSubjectAllow = parseSubjectPatterns(s.actionSubjectAllow, "TASKJET_ACTION_SUBJECT_ALLOW");
   }
-  const list = (name: string) =>
-    (env[name] ?? "")
-      .split(",")
-      .map((x) => x.trim())
-      .filter((x) => x !== "");
-  const jsonNodes = list("TASKJET_JSON_FIRE_NODES");
-  const jsonTypes = list("TASKJET_JSON_FIRE_TYPES");
+  const jsonNodes = s.jsonFireNodes ?? [];
+  const jsonTypes = s.jsonFireTypes ?? [];
   if (jsonNodes.length > 0 || jsonTypes.length > 0) opts.jsonFires = { nodes: jsonNodes, types: jsonTypes };
-  const retention = env["TASKJET_RETENTION"];
-  if (retention !== undefined && retention.trim() !== "") {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(retention);
-    } catch (err) {
-      throw new ValidationError(`TASKJET_RETENTION must be JSON: ${(err as Error).message}`, {
-        field: "TASKJET_RETENTION",
-      });
-    }
-    opts.retention = parseRetentionConfig(parsed, "TASKJET_RETENTION");
-  }
+  if (s.retention !== undefined) opts.retention = parseRetentionConfig(s.retention, "TASKJET_RETENTION");
   return opts;
 }

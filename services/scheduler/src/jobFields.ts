@@ -132,10 +132,13 @@ export function scanJobFields(bytes: Uint8Array): JobFields | undefined {
     let state = false;
     for (let n = mapLength(); n > 0; n--) {
       const key = poolStr();
+      // a repeated key: the decoder keeps the last whole map, the scan would merge both; the decoder decides
       if (key === "def") {
+        if (def) return undefined;
         scanDef(f);
         def = true;
       } else if (key === "state") {
+        if (state) return undefined;
         scanState(f);
         state = true;
       } else skip();
@@ -204,6 +207,9 @@ function scanDef(f: JobFields): void {
 }
 
 function scanState(f: JobFields): void {
+  // a field given twice counts as the decoder counts it: the last one wins
+  let retryAt = false;
+  let buffered = false;
   for (let n = mapLength(); n > 0; n--) {
     switch (poolStr()) {
       case "status":
@@ -216,7 +222,7 @@ function scanState(f: JobFields): void {
         f.tryCount = num();
         break;
       case "running":
-        if (!isUndefined()) f.runningCount = arrayLength();
+        f.runningCount = isUndefined() ? 0 : arrayLength();
         break;
       case "createdAt":
         f.createdAtMs = timeMs();
@@ -229,14 +235,15 @@ function scanState(f: JobFields): void {
         break;
       case "retryAt":
         f.retryAtMs = timeMs();
-        f.hasRetryOrBuffer ||= timeWasPresent();
+        retryAt = timeWasPresent();
         break;
       case "buffered":
         f.bufferedMs = timeMs();
-        f.hasRetryOrBuffer ||= timeWasPresent();
+        buffered = timeWasPresent();
         break;
       default:
         skip();
     }
   }
+  f.hasRetryOrBuffer = retryAt || buffered;
 }

@@ -4,7 +4,7 @@
  *
  *   NATS_URL=nats://127.0.0.1:4222 TASKJET_PREFIX=taskjet node services/scheduler/dist/main.js
  *
- * Logs JSON lines with pino (TASKJET_LOG_LEVEL or LOG_LEVEL, default info). SIGTERM/SIGINT stop gracefully: stop taking
+ * Logs JSON lines with pino (TASKJET_LOG_LEVEL, default info). SIGTERM/SIGINT stop gracefully: stop taking
  * requests and firing, let in-flight publishes be acked, write the final cursor, release the lease (a
  * follower takes over at once), close. A second signal exits at once.
  */

@@ -70,6 +70,15 @@ export class SchedulerService {
     return this.running?.ticker.isFiring ?? false;
   }
 
+  /**
+   * True while this replica leads and has settled everything due by its clock's current time: every such
+   * fire published, acked and recorded, nothing in flight (the ticker's `idle`). A condition for tests to
+   * wait on before asserting that something did not fire; false on followers.
+   */
+  isIdle(): boolean {
+    return this.running?.ticker.idle ?? false;
+  }
+
   /** The lease epoch this replica fires (or last fired) under; 0 before it ever led. */
   get epoch(): number {
     return this.running?.ticker.epoch ?? 0;

@@ -10,12 +10,9 @@
  * queue requests a run answered INTERNAL, which nobody retries.
  */
 import { JetStreamError } from "@nats-io/jetstream";
-import { NoRespondersError, RequestError, TimeoutError as NatsTimeoutError } from "@nats-io/nats-core";
-import { jsErrCode, MuxNoRespondersError, MuxTimeoutError } from "@taskjet/nats";
+import { TimeoutError as NatsTimeoutError } from "@nats-io/nats-core";
+import { isNoResponders, jsErrCode, JsErrCode } from "@taskjet/nats";
 import { TaskjetError, TimeoutError, UnavailableError } from "@taskjet/protocol";
-
-/** JetStream API err_code 10008: "JetStream system temporarily unavailable" (no leader for the asset) */
-const TEMPORARILY_UNAVAILABLE = 10008;
 
 /** `err` as the typed error to answer with: a store outage becomes UNAVAILABLE or TIMEOUT; others as they are. */
 export function asStoreOutage(err: unknown): unknown {
@@ -39,12 +36,11 @@ export function asStoreOutage(err: unknown): unknown {
 
 function outageKind(err: unknown, depth: number): "unavailable" | "timeout" | undefined {
   if (!(err instanceof Error) || depth > 3) return undefined;
-  if (err instanceof MuxNoRespondersError || err instanceof NoRespondersError) return "unavailable";
-  if (err instanceof RequestError && err.isNoResponders()) return "unavailable";
+  if (isNoResponders(err)) return "unavailable";
   // a pull (fetch, consumer info) answered with status 503: no leader for the stream (the run log)
   if (err instanceof JetStreamError && (err as JetStreamError & { code?: unknown }).code === 503)
     return "unavailable";
-  if (jsErrCode(err) === TEMPORARILY_UNAVAILABLE) return "unavailable";
-  if (err instanceof MuxTimeoutError || err instanceof NatsTimeoutError) return "timeout";
+  if (jsErrCode(err) === JsErrCode.ClusterNotAvailable) return "unavailable";
+  if (err instanceof NatsTimeoutError) return "timeout";
   return outageKind(err.cause, depth + 1);
 }

@@ -89,6 +89,17 @@ export class Ticker implements IndexListener, SettlerHost, PublisherHost {
     return this.firing;
   }
 
+  /**
+   * The leader has nothing left to do at its clock's current time: the loop sleeps, nothing in the heap is
+   * due by now, and no plan, publish or store write is in flight, so every fire due so far is published,
+   * acked and recorded. Tests wait on this before asserting that something was not fired.
+   */
+  get idle(): boolean {
+    if (!this.firing || !this.wake || this.busy.size > 0 || this.chains.size > 0) return false;
+    const top = this.heap.peek();
+    return !top || top.due > this.d.clock.now() + this.aheadMs;
+  }
+
   /** The leader's check before every publish and store write. */
   mayFire(generation = this.gen): boolean {
     return generation === this.gen && this.firing && this.d.isLeader();

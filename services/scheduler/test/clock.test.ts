@@ -19,22 +19,21 @@ import {
   nc,
   cleanups,
   leaderWithFires,
+  settled,
 } from "./harness.js";
 
 useNatsServer();
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 async function setup(startIso: string) {
-  const { prefix, clock, fires } = await leaderWithFires(startIso, {}, "c");
+  const { prefix, clock, fires, service } = await leaderWithFires(startIso, {}, "c");
   /** Moves the clock to `targetMs` so that a timer due there fires exactly on time. */
   const advanceTo = async (targetMs: number) => {
     const lead = Math.min(200, targetMs - clock.now());
     clock.advance(targetMs - clock.now() - lead);
-    await pause(20); // the loop re-arms its timer for the next due time
+    await settled(service); // the loop has re-armed its timer for the next due time
     clock.advance(lead);
   };
-  return { prefix, clock, fires, advanceTo };
+  return { prefix, clock, fires, service, advanceTo };
 }
 
 /** Steps through the expected fire times and checks that exactly those fired, in order, on time. */
@@ -92,7 +91,7 @@ describe("DST through the scheduler (Europe/Berlin, croner's rules)", () => {
 
 describe("clock steps", () => {
   it("a backwards clock step never fires a nominal time twice", async () => {
-    const { prefix, clock, fires } = await setup(iso(T0));
+    const { prefix, clock, fires, service } = await setup(iso(T0));
     await api(nc, prefix, "queue", {
       id: "j",
       name: "j",
@@ -104,11 +103,11 @@ describe("clock steps", () => {
     clock.set(T0 + 2_000); // NTP steps the wall clock back 3 s
     for (let i = 0; i < 6; i++) {
       clock.advance(1_000);
-      await pause(30);
+      await settled(service); // whatever this second holds is out, and the loop sleeps again
     }
     // wall clock is at T0 + 8 s again: 6, 7, 8 are new, 3..5 must not repeat
     await fires.waitFires("j", 8);
-    await pause(100);
+    await settled(service, fires);
     const nominals = fires.nominals("j");
     expect(nominals).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((s) => iso(T0 + s * 1_000)));
     expect(new Set(fires.of("j").map((f) => f.msgId)).size).toBe(8);
@@ -137,9 +136,10 @@ describe("clock steps", () => {
     cleanups.push(() => b.stop());
     for (let i = 0; i < 5; i++) {
       clockB.advance(1_000);
-      await pause(30);
+      await settled(b);
     }
     await fires.waitFires("j", 7);
+    await settled(b, fires);
     await waitFor(() => b.metrics.cursorWrites > 0);
     expect(fires.nominals("j")).toEqual([1, 2, 3, 4, 5, 6, 7].map((s) => iso(T0 + s * 1_000)));
     expect(b.metrics.firesDuplicate).toBe(0);

@@ -15,6 +15,7 @@ import {
   cleanups,
   leaderWithFires,
   namespace,
+  settled,
 } from "./harness.js";
 import { CURSOR_KEY } from "../src/index.js";
 
@@ -169,6 +170,7 @@ describe("firing", () => {
     clock.advance(5_000);
     await queue({ id: "four", name: "four", type: "noop" });
     await fires.waitFires("four", 1);
+    await settled(next, fires);
     // the new leader published only the jobs queued after it started; nothing again, not even a duplicate
     expect(next.metrics.firesPublished).toBe(2);
     expect(next.metrics.firesDuplicate).toBe(0);
@@ -177,7 +179,7 @@ describe("firing", () => {
   });
 
   it("fires persistent jobs every intervalSeconds from beginTime and completes them at maxCount", async () => {
-    const { clock, fires, queue, prefix } = await setup();
+    const { clock, fires, queue, prefix, service } = await setup();
     await queue({
       id: "every2",
       name: "every2",
@@ -189,9 +191,10 @@ describe("firing", () => {
     });
     for (let i = 0; i < 8; i++) {
       clock.advance(1_000);
-      await new Promise((r) => setTimeout(r, 20));
+      await settled(service);
     }
     await fires.waitFires("every2", 3);
+    await settled(service, fires);
     expect(fires.nominals("every2")).toEqual([iso(T0 + 1_000), iso(T0 + 3_000), iso(T0 + 5_000)]);
     expect(fires.of("every2").map((f) => f.msg.last)).toEqual([false, false, true]);
     const done = await waitFor(async () => {
@@ -203,7 +206,7 @@ describe("firing", () => {
   });
 
   it("completes a period job at endTime; the last fire says so", async () => {
-    const { clock, fires, queue, prefix } = await setup();
+    const { clock, fires, queue, prefix, service } = await setup();
     await queue({
       id: "ends",
       name: "ends",
@@ -214,9 +217,10 @@ describe("firing", () => {
     });
     for (let i = 0; i < 7; i++) {
       clock.advance(1_000);
-      await new Promise((r) => setTimeout(r, 20));
+      await settled(service);
     }
     await fires.waitFires("ends", 2);
+    await settled(service, fires);
     const done = await waitFor(async () => {
       const j = await readJob(nc, prefix, "default.default.ends");
       return j?.state.status === "completed" ? j : undefined;
@@ -228,11 +232,11 @@ describe("firing", () => {
   });
 
   it("publishes a retry at retryAt after the worker reports failedRetry", async () => {
-    const { clock, fires, queue, prefix } = await setup();
+    const { clock, fires, queue, prefix, service } = await setup();
     await queue({ id: "flaky", name: "flaky", type: "noop" });
     const [first] = await fires.waitFires("flaky", 1);
     // what the worker writes after a failed run: the fire recorded, a retry due at retryAt
-    await writeState(nc, prefix, "default.default.flaky", {
+    const failed = await writeState(nc, prefix, "default.default.flaky", {
       lastFireTime: first!.msg.nominalTime,
       triggerCount: 1,
       status: "failedRetry",
@@ -240,8 +244,11 @@ describe("firing", () => {
       retryAt: iso(T0 + 5_000),
       lastError: "boom",
     });
+    // the leader's view has the retry (so its timer is set) before the clock moves
+    await waitFor(() => service.index().waitForRevision(failed.revision, 10_000));
     clock.advance(4_000);
-    await new Promise((r) => setTimeout(r, 100));
+    // the leader has looked at T0 + 4 s and has nothing in flight: an early retry would be out by now
+    await settled(service, fires);
     expect(fires.of("flaky")).toHaveLength(1);
     clock.advance(1_000);
     const [, retry] = await fires.waitFires("flaky", 2);

@@ -86,6 +86,7 @@ export class FireCollector {
   /** Nats-Msg-Id of every publish seen on the run subjects, in arrival order (duplicates included) */
   readonly published: string[] = [];
   private stopFn: (() => void) | undefined;
+  private pending: (() => Promise<number>) | undefined;
 
   static async start(nc: NatsConnection, ns: Namespace): Promise<FireCollector> {
     const c = new FireCollector();
@@ -104,6 +105,10 @@ export class FireCollector {
       filter_subject: ns.runAll,
     });
     const consumer = await jetstream(nc).consumers.get(ns.streams.run, name);
+    c.pending = async () => {
+      const info = await jsm.consumers.info(ns.streams.run, name);
+      return info.num_pending + info.num_ack_pending;
+    };
     const messages = await consumer.consume({ max_messages: 1000 });
     c.stopFn = () => {
       void messages.close();
@@ -167,9 +172,31 @@ export class FireCollector {
     return this.of(jobId);
   }
 
+  /**
+   * Waits until the collector holds every fire the run stream has stored so far: its consumer has nothing
+   * left to deliver and every delivery acked (each fire is pushed before it is acked).
+   */
+  async caughtUp(timeoutMs = 10_000): Promise<void> {
+    await waitFor(async () => (await this.pending!()) === 0, {
+      timeoutMs,
+      message: "the collector did not catch up with the run stream",
+    });
+  }
+
   stop(): void {
     this.stopFn?.();
   }
+}
+
+/**
+ * Waits until `service` (the leader) has settled everything due by its clock's current time (published,
+ * acked, recorded; nothing in flight: `isIdle`) and `fires` holds every fire stored. A test asserts that
+ * something did *not* fire only after this: a late duplicate would have been published before it holds.
+ * Publishes reach the collector's tap before their acks reach the scheduler (one connection, in order).
+ */
+export async function settled(service: SchedulerService, fires?: FireCollector): Promise<void> {
+  await waitFor(() => service.isIdle(), { timeoutMs: 10_000, message: "the leader did not settle" });
+  await fires?.caughtUp();
 }
 
 /** A control-API call; rejects with the typed error the scheduler replied with. */

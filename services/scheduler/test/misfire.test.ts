@@ -23,6 +23,7 @@ import {
   nc,
   cleanups,
   leaderWithFires,
+  settled,
 } from "./harness.js";
 
 useNatsServer();
@@ -157,7 +158,7 @@ describe("misfire policies after a gap without a leader", () => {
 
 describe("misfires at the end of a pause", () => {
   it("resume replays the paused period through the misfire policy (fireOnce)", async () => {
-    const { prefix, clock, fires } = await leaderWithFires(T0, {}, "p");
+    const { prefix, clock, fires, service } = await leaderWithFires(T0, {}, "p");
     await api(nc, prefix, "queue", {
       id: "j",
       name: "j",
@@ -174,7 +175,8 @@ describe("misfires at the end of a pause", () => {
     );
     for (let i = 0; i < 9; i++) clock.advance(MIN);
     clock.advance(30_000);
-    await new Promise((r) => setTimeout(r, 100));
+    // the leader has looked at T0 + 10.5 min and has nothing in flight: a paused fire would be out by now
+    await settled(service, fires);
     expect(fires.of("j")).toHaveLength(1);
     await api(nc, prefix, "resume", { id: "j" });
     await fires.waitFires("j", 2);

@@ -18,6 +18,7 @@ import {
   nc,
   cleanups,
   leaderWithFires,
+  settled,
 } from "./harness.js";
 
 useNatsServer();
@@ -25,7 +26,7 @@ useNatsServer();
 const KEY = "default.default.j";
 
 async function setup(overlapPolicy: string, extra: Record<string, unknown> = {}) {
-  const { prefix, clock, fires } = await leaderWithFires(T0, {}, "o");
+  const { prefix, clock, fires, service } = await leaderWithFires(T0, {}, "o");
   await api(nc, prefix, "queue", {
     id: "j",
     name: "j",
@@ -54,11 +55,12 @@ async function setup(overlapPolicy: string, extra: Record<string, unknown> = {})
     await writeState(nc, prefix, KEY, { running, status: running.length ? "running" : "queuing" });
     await api(nc, prefix, "list", {});
   };
+  /** the next second: its fire is published, skipped or held, and recorded */
   const tick = async () => {
     clock.advance(1_000);
-    await new Promise((r) => setTimeout(r, 50));
+    await settled(service, fires);
   };
-  return { prefix, clock, fires, first: first!, run, setRunning, tick };
+  return { prefix, clock, fires, service, first: first!, run, setRunning, tick };
 }
 
 describe("overlap policies", () => {

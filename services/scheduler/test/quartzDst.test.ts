@@ -5,15 +5,13 @@
  * 01:00 UTC, whose first pass Quartz leaves without fires) and spring-forward.
  */
 import { describe, expect, it } from "vitest";
-import { api, leaderWithFires, nc, useNatsServer } from "./harness.js";
+import { api, leaderWithFires, nc, settled, useNatsServer } from "./harness.js";
 
 useNatsServer();
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Steps the clock through the expected fire times and checks exactly those fired, in order, on time. */
 async function expectFires(startIso: string, cron: string, expected: string[]) {
-  const { prefix, clock, fires } = await leaderWithFires(startIso, {}, "q");
+  const { prefix, clock, fires, service } = await leaderWithFires(startIso, {}, "q");
   await api(nc, prefix, "queue", {
     id: "seed",
     name: "seed",
@@ -27,7 +25,7 @@ async function expectFires(startIso: string, cron: string, expected: string[]) {
     const target = Date.parse(expected[i]!);
     const lead = Math.min(200, target - clock.now());
     clock.advance(target - clock.now() - lead);
-    await pause(20); // the loop re-arms its timer for the next due time
+    await settled(service); // the loop has re-armed its timer for the next due time
     clock.advance(lead);
     await fires.waitFires("seed", i + 1);
   }

@@ -8,17 +8,16 @@
  */
 import { describe, expect, it } from "vitest";
 import { JetStreamError } from "@nats-io/jetstream";
-import { NoRespondersError, RequestError } from "@nats-io/nats-core";
-import { MuxNoRespondersError, MuxTimeoutError } from "@taskjet/nats";
+import { NoRespondersError, RequestError, TimeoutError } from "@nats-io/nats-core";
 import { NotFoundError, TaskjetError } from "@taskjet/protocol";
 import { asStoreOutage } from "../src/storeOutage.js";
 
 describe("asStoreOutage", () => {
-  it("no responders (the lean request path's or nats.js', also as a cause) is UNAVAILABLE, retryable", () => {
+  it("no responders (as the lean request path and nats.js throw it, also as a cause) is UNAVAILABLE, retryable", () => {
     for (const err of [
-      new MuxNoRespondersError("no responders"),
+      new NoRespondersError("$KV.x.y"),
       new RequestError("request failed", { cause: new NoRespondersError("$KV.x.y") }),
-      new Error("write failed", { cause: new MuxNoRespondersError("no responders") }),
+      new Error("write failed", { cause: new NoRespondersError("$KV.x.y") }),
       // what a pull from the run log throws when its stream has no leader (the compose test's NATS kill)
       Object.assign(new JetStreamError("no responders"), { code: 503 }),
     ]) {
@@ -31,7 +30,7 @@ describe("asStoreOutage", () => {
   });
 
   it("a timeout is TIMEOUT (outcome unknown), retryable", () => {
-    const mapped = asStoreOutage(new MuxTimeoutError("timeout")) as TaskjetError;
+    const mapped = asStoreOutage(new TimeoutError()) as TaskjetError;
     expect(mapped.code).toBe("TIMEOUT");
     expect(mapped.retryable).toBe(true);
   });

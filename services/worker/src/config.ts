@@ -1,5 +1,6 @@
 /**
- * The worker service's configuration from its command line and environment, validated once.
+ * The worker service's configuration from its command line and environment, validated once with
+ * @taskjet/protocol's readSettings (the helper every service and the CLI use): a flag wins over its variable.
  *
  *   --node <name>          TASKJET_NODE          node served (default: the host name)
  *   --handlers <module>    TASKJET_HANDLERS      handler modules (flag repeatable; env comma-separated)
@@ -14,10 +15,17 @@
  *                          TASKJET_HTTP_MAX_RESPONSE_BYTES, TASKJET_ACTION_SUBJECT_ALLOW (subject patterns)
  *   NATS_URL, NATS_CREDS, NATS_NKEY_SEED(_FILE), NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_TLS_*, TASKJET_PREFIX,
  *   TASKJET_NATS_INBOX_PREFIX (natsConfigFromEnv)
- *   TASKJET_LOG_LEVEL or LOG_LEVEL (default info)
+ *   TASKJET_LOG_LEVEL (default info)
  */
 import { parseArgs } from "node:util";
-import { parseSubjectPatterns, ValidationError } from "@taskjet/protocol";
+import {
+  envText,
+  parseSubjectPatterns,
+  readSettings,
+  ValidationError,
+  withoutUndefined,
+  type Setting,
+} from "@taskjet/protocol";
 import { natsConfigFromEnv } from "@taskjet/nats";
 import { parseDestinationEntries } from "@taskjet/worker-runtime";
 import type { WorkerServiceOptions } from "./WorkerService.js";
@@ -30,26 +38,38 @@ Environment: NATS_URL (default nats://127.0.0.1:4222), TASKJET_PREFIX, TASKJET_N
 TASKJET_CONCURRENCY, TASKJET_PREFETCH, TASKJET_ACK_WAIT_MS, TASKJET_SHUTDOWN_GRACE_MS, TASKJET_IDLE_POLL_MS,
 TASKJET_COALESCE_STATE_MS, TASKJET_MAX_EARLY_MS, TASKJET_JOB_CACHE_SIZE, TASKJET_HOLD_EARLY_FIRES=0, TASKJET_EVENTS=0, TASKJET_RUN_LOG=0, TASKJET_BUILTINS=0,
 TASKJET_CREATE_TOPOLOGY=0, TASKJET_NATS_INBOX_PREFIX, TASKJET_HTTP_ALLOW, TASKJET_HTTP_DENY, TASKJET_HTTP_MAX_RESPONSE_BYTES,
-TASKJET_ACTION_SUBJECT_ALLOW, TASKJET_LOG_LEVEL (or LOG_LEVEL).
+TASKJET_ACTION_SUBJECT_ALLOW, TASKJET_LOG_LEVEL.
 The http job and webhooks refuse loopback, link-local and private addresses unless TASKJET_HTTP_ALLOW names them.
 SIGTERM/SIGINT stop gracefully.`;
 
 export type ServiceConfig = Omit<WorkerServiceOptions, "logger"> & { help: boolean };
 
-function int(name: string, value: string | undefined): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n))
-    throw new ValidationError(`${name} must be a whole number, got "${value}"`, { field: name });
-  return n;
-}
-
-function flag(name: string, value: string | undefined): boolean | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (/^(1|true|yes|on)$/i.test(value)) return true;
-  if (/^(0|false|no|off)$/i.test(value)) return false;
-  throw new ValidationError(`${name} must be 0 or 1, got "${value}"`, { field: name });
-}
+/** The worker's settings (readSettings: a flag wins over its variable; a bad value names where it came from). */
+const SETTINGS = {
+  node: { flag: "node", env: "TASKJET_NODE", schema: envText.string() },
+  concurrency: { flag: "concurrency", env: "TASKJET_CONCURRENCY", schema: envText.int() },
+  prefetch: { flag: "prefetch", env: "TASKJET_PREFETCH", schema: envText.int() },
+  workerId: { flag: "worker-id", env: "TASKJET_WORKER_ID", schema: envText.string() },
+  ackWaitMs: { env: "TASKJET_ACK_WAIT_MS", schema: envText.int() },
+  shutdownGraceMs: { env: "TASKJET_SHUTDOWN_GRACE_MS", schema: envText.int() },
+  idlePollMs: { env: "TASKJET_IDLE_POLL_MS", schema: envText.int() },
+  coalesceStateMs: { env: "TASKJET_COALESCE_STATE_MS", schema: envText.int() },
+  maxEarlyMs: { env: "TASKJET_MAX_EARLY_MS", schema: envText.int() },
+  jobCacheSize: { env: "TASKJET_JOB_CACHE_SIZE", schema: envText.int() },
+  holdEarlyFires: { env: "TASKJET_HOLD_EARLY_FIRES", schema: envText.bool() },
+  events: { env: "TASKJET_EVENTS", schema: envText.bool() },
+  runLog: { env: "TASKJET_RUN_LOG", schema: envText.bool() },
+  builtins: { env: "TASKJET_BUILTINS", schema: envText.bool() },
+  // streams and buckets are created by whichever service starts first: replicas must agree with the scheduler's
+  replicas: { env: "TASKJET_STREAM_REPLICAS", schema: envText.int() },
+  // 0: the server lets only the scheduler create streams and buckets (deploy/nats/); check they exist instead
+  createTopology: { env: "TASKJET_CREATE_TOPOLOGY", schema: envText.bool() },
+  httpAllow: { env: "TASKJET_HTTP_ALLOW", schema: envText.string() },
+  httpDeny: { env: "TASKJET_HTTP_DENY", schema: envText.string() },
+  httpMaxResponseBytes: { env: "TASKJET_HTTP_MAX_RESPONSE_BYTES", schema: envText.int() },
+  actionSubjectAllow: { env: "TASKJET_ACTION_SUBJECT_ALLOW", schema: envText.string() },
+  handlers: { env: "TASKJET_HANDLERS", schema: envText.list() },
+} satisfies Record<string, Setting>;
 
 export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   let values: Record<string, string | string[] | boolean | undefined>;
@@ -70,65 +90,21 @@ export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env)
   } catch (err) {
     throw new ValidationError(`${(err as Error).message}\n${usage}`, { field: "argv" });
   }
-  const fromEnv = (env["TASKJET_HANDLERS"] ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const handlerModules = [...fromEnv, ...((values["handlers"] as string[] | undefined) ?? [])];
-  const concurrency = int(
-    "concurrency",
-    (values["concurrency"] as string | undefined) ?? env["TASKJET_CONCURRENCY"],
-  );
-  const prefetch = int("prefetch", (values["prefetch"] as string | undefined) ?? env["TASKJET_PREFETCH"]);
-  const node = (values["node"] as string | undefined) ?? (env["TASKJET_NODE"] || undefined);
-  const workerId = (values["worker-id"] as string | undefined) ?? (env["TASKJET_WORKER_ID"] || undefined);
-  const ackWaitMs = int("TASKJET_ACK_WAIT_MS", env["TASKJET_ACK_WAIT_MS"]);
-  const shutdownGraceMs = int("TASKJET_SHUTDOWN_GRACE_MS", env["TASKJET_SHUTDOWN_GRACE_MS"]);
-  const idlePollMs = int("TASKJET_IDLE_POLL_MS", env["TASKJET_IDLE_POLL_MS"]);
-  const coalesceStateMs = int("TASKJET_COALESCE_STATE_MS", env["TASKJET_COALESCE_STATE_MS"]);
-  const maxEarlyMs = int("TASKJET_MAX_EARLY_MS", env["TASKJET_MAX_EARLY_MS"]);
-  const jobCacheSize = int("TASKJET_JOB_CACHE_SIZE", env["TASKJET_JOB_CACHE_SIZE"]);
-  const holdEarlyFires = flag("TASKJET_HOLD_EARLY_FIRES", env["TASKJET_HOLD_EARLY_FIRES"]);
-  const events = flag("TASKJET_EVENTS", env["TASKJET_EVENTS"]);
-  const runLog = flag("TASKJET_RUN_LOG", env["TASKJET_RUN_LOG"]);
-  const builtins = flag("TASKJET_BUILTINS", env["TASKJET_BUILTINS"]);
-  // streams and buckets are created by whichever service starts first: replicas must agree with the scheduler's
-  const replicas = int("TASKJET_STREAM_REPLICAS", env["TASKJET_STREAM_REPLICAS"]);
-  // 0: the server lets only the scheduler create streams and buckets (deploy/nats/); check they exist instead
-  const createTopology = flag("TASKJET_CREATE_TOPOLOGY", env["TASKJET_CREATE_TOPOLOGY"]);
-  const topology = {
-    ...(replicas !== undefined ? { replicas } : {}),
-    ...(createTopology !== undefined ? { create: createTopology } : {}),
-  };
-  const list = (name: string) => (env[name]?.trim() ? env[name] : undefined);
-  const httpAllow = list("TASKJET_HTTP_ALLOW");
-  const httpDeny = list("TASKJET_HTTP_DENY");
-  const httpMaxResponseBytes = int("TASKJET_HTTP_MAX_RESPONSE_BYTES", env["TASKJET_HTTP_MAX_RESPONSE_BYTES"]);
-  const subjectAllow = list("TASKJET_ACTION_SUBJECT_ALLOW");
+  const { handlers, replicas, createTopology, httpAllow, httpDeny, actionSubjectAllow, ...rest } =
+    readSettings(SETTINGS, { env, flags: values });
+  // modules from TASKJET_HANDLERS and every --handlers flag, in that order (the flag adds, not replaces)
+  const handlerModules = [...(handlers ?? []), ...((values["handlers"] as string[] | undefined) ?? [])];
+  const topology = withoutUndefined({ replicas, create: createTopology });
   return {
     help: values["help"] === true,
     nats: natsConfigFromEnv(env),
     handlerModules,
-    ...(node !== undefined ? { node } : {}),
-    ...(workerId !== undefined ? { workerId } : {}),
-    ...(concurrency !== undefined ? { concurrency } : {}),
-    ...(prefetch !== undefined ? { prefetch } : {}),
-    ...(ackWaitMs !== undefined ? { ackWaitMs } : {}),
-    ...(shutdownGraceMs !== undefined ? { shutdownGraceMs } : {}),
-    ...(idlePollMs !== undefined ? { idlePollMs } : {}),
-    ...(coalesceStateMs !== undefined ? { coalesceStateMs } : {}),
-    ...(maxEarlyMs !== undefined ? { maxEarlyMs } : {}),
-    ...(jobCacheSize !== undefined ? { jobCacheSize } : {}),
-    ...(holdEarlyFires !== undefined ? { holdEarlyFires } : {}),
-    ...(events !== undefined ? { events } : {}),
-    ...(runLog !== undefined ? { runLog } : {}),
-    ...(builtins !== undefined ? { builtins } : {}),
+    ...rest,
     ...(Object.keys(topology).length > 0 ? { topology } : {}),
     ...(httpAllow ? { httpAllow: parseDestinationEntries(httpAllow, "TASKJET_HTTP_ALLOW") } : {}),
     ...(httpDeny ? { httpDeny: parseDestinationEntries(httpDeny, "TASKJET_HTTP_DENY") } : {}),
-    ...(httpMaxResponseBytes !== undefined ? { httpMaxResponseBytes } : {}),
-    ...(subjectAllow
-      ? { actionSubjectAllow: parseSubjectPatterns(subjectAllow, "TASKJET_ACTION_SUBJECT_ALLOW") }
+    ...(actionSubjectAllow
+      ? { actionSubjectAllow: parseSubjectPatterns(actionSubjectAllow, "TASKJET_ACTION_SUBJECT_ALLOW") }
       : {}),
   };
 }

@@ -51,7 +51,7 @@ function startChild(
         TASKJET_PREFIX: env.ns.prefix,
         TASKJET_ACK_WAIT_MS: "3000",
         TASKJET_IDLE_POLL_MS: "1000",
-        LOG_LEVEL: "info",
+        TASKJET_LOG_LEVEL: "info",
         ...extraEnv,
       },
       stdio: ["ignore", "pipe", "pipe"],

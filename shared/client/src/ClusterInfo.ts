@@ -5,7 +5,7 @@
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { Registry, type JobTypeInfo } from "@taskjet/nats";
+import { isStreamNotFound, Registry, type JobTypeInfo } from "@taskjet/nats";
 import { UnavailableError, type Namespace } from "@taskjet/protocol";
 
 export interface ConsumerLag {
@@ -90,6 +90,7 @@ export class ClusterInfo {
   }
 }
 
+/** The stream or bucket does not exist (nats.js' StreamNotFoundError, also for "no stream matches"). */
 function isMissing(err: unknown): boolean {
-  return /stream not found|bucket not found|no stream matches/i.test(String((err as Error)?.message ?? err));
+  return isStreamNotFound(err);
 }

@@ -4,7 +4,14 @@
  */
 import { hostname } from "node:os";
 import { z } from "zod";
-import { DEFAULT_PREFIX, parseOrThrow, PREFIX_PATTERN, token, type Encoding } from "@taskjet/protocol";
+import {
+  DEFAULT_PREFIX,
+  parseOrThrow,
+  PREFIX_PATTERN,
+  token,
+  withoutUndefined,
+  type Encoding,
+} from "@taskjet/protocol";
 
 export const DEFAULT_TENANT = "default";
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -48,6 +55,5 @@ export function resolveClientOptions(input: ClientOptionsInput = {}): ClientOpti
   return { ...o, nodeName: o.nodeName ?? defaultNodeName() };
 }
 
-export function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
+/** @taskjet/protocol's withoutUndefined, under the name this package exported it by. */
+export const stripUndefined = withoutUndefined;

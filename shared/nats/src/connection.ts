@@ -23,7 +23,7 @@ import {
   type NodeConnectionOptions,
 } from "@nats-io/transport-node";
 import { z } from "zod";
-import { DEFAULT_PREFIX, parseOrThrow, PREFIX_PATTERN } from "@taskjet/protocol";
+import { DEFAULT_PREFIX, parseOrThrow, PREFIX_PATTERN, readSettings, type Setting } from "@taskjet/protocol";
 
 /** Subject tokens without wildcards, as nats.js and the server's permissions need them. */
 const INBOX_PREFIX_PATTERN = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
@@ -76,12 +76,24 @@ export const NatsConfigSchema = z
 export type NatsConfig = z.output<typeof NatsConfigSchema>;
 export type NatsConfigInput = z.input<typeof NatsConfigSchema>;
 
+const LOG_LEVEL = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+  error: "must be one of fatal, error, warn, info, debug, trace, silent",
+});
+const LOG_LEVEL_SETTINGS = {
+  level: { env: "TASKJET_LOG_LEVEL", schema: LOG_LEVEL },
+  /** deprecated alias, read only when TASKJET_LOG_LEVEL is unset (docs/configuration.md) */
+  alias: { env: "LOG_LEVEL", schema: LOG_LEVEL },
+} satisfies Record<string, Setting>;
+
 /**
- * The pino log level of every taskjet process: TASKJET_LOG_LEVEL, else LOG_LEVEL (the common name), else
- * `fallback` (info). One variable for the scheduler, the worker, the gateway and the CLI's services.
+ * The pino log level of every taskjet process (the scheduler, the worker, the gateway and the CLI's
+ * services): TASKJET_LOG_LEVEL, else `fallback` (info). LOG_LEVEL is read as a deprecated alias when
+ * TASKJET_LOG_LEVEL is unset, so deployments that set it keep their level. A value that is no pino level
+ * is a ValidationError naming the variable.
  */
 export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env, fallback = "info"): string {
-  return env["TASKJET_LOG_LEVEL"] || env["LOG_LEVEL"] || fallback;
+  const s = readSettings(LOG_LEVEL_SETTINGS, { env });
+  return s.level ?? s.alias ?? fallback;
 }
 
 /** Reads NATS settings from the environment; explicit `overrides` win. Throws ValidationError naming the field. */

@@ -23,8 +23,18 @@ export { LockProvider, type LockHandle, type LockValue } from "./lock.js";
 export { serveRequests, request, type RequestHandler, type RequestOptions } from "./rpc.js";
 export { Registry, type JobTypeInfo } from "./registry.js";
 export { PublishBatch, directPublisher, type Publisher } from "./batch.js";
-export { RequestMux, MuxTimeoutError, MuxNoRespondersError } from "./requestMux.js";
-export { leanKv, leanJobStore, leaderGetter, KvApiError, type KvReader } from "./leanKv.js";
+export { RequestMux } from "./requestMux.js";
+export { parsePubAck, type PubAckReply } from "./pubAck.js";
+export {
+  isConsumerExists,
+  isCreateRace,
+  isNoResponders,
+  isStreamNotFound,
+  isTransient,
+  isUnreachable,
+  JsErrCode,
+} from "./natsErrors.js";
+export { leanKv, leanJobStore, leaderGetter, type KvReader } from "./leanKv.js";
 export {
   loadBucket,
   parseAckReply,

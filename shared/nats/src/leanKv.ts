@@ -1,7 +1,8 @@
 /**
  * The job bucket's `get` and `update` over the lean request multiplexer, with nats.js' KV semantics, so a
- * JobStore built on it keeps its compare-and-set contract (`update` fails with JetStream error 10071 on a
- * stale revision; JobStore turns it into ConflictError). Everything else goes to the real KV.
+ * JobStore built on it keeps its compare-and-set contract (`update` fails with nats.js' JetStreamApiError
+ * 10071 on a stale revision, as kv.update does; JobStore turns it into ConflictError). Everything else goes
+ * to the real KV.
  *
  *   get     $JS.API.DIRECT.GET.KV_<bucket>  {"last_by_subj": "$KV.<bucket>.<key>"}   (needs allow_direct)
  *           any replica of the bucket may answer, one that has not yet applied the latest write too
@@ -15,23 +16,16 @@
  * The scheduler stores every queued job this way and the worker every run outcome: at thousands a second,
  * nats.js' request() (a timer, a deferred and two stack-traced Errors per call) cost more than the write.
  */
+import { JetStreamApiCodes, JetStreamApiError, JetStreamError, type ApiError } from "@nats-io/jetstream";
 import { headers as natsHeaders, type Msg } from "@nats-io/nats-core";
 import type { KV, KvEntry } from "@nats-io/kv";
 import type { Namespace } from "@taskjet/protocol";
+import { parsePubAck } from "./pubAck.js";
 import type { RequestMux } from "./requestMux.js";
 import type { Topology } from "./topology.js";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
-
-export class KvApiError extends Error {
-  override name = "JetStreamApiError";
-  readonly api_error: { code: number; err_code: number; description: string };
-  constructor(e: { code: number; err_code: number; description: string }) {
-    super(e.description);
-    this.api_error = e;
-  }
-}
 
 /** Wraps `kv` (the job bucket) so get/update use `mux`; call only when the bucket allows direct gets. */
 export function leanKv(kv: KV, bucket: string, mux: RequestMux): KV {
@@ -44,11 +38,9 @@ export function leanKv(kv: KV, bucket: string, mux: RequestMux): KV {
     const code = m.headers?.code ?? 0;
     if (m.data.length === 0 && code === 404) return null;
     if (code >= 400 || !m.headers) {
-      throw new KvApiError({
-        code,
-        err_code: 0,
-        description: m.headers?.description || `direct get failed (${code})`,
-      });
+      // a status, not an API error: nats.js has no exported type for it (its own direct get throws its
+      // internal JetStreamStatusError, a JetStreamError)
+      throw new JetStreamError(`direct get of ${key} failed: ${code} ${m.headers?.description ?? ""}`);
     }
     return toEntry(bucket, key, m);
   }
@@ -56,13 +48,8 @@ export function leanKv(kv: KV, bucket: string, mux: RequestMux): KV {
   async function update(key: string, value: Uint8Array, revision: number): Promise<number> {
     const h = natsHeaders();
     h.set("Nats-Expected-Last-Subject-Sequence", String(revision));
-    const m = await mux.request(keySubject(key), value, h);
-    const ack = JSON.parse(td.decode(m.data)) as {
-      seq?: number;
-      error?: { code: number; err_code: number; description: string };
-    };
-    if (ack.error) throw new KvApiError(ack.error);
-    return ack.seq!;
+    const subject = keySubject(key);
+    return parsePubAck(await mux.request(subject, value, h), subject).seq;
   }
 
   const latest = leaderGetter(bucket, mux);
@@ -70,7 +57,8 @@ export function leanKv(kv: KV, bucket: string, mux: RequestMux): KV {
     try {
       return await update(key, value, 0);
     } catch (err) {
-      if ((err as KvApiError).api_error?.err_code !== 10071) throw err;
+      if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.StreamWrongLastSequence)
+        throw err;
       // the leader's word: a replica may not have applied the delete that frees the key
       const last = await latest(key);
       if (last?.operation === "DEL" || last?.operation === "PURGE") return update(key, value, last.revision);
@@ -94,11 +82,8 @@ export type KvReader = (key: string) => Promise<KvEntry | null>;
 
 interface StoredMsgReply {
   message?: { subject: string; seq: number; hdrs?: string; data?: string; time: string };
-  error?: { code: number; err_code: number; description: string };
+  error?: ApiError;
 }
-
-/** JetStream API error code of STREAM.MSG.GET for a subject with no message. */
-const NO_MESSAGE_FOUND = 10037;
 
 /**
  * Reads a key's last entry from the bucket stream's leader (STREAM.MSG.GET is answered by the leader only,
@@ -113,8 +98,8 @@ export function leaderGetter(bucket: string, mux: RequestMux): KvReader {
     );
     const reply = JSON.parse(td.decode(m.data)) as StoredMsgReply;
     if (reply.error) {
-      if (reply.error.err_code === NO_MESSAGE_FOUND) return null;
-      throw new KvApiError(reply.error);
+      if (reply.error.err_code === JetStreamApiCodes.NoMessageFound) return null;
+      throw new JetStreamApiError(reply.error);
     }
     const sm = reply.message!;
     const hdrs = sm.hdrs ? Buffer.from(sm.hdrs, "base64").toString("latin1") : "";

@@ -3,24 +3,25 @@
  *
  * nats.js' request() allocates a timer, a deferred and two Error objects (with stack traces) per call; at
  * thousands of runs a second that is most of the worker's CPU. Here every request shares one inbox
- * subscription and one sweeping timer, and nothing is allocated on success beyond the promise.
+ * subscription and one sweeping timer, and nothing is allocated on success beyond the promise. Failures are
+ * nats.js' own errors (TimeoutError, NoRespondersError), so callers match one set of types.
  */
-import { type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/nats-core";
+import {
+  NoRespondersError,
+  TimeoutError,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/nats-core";
 import type { Publisher } from "./batch.js";
 import { inboxFor } from "./inbox.js";
 
 interface Pending {
+  subject: string;
   resolve: (m: Msg) => void;
   reject: (e: Error) => void;
   deadline: number;
-}
-
-/** Named like nats.js' errors, so retry logic treats them alike. */
-export class MuxTimeoutError extends Error {
-  override name = "TimeoutError";
-}
-export class MuxNoRespondersError extends Error {
-  override name = "NoRespondersError";
 }
 
 export class RequestMux {
@@ -44,8 +45,7 @@ export class RequestMux {
         const p = this.pending.get(token);
         if (!p) return;
         this.pending.delete(token);
-        if (m.data.length === 0 && m.headers?.code === 503)
-          p.reject(new MuxNoRespondersError(`no responders`));
+        if (m.data.length === 0 && m.headers?.code === 503) p.reject(new NoRespondersError(p.subject));
         else p.resolve(m);
       },
     });
@@ -56,7 +56,7 @@ export class RequestMux {
   request(subject: string, data: Uint8Array, headers?: MsgHdrs): Promise<Msg> {
     return new Promise((resolve, reject) => {
       const token = (++this.seq).toString(36);
-      this.pending.set(token, { resolve, reject, deadline: Date.now() + this.timeoutMs });
+      this.pending.set(token, { subject, resolve, reject, deadline: Date.now() + this.timeoutMs });
       this.out.publish(subject, data, `${this.inbox}.${token}`, headers, (err) => {
         this.pending.delete(token);
         reject(err);
@@ -64,16 +64,20 @@ export class RequestMux {
     });
   }
 
-  /** Fails every pending request at once (connection lost: their replies will never come); callers retry. */
+  /**
+   * Fails every pending request at once (connection lost: their replies will never come); callers retry.
+   * nats.js' TimeoutError, as a request of its own would fail; `reason` is its cause.
+   */
   failPending(reason: string): void {
-    for (const p of this.pending.values()) p.reject(new MuxTimeoutError(reason));
+    for (const p of this.pending.values()) p.reject(new TimeoutError({ cause: new Error(reason) }));
     this.pending.clear();
   }
 
   close(): void {
     clearInterval(this.sweeper);
     this.sub.unsubscribe();
-    for (const p of this.pending.values()) p.reject(new MuxTimeoutError("request multiplexer closed"));
+    const closed = new Error("request multiplexer closed");
+    for (const p of this.pending.values()) p.reject(new TimeoutError({ cause: closed }));
     this.pending.clear();
   }
 
@@ -82,7 +86,7 @@ export class RequestMux {
     for (const [token, p] of this.pending) {
       if (p.deadline > now) continue;
       this.pending.delete(token);
-      p.reject(new MuxTimeoutError(`request timed out after ${this.timeoutMs} ms`));
+      p.reject(new TimeoutError({ cause: new Error(`no reply to ${p.subject} in ${this.timeoutMs} ms`) }));
     }
   }
 }

@@ -4,7 +4,15 @@
  * crashes the process and never goes unanswered. A body nested too deep for the encoders is refused at
  * decoding (INVALID_ARGUMENT, protocol limits.ts), before the handler sees it.
  */
-import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core";
+import {
+  headers as natsHeaders,
+  NoRespondersError,
+  RequestError,
+  TimeoutError as NatsTimeoutError,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/nats-core";
 import {
   CONTENT_TYPE_HEADER,
   contentTypeOf,
@@ -94,11 +102,13 @@ export async function request<T>(
       headers: h,
     });
   } catch (err) {
-    const text = String((err as Error).message ?? err);
-    if (/no responders|503/i.test(text) || (err as { code?: string }).code === "503") {
+    // nats.js: no responders is a RequestError caused by NoRespondersError; a timeout is its TimeoutError
+    if ((err instanceof RequestError && err.isNoResponders()) || err instanceof NoRespondersError) {
       throw new UnavailableError(`nobody serves ${subject}: is a taskjet scheduler running?`, { cause: err });
     }
-    if (/timeout/i.test(text)) throw new TimeoutError(`request to ${subject} timed out`, { cause: err });
+    if (err instanceof NatsTimeoutError) {
+      throw new TimeoutError(`request to ${subject} timed out`, { cause: err });
+    }
     throw err;
   }
   const replyEncoding = encodingOf(msg.headers?.get(CONTENT_TYPE_HEADER) ?? contentTypeOf(encoding));

@@ -12,7 +12,7 @@
  * A write the server refuses for lack of room (the bucket at its max bytes, JetStream's storage used up)
  * is a ResourceExhaustedError (RESOURCE_EXHAUSTED, retryable), not an anonymous JetStream error.
  */
-import { JetStreamApiError } from "@nats-io/jetstream";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import type { KV, KvEntry } from "@nats-io/kv";
 import {
   ConflictError,
@@ -24,7 +24,7 @@ import {
   NotFoundError,
   type StoredJob,
 } from "@taskjet/protocol";
-import { KvApiError, type KvReader } from "./leanKv.js";
+import type { KvReader } from "./leanKv.js";
 
 export function encodeRecord(record: JobRecord): Uint8Array {
   return encode(record);
@@ -42,11 +42,9 @@ export function decodeRecord(bytes: Uint8Array): JobRecord {
  */
 const NO_ROOM_CODES: ReadonlySet<number> = new Set([10023, 10028, 10047, 10077]);
 
-/** The server's err_code of a JetStream API error from nats.js or from the lean KV path, if it is one. */
+/** The server's err_code of a JetStream API error (nats.js' or the lean KV path's, the same type), if it is one. */
 export function jsErrCode(err: unknown): number | undefined {
-  if (err instanceof JetStreamApiError) return err.code;
-  if (err instanceof KvApiError) return err.api_error.err_code;
-  return undefined;
+  return err instanceof JetStreamApiError ? err.code : undefined;
 }
 
 /** True when the server refused a write because the bucket or JetStream's storage is full. */
@@ -64,12 +62,16 @@ function storeFull(key: string, err: unknown): ResourceExhaustedError {
   );
 }
 
-/** True when a KV write lost a compare-and-set (JetStream API error 10071, wrong last sequence). */
+/**
+ * True when a KV write lost a compare-and-set: JetStream API error 10071 (wrong last sequence; also what
+ * kv.create answers for a key that exists) or 10164 (its variant when the last sequence is unknown).
+ */
 export function isCasConflict(err: unknown): boolean {
-  const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string } | undefined;
-  if (!e) return false;
-  if (e.api_error?.err_code === 10071) return true;
-  return /wrong last sequence|key exists/i.test(String(e.message ?? ""));
+  const code = jsErrCode(err);
+  return (
+    code === JetStreamApiCodes.StreamWrongLastSequence ||
+    code === JetStreamApiCodes.StreamWrongLastSequenceUnknown
+  );
 }
 
 export type StoreChange =
@@ -195,10 +197,8 @@ export class JobStore {
     const iter = await this.kv.watch({ key: filter });
     let markReady!: () => void;
     const ready = new Promise<void>((r) => (markReady = r));
-    // nats.js marks the last entry of the initial snapshot with isUpdate; an empty snapshot has no entry,
-    // so read the watcher's own pending count (cached consumer info from its creation).
-    const initial = await initialPending(iter);
-    if (initial === 0) markReady();
+    // nats.js marks the last entry of the initial snapshot with isUpdate; an empty snapshot has no entry
+    if (!(await anyKeys(this.kv, filter))) markReady();
     void (async () => {
       for await (const e of iter) {
         if (e.operation === "PUT") onChange({ kind: "put", key: e.key, job: toStored(e) });
@@ -219,7 +219,7 @@ export class JobStore {
 export async function listEntries(kv: KV, filter = ">"): Promise<KvEntry[]> {
   const latest = new Map<string, KvEntry>();
   const iter = await kv.watch({ key: filter });
-  if ((await initialPending(iter)) !== 0) {
+  if (await anyKeys(kv, filter)) {
     for await (const e of iter) {
       if (e.operation === "PUT") latest.set(e.key, e);
       else latest.delete(e.key);
@@ -230,11 +230,18 @@ export async function listEntries(kv: KV, filter = ">"): Promise<KvEntry[]> {
   return [...latest.values()];
 }
 
-async function initialPending(iter: object): Promise<number | undefined> {
-  const consumer = (iter as { _data?: { info?: (cached: boolean) => Promise<{ num_pending: number }> } })
-    ._data;
-  if (!consumer?.info) return undefined;
-  return (await consumer.info(true)).num_pending;
+/**
+ * Whether any live key matches `filter` (nats.js' keys() ends at once when none does), asked after the watch
+ * was made: a key written in between reaches the watch as an update, which ends the snapshot all the same.
+ * A watch tells nothing of an empty snapshot through its public API (its pending count is a private field).
+ */
+async function anyKeys(kv: KV, filter: string): Promise<boolean> {
+  const keys = await kv.keys(filter);
+  for await (const _key of keys) {
+    keys.stop();
+    return true;
+  }
+  return false;
 }
 
 function toStored(e: KvEntry): StoredJob {

@@ -30,7 +30,8 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm, type KV, type KvOptions } from "@nats-io/kv";
 import { nanos, TimeoutError } from "@nats-io/nats-core";
-import { UnavailableError, type Namespace } from "@taskjet/protocol";
+import { UnavailableError, withoutUndefined, type Namespace } from "@taskjet/protocol";
+import { isCreateRace, isStreamNotFound } from "./natsErrors.js";
 import { assertReplicasSafe } from "./serverVersion.js";
 
 export interface TopologyOptions {
@@ -91,18 +92,15 @@ export interface Topology {
 }
 
 /**
- * What the server answers a create that races another process's create of the same stream: "already in
- * use", or on 2.9 also "subjects overlap" (its overlap check can see the other create first).
+ * Runs `create`; when it lost a race to another process's create of the same stream (isCreateRace), once
+ * more after a pause (then it exists).
  */
-const CREATE_RACE = /already in use|already exists|subjects overlap/i;
-
-/** Runs `create`; when it lost a race to another process's create, once more after a pause (then it exists). */
 async function retryCreateRace<T>(create: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await create();
     } catch (err) {
-      if (attempt >= 3 || !CREATE_RACE.test(String((err as Error).message))) throw err;
+      if (attempt >= 3 || !isCreateRace(err)) throw err;
       await new Promise((r) => setTimeout(r, 50 * attempt));
     }
   }
@@ -136,7 +134,7 @@ async function ensureStreamOnce(
       await jsm.streams.info(cfg.name);
       await jsm.streams.update(cfg.name, cfg);
     } catch (err) {
-      if (!/stream not found/i.test(String((err as Error).message))) throw err;
+      if (!isStreamNotFound(err)) throw err;
       await jsm.streams.add(cfg);
     }
   });
@@ -148,7 +146,7 @@ export async function ensureTopology(
   ns: Namespace,
   opts: TopologyOptions = {},
 ): Promise<Topology> {
-  const o = { ...topologyDefaults, ...stripUndefined(opts) };
+  const o = { ...topologyDefaults, ...withoutUndefined(opts) };
   if (!o.create) return openTopology(nc, ns, o);
   assertReplicasSafe(nc, o.replicas, `TASKJET_STREAM_REPLICAS=${o.replicas}`);
   const jsm = await jetstreamManager(nc);
@@ -216,7 +214,7 @@ async function openTopology(
     try {
       return await jsm.streams.info(stream);
     } catch (err) {
-      if (!/stream not found/i.test(String((err as Error).message))) throw err;
+      if (!isStreamNotFound(err)) throw err;
       throw new UnavailableError(
         `stream ${stream} does not exist: start a scheduler first (it creates taskjet's streams and buckets)`,
         { cause: err, field: "topology.create", details: { stream } },
@@ -239,8 +237,4 @@ async function openTopology(
   const lease = await kvm.open(ns.buckets.lease, { allow_direct: true });
   const sched = await kvm.open(ns.buckets.sched, { allow_direct: true });
   return { jsm, jobs, lease, locks, registry, sched, options: o };
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

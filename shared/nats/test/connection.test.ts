@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { nkeys } from "@nats-io/nats-core";
 import { ValidationError } from "@taskjet/protocol";
-import { connectNats, inboxFor, inboxPrefixOf, natsConfigFromEnv } from "@taskjet/nats";
+import { connectNats, inboxFor, inboxPrefixOf, logLevelFromEnv, natsConfigFromEnv } from "@taskjet/nats";
 import { useNatsServer } from "@taskjet/testing";
 
 const nats = useNatsServer();
@@ -19,6 +19,19 @@ function validationError(fn: () => unknown): ValidationError {
   }
   return expect.fail("no ValidationError");
 }
+
+describe("log level", () => {
+  it("TASKJET_LOG_LEVEL, else the deprecated LOG_LEVEL, else the fallback; a bad level names the variable", () => {
+    expect(logLevelFromEnv({})).toBe("info");
+    expect(logLevelFromEnv({}, "warn")).toBe("warn");
+    expect(logLevelFromEnv({ LOG_LEVEL: "debug" })).toBe("debug");
+    expect(logLevelFromEnv({ TASKJET_LOG_LEVEL: "error", LOG_LEVEL: "debug" })).toBe("error");
+    expect(logLevelFromEnv({ TASKJET_LOG_LEVEL: " " }, "warn")).toBe("warn");
+    expect(() => logLevelFromEnv({ TASKJET_LOG_LEVEL: "loud" })).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT", field: "TASKJET_LOG_LEVEL" }),
+    );
+  });
+});
 
 describe("connection settings", () => {
   it("read the inbox prefix and an nkey seed (or its file) from the environment", () => {

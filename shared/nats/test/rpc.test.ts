@@ -37,6 +37,16 @@ describe("request/reply", () => {
     expect(JSON.parse(bad.string())).toMatchObject({ ok: false, error: { code: "DECODE_ERROR" } });
   });
 
+  it("says TIMEOUT when the server does not answer in time", async () => {
+    const ns = namespace(uniqueName("rp"));
+    const silent = nats.nc.subscribe(ns.api("t1", "list"));
+    await nats.nc.flush();
+    await expect(request(nats.nc, ns.api("t1", "list"), {}, { timeoutMs: 300 })).rejects.toMatchObject({
+      code: "TIMEOUT",
+    });
+    silent.unsubscribe();
+  });
+
   it("says UNAVAILABLE when nobody serves the subject", async () => {
     const ns = namespace(uniqueName("rp"));
     await expect(request(nats.nc, ns.api("t1", "list"), {}, { timeoutMs: 1000 })).rejects.toMatchObject({

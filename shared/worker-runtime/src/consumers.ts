@@ -16,6 +16,7 @@
  */
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
+import { isConsumerExists } from "@taskjet/nats";
 import { FailedPreconditionError, type Namespace } from "@taskjet/protocol";
 import type { PullTarget } from "./puller.js";
 
@@ -65,7 +66,7 @@ export async function ensureConsumers(
         await jsm.consumers.add(ns.streams.run, config);
       } catch (err) {
         // exists with other settings (another worker's ackWaitMs): update what may change
-        if (!/already (in use|exists)|exists/i.test(String((err as Error).message))) throw err;
+        if (!isConsumerExists(err)) throw err;
         const info = await jsm.consumers.info(ns.streams.run, t.name);
         if (info.config.filter_subject !== t.filter) {
           throw new FailedPreconditionError(

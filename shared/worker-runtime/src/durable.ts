@@ -7,14 +7,8 @@
  * extra read unless someone wrote meanwhile.
  */
 import type { Logger } from "pino";
-import {
-  ConflictError,
-  NotFoundError,
-  TaskjetError,
-  type JobRecord,
-  type StoredJob,
-} from "@taskjet/protocol";
-import type { JobStore } from "@taskjet/nats";
+import { ConflictError, NotFoundError, type JobRecord, type StoredJob } from "@taskjet/protocol";
+import { isTransient, type JobStore } from "@taskjet/nats";
 import { errorText } from "./errors.js";
 import type { ResolvedWorkerOptions } from "./options.js";
 
@@ -92,22 +86,4 @@ export class Durable {
       }
     }
   }
-}
-
-const transientNames = new Set([
-  "TimeoutError",
-  "NoRespondersError",
-  "RequestError",
-  "ConnectionError",
-  "JetStreamNotEnabled",
-  "JetStreamStatusError",
-]);
-
-/** Errors a NATS outage or a busy store causes: worth retrying. Anything else is a bug or bad data. */
-export function isTransient(err: unknown, depth = 0): boolean {
-  if (!(err instanceof Error) || depth > 3) return false;
-  if (err instanceof TaskjetError) return err.retryable;
-  if (transientNames.has(err.name)) return true;
-  if (/no responders|timeout|timed out|disconnect|unavailable|connection|503/i.test(err.message)) return true;
-  return isTransient(err.cause, depth + 1);
 }

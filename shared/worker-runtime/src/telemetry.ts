@@ -24,7 +24,7 @@ import {
   type RunLogEntry,
   type RunOutcome,
 } from "@taskjet/protocol";
-import type { RequestMux } from "@taskjet/nats";
+import { parsePubAck, type RequestMux } from "@taskjet/nats";
 
 /** A run-log entry as the worker writes it: also `started`, and the JetStream delivery count. */
 export type WorkerRunLogEntry = Omit<RunLogEntry, "outcome"> & {
@@ -35,8 +35,6 @@ export type WorkerRunLogEntry = Omit<RunLogEntry, "outcome"> & {
 
 /** Event phases the worker publishes; `progress` is an addition to the protocol's phases. */
 export type WorkerEventPhase = EventPhase | "progress";
-
-const td = new TextDecoder();
 
 export class Telemetry {
   private readonly source: string;
@@ -86,20 +84,15 @@ export class Telemetry {
     if (!this.runLogOn) return;
     const h = natsHeaders();
     h.set("Content-Type", MSGPACK);
-    const m = await this.mux.request(
-      this.ns.log(entry.tenantId, entry.jobId),
-      encode(stripUndefined(entry)),
-      h,
-    );
-    const ack = JSON.parse(td.decode(m.data)) as { error?: { description?: string } };
-    if (ack.error) throw new Error(`run log: ${ack.error.description ?? "publish failed"}`);
+    const subject = this.ns.log(entry.tenantId, entry.jobId);
+    parsePubAck(await this.mux.request(subject, encode(dropUndefinedInPlace(entry)), h), subject);
   }
 
   /** Copies a dead letter to `<p>.dlq.<tenant>.<jobId>` (always on: it is the record of a given-up fire). */
   deadLetter(tenant: string, jobId: string, letter: DeadLetter): Promise<PubAck> {
     const h = natsHeaders();
     h.set("Content-Type", MSGPACK);
-    return this.js.publish(this.ns.dlq(tenant, jobId), encode(stripUndefined(letter)), { headers: h });
+    return this.js.publish(this.ns.dlq(tenant, jobId), encode(dropUndefinedInPlace(letter)), { headers: h });
   }
 }
 
@@ -113,7 +106,8 @@ export function safeJson(value: unknown): string {
   }
 }
 
-function stripUndefined<T extends object>(o: T): T {
+/** Drops undefined properties in place (not a copy like protocol's withoutUndefined: once per run, no garbage). */
+function dropUndefinedInPlace<T extends object>(o: T): T {
   for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
   return o;
 }

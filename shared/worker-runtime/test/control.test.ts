@@ -25,13 +25,16 @@ describe("locks", () => {
     const b = env.worker({ node: "la", lockRetryMs: 100 });
     let inFlight = 0;
     let maxInFlight = 0;
+    let locked = 0;
+    let succeeded = 0;
     const runningSeen: number[] = [];
     for (const w of [a, b]) {
       w.register("locked", async (ctx) => {
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
         runningSeen.push((await ctx.job.read())!.state.running.length);
-        await new Promise((r) => setTimeout(r, 300));
+        // hold the lock until a run has found it taken: the runs do contend, whatever the machine's speed
+        await waitFor(() => locked > 0, { message: "no run found the lock taken", timeoutMs: 15_000 });
         inFlight--;
         return w.workerId;
       });
@@ -44,8 +47,6 @@ describe("locks", () => {
       lockTimeoutSeconds: 30,
       nodeName: "la",
     });
-    let locked = 0;
-    let succeeded = 0;
     for (const w of [a, b]) {
       w.events.on("run:locked", () => locked++);
       w.events.on("run:success", () => succeeded++);

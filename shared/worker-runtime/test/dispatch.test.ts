@@ -126,6 +126,16 @@ describe("dispatch", () => {
     const def = await env.job({ type: "long" });
     await env.fire(def);
     await env.waitRecord(def, (j) => j.state.status === "completed", "long run completed");
+    // the server's count, not only the handler's: once the ack has landed, the message was delivered once
+    const consumer = env.ns.runConsumer(undefined, "long", 3).name;
+    const info = await waitFor(
+      async () => {
+        const i = await env.topo.jsm.consumers.info(env.ns.streams.run, consumer);
+        return i.num_pending === 0 && i.num_ack_pending === 0 ? i : undefined;
+      },
+      { message: "the long run's message acked" },
+    );
+    expect(info.delivered.consumer_seq).toBe(1);
     expect(runs).toBe(1);
   });
 });
