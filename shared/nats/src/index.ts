@@ -26,6 +26,14 @@ export { PublishBatch, directPublisher, type Publisher } from "./batch.js";
 export { RequestMux } from "./requestMux.js";
 export { parsePubAck, type PubAckReply } from "./pubAck.js";
 export {
+  freePort,
+  launchNatsServer,
+  NatsServerStartError,
+  stopNatsServer,
+  type LaunchNatsServerOptions,
+  type NatsServerProcess,
+} from "./natsServerProcess.js";
+export {
   isConsumerExists,
   isCreateRace,
   isNoResponders,

@@ -1,7 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { makeTempDir, removeTempDir } from "./cleanupRegistry.js";
 import { connectTo } from "./connectTo.js";
-import { freePort } from "./freePort.js";
+import { freePort } from "@taskjet/nats";
 import { startLocalNatsServer } from "./localNatsServer.js";
 import { replicatedNatsServer } from "./natsBinary.js";
 import type { NatsServerFixture } from "./NatsServerFixture.js";
