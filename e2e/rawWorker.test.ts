@@ -87,7 +87,7 @@ describe("docs/examples/raw-worker.mjs", () => {
 
   it("dead-letters a poison message and terminates it", async () => {
     await jetstream(stack.nc).publish(
-      `${stack.prefix}.run.default.js1.shout.p3`,
+      `${stack.prefix}.run.default.js1.shout.p3.poison1`,
       new TextEncoder().encode("{nope"),
     );
     const jsm = await jetstreamManager(stack.nc);
@@ -99,7 +99,7 @@ describe("docs/examples/raw-worker.mjs", () => {
     });
     expect(decode(m!.data) as DeadLetter).toMatchObject({
       reason: "poison",
-      subject: `${stack.prefix}.run.default.js1.shout.p3`,
+      subject: `${stack.prefix}.run.default.js1.shout.p3.poison1`,
       rawBase64: Buffer.from("{nope").toString("base64"),
     });
     // terminated: nothing left pending or unacked on the consumer, so it is never redelivered

@@ -44,11 +44,12 @@ function sniff(msg: RunMessage): Encoding {
 }
 
 export function decodeFire(msg: RunMessage): Decoded {
-  // <p>.run.<tenant>.<node>.<type>.<pN>
+  // <p>.run.<tenant>.<node>.<type>.<pN>.<jobId>
   const tokens = msg.subject.split(".");
   const subjectTenant = tokens[2] ?? "_unknown";
   const subjectNode = tokens[3];
   const subjectType = tokens[4];
+  const subjectJob = tokens[6];
   let value: unknown;
   try {
     value = decode(msg.data, sniff(msg));
@@ -86,6 +87,11 @@ export function decodeFire(msg: RunMessage): Decoded {
     if (subjectType !== undefined && subjectToken(fire.type) !== subjectType) {
       throw new ValidationError(`type: "${fire.type}" does not match the subject's type "${subjectType}"`, {
         field: "type",
+      });
+    }
+    if (subjectJob !== undefined && fire.jobId !== subjectJob) {
+      throw new ValidationError(`jobId: "${fire.jobId}" does not match the subject's job "${subjectJob}"`, {
+        field: "jobId",
       });
     }
     msg.release();

@@ -17,7 +17,7 @@ export class RunMessage {
   /** when it arrived (prefetched messages are handed back before their ack wait runs out) */
   readonly receivedAt = Date.now();
 
-  /** the dispatch subject, `<p>.run.<tenant>.<node|_any>.p<N>` */
+  /** the dispatch subject, `<p>.run.<tenant>.<node|_any>.<type>.p<N>.<jobId>` */
   readonly subject: string;
   /** the payload, until it was decoded (release) */
   data: Uint8Array;
