@@ -14,3 +14,4 @@ export * from "./actionSubjects.js";
 export * from "./retention.js";
 export * from "./wireSchemas.js";
 export * from "./contract.js";
+export * from "./fastJob.js";

@@ -1,0 +1,174 @@
+/**
+ * The fast lane: an immediate once job published straight to the run stream, with no scheduler in between.
+ *
+ *   subject   <p>.run.<tenant>.<node|_any>.<type token>.p<N>.<jobId>   (subjects.ts; the job's own tokens)
+ *   payload   the job's input, as a `queue` request takes it (JobInputSchema), msgpack or JSON by
+ *             Content-Type (JSON without the header is recognised by its leading `{`); `id` and `type`
+ *             required; an immediate once job: no `delayMs`, `runAt`, `beginTime`, `intervalSeconds`,
+ *             `endTime`, `cron`, and `jobType` once (the default)
+ *   headers   Nats-Msg-Id = `<tenant>.<jobId>:q` (fastJobMsgId): the same job published twice inside the
+ *             stream's duplicate window is stored once
+ *
+ * Accepted means the PubAck: the message is stored (on a replicated stream, by a quorum) and is the job's
+ * record until a worker has run it. A fire carries `fireId`; a fast-lane job never does: that is how a
+ * worker tells them apart. A message that does not pass these rules is dead-lettered by the worker with the
+ * reason (poison), like a malformed fire.
+ *
+ * The worker runs it as a fire built by fastFireOf: nominal time = the message's stream timestamp (when it
+ * was accepted), fire id `<tenant>.<jobId>:<that ms>`, attempt 1, reason `schedule`, epoch 0.
+ */
+import { ValidationError } from "./errors.js";
+import type { FireMessage } from "./fire.js";
+import { fireIdOf } from "./fire.js";
+import {
+  initialState,
+  parseJobInput,
+  priorityLevel,
+  type JobDefinition,
+  type JobInput,
+  type JobRecord,
+} from "./job.js";
+import { subjectToken } from "./names.js";
+import { ANY_NODE, type Namespace } from "./subjects.js";
+
+/** Fields a fast-lane job must not have: it runs now, once. */
+const NOT_FAST = ["delayMs", "runAt", "beginTime", "intervalSeconds", "endTime", "cron"] as const;
+
+export function fastJobMsgId(tenantId: string, jobId: string): string {
+  return `${tenantId}.${jobId}:q`;
+}
+
+/**
+ * True when a job input goes by the fast lane: a once job that starts now (no delay, start time or
+ * interval). Says nothing about validity.
+ */
+export function isImmediateOnce(input: JobInput | Record<string, unknown>): boolean {
+  const j = input as Record<string, unknown>;
+  return (j["jobType"] === undefined || j["jobType"] === "once") && NOT_FAST.every((k) => j[k] === undefined);
+}
+
+/**
+ * Validates a fast-lane job (JobInputSchema plus the rules above); throws ValidationError naming the field.
+ * `tenant` is the tenant the job goes to: a `tenantId` in the input must equal it.
+ */
+export function parseFastJob(input: unknown, tenant: string, root?: string): JobDefinition {
+  const at = (f: string) => (root ? `${root}.${f}` : f);
+  if (typeof input === "object" && input !== null && !Array.isArray(input)) {
+    const t = (input as Record<string, unknown>)["tenantId"];
+    if (t !== undefined && t !== tenant) {
+      throw new ValidationError(`${at("tenantId")}: "${String(t)}" does not match the tenant "${tenant}"`, {
+        field: at("tenantId"),
+      });
+    }
+  }
+  const parsed = parseJobInput(
+    typeof input === "object" && input !== null && !Array.isArray(input)
+      ? { ...input, tenantId: tenant }
+      : input,
+    root,
+  );
+  if (parsed.id === undefined) {
+    throw new ValidationError(`${at("id")}: a fast-lane job needs its id (the subject's last token)`, {
+      field: at("id"),
+    });
+  }
+  if (parsed.jobType !== "once") {
+    throw new ValidationError(`${at("jobType")}: the fast lane takes once jobs only`, {
+      field: at("jobType"),
+    });
+  }
+  for (const k of NOT_FAST) {
+    if (parsed[k] !== undefined) {
+      throw new ValidationError(`${at(k)}: a fast-lane job starts now; queue it through the API instead`, {
+        field: at(k),
+      });
+    }
+  }
+  const { delayMs: _d, runAt: _r, ...def } = parsed;
+  return { ...def, id: parsed.id };
+}
+
+/** What a producer publishes for a fast-lane job: subject, message id and the payload (the input). */
+export interface FastJobMessage {
+  def: JobDefinition;
+  subject: string;
+  msgId: string;
+  /** the caller's input with `id` and `tenantId` set: what the worker parses again */
+  payload: Record<string, unknown>;
+}
+
+/** Validates a job for the fast lane and addresses it. `id` is filled in by `newId` when the input has none. */
+export function fastJobMessage(
+  ns: Namespace,
+  tenant: string,
+  input: JobInput | Record<string, unknown>,
+  newId: () => string,
+  root?: string,
+): FastJobMessage {
+  const withId = { ...input, id: (input as Record<string, unknown>)["id"] ?? newId() };
+  const def = parseFastJob(withId, tenant, root);
+  return {
+    def,
+    subject: ns.run(tenant, def.nodeName, def.type, priorityLevel(def.priority), def.id),
+    msgId: fastJobMsgId(tenant, def.id),
+    payload: { ...withId, tenantId: tenant },
+  };
+}
+
+/**
+ * Checks a fast-lane job against the subject it came by (`<p>.run.<tenant>.<node>.<type>.p<N>.<jobId>`):
+ * tenant, node, type, priority and id must be the subject's, so a job can never run on another node, under
+ * another type's handler or in another tenant. Returns the job's definition; throws ValidationError.
+ */
+export function parseFastJobOnSubject(value: unknown, subject: string): JobDefinition {
+  const t = subject.split(".");
+  const tenant = t[2] ?? "";
+  const def = parseFastJob(value, tenant);
+  const mismatch = (field: string, got: string, want: string | undefined) =>
+    new ValidationError(`${field}: "${got}" does not match the subject's "${want ?? ""}"`, { field });
+  const node = def.nodeName ?? ANY_NODE;
+  if (node !== t[3]) throw mismatch("nodeName", node, t[3]);
+  if (subjectToken(def.type) !== t[4]) throw mismatch("type", def.type, t[4]);
+  const p = `p${priorityLevel(def.priority)}`;
+  if (p !== t[5]) throw mismatch("priority", `${def.priority} (${p})`, t[5]);
+  if (def.id !== t[6]) throw mismatch("id", def.id, t[6]);
+  return def;
+}
+
+/** The fire a worker runs for a fast-lane job accepted (stored in the stream) at `acceptedMs`. */
+export function fastFireOf(def: JobDefinition, acceptedMs: number): FireMessage {
+  const at = new Date(acceptedMs).toISOString();
+  const fire: FireMessage = {
+    fireId: fireIdOf(def.tenantId, def.id, acceptedMs),
+    jobId: def.id,
+    tenantId: def.tenantId,
+    group: def.group,
+    name: def.name,
+    type: def.type,
+    jobType: "once",
+    args: def.args,
+    priority: def.priority,
+    nominalTime: at,
+    firedAt: at,
+    attempt: 1,
+    reason: "schedule",
+    epoch: 0,
+    maxTryCount: def.maxTryCount,
+    timeoutSeconds: def.timeoutSeconds,
+    lockTimeoutSeconds: def.lockTimeoutSeconds,
+    overlapPolicy: def.overlapPolicy,
+    last: true,
+    // there is no stored record to track the run in while it runs: the message is the record
+    trackRunning: false,
+  };
+  if (def.nodeName !== undefined) fire.nodeName = def.nodeName;
+  return fire;
+}
+
+/**
+ * The record of a fast-lane job as if it had been stored at acceptance (status queuing, created then): what
+ * `get` shows while it waits, and what a worker applies the run's outcome to before its one store write.
+ */
+export function fastRecordOf(def: JobDefinition, acceptedMs: number): JobRecord {
+  return { def, state: initialState(new Date(acceptedMs).toISOString()) };
+}
