@@ -33,6 +33,7 @@ import { Leadership } from "./leadership.js";
 import { LifecycleCommands } from "./lifecycleCommands.js";
 import type { ResolvedSchedulerOptions, SchedulerOptions } from "./options.js";
 import { Reaper } from "./reaper.js";
+import { QueuedJobs } from "./queuedJobs.js";
 import { RetentionSweeper } from "./retentionSweeper.js";
 import { ReplicaHeartbeat } from "./replicaHeartbeat.js";
 import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
@@ -215,6 +216,7 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       log: c.log,
     });
     const jobs = new JobCommands({
+      queued: new QueuedJobs(topo.jsm, ns),
       argsChecker,
       store,
       index,

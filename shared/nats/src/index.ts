@@ -59,3 +59,4 @@ export {
   type TraceCarrier,
   type TraceContext,
 } from "./tracing.js";
+export { publishFastJob } from "./fastLane.js";

@@ -17,6 +17,7 @@
  * The worker runs it as a fire built by fastFireOf: nominal time = the message's stream timestamp (when it
  * was accepted), fire id `<tenant>.<jobId>:<that ms>`, attempt 1, reason `schedule`, epoch 0.
  */
+import type { JobView } from "./api.js";
 import { ValidationError } from "./errors.js";
 import type { FireMessage } from "./fire.js";
 import { fireIdOf } from "./fire.js";
@@ -171,4 +172,14 @@ export function fastFireOf(def: JobDefinition, acceptedMs: number): FireMessage 
  */
 export function fastRecordOf(def: JobDefinition, acceptedMs: number): JobRecord {
   return { def, state: initialState(new Date(acceptedMs).toISOString()) };
+}
+
+/**
+ * The API's view of a fast-lane job that waits in the run stream: status queuing, revision 0 (it is not in
+ * the store). `acceptedMs`: the message's stream timestamp (a producer that has only the PubAck uses its
+ * own clock: close, not exact).
+ */
+export function fastJobView(def: JobDefinition, acceptedMs: number): JobView {
+  const r = fastRecordOf(def, acceptedMs);
+  return { ...r.def, ...r.state, revision: 0 } as JobView;
 }

@@ -1,0 +1,59 @@
+/**
+ * Publishes a fast-lane job (protocol fastJob.ts) and waits for the run stream's PubAck: the acceptance. On
+ * a replicated stream the PubAck comes once a quorum stored the message, so nothing is acknowledged before
+ * it is durable (promise 1). Failures are the protocol's typed errors: UNAVAILABLE when no stream answers
+ * (no taskjet topology yet, or NATS down), TIMEOUT when the outcome is unknown; both safe to send again,
+ * since the message id makes a second copy inside the duplicate window a no-op.
+ */
+import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
+import {
+  headers as natsHeaders,
+  NoRespondersError,
+  RequestError,
+  TimeoutError as NatsTimeout,
+} from "@nats-io/nats-core";
+import {
+  CONTENT_TYPE_HEADER,
+  contentTypeOf,
+  encode,
+  TimeoutError,
+  UnavailableError,
+  type Encoding,
+  type FastJobMessage,
+} from "@taskjet/protocol";
+import { injectTrace } from "./tracing.js";
+
+export async function publishFastJob(
+  js: JetStreamClient,
+  m: FastJobMessage,
+  encoding: Encoding,
+  timeoutMs: number,
+): Promise<PubAck> {
+  const h = natsHeaders();
+  h.set(CONTENT_TYPE_HEADER, contentTypeOf(encoding));
+  // tracing on: the run's span descends from the producer's, as a queued job's fires do from its `queue`
+  injectTrace(h);
+  try {
+    return await js.publish(m.subject, encode(m.payload, encoding), {
+      headers: h,
+      msgID: m.msgId,
+      timeout: timeoutMs,
+    });
+  } catch (err) {
+    if (noResponders(err)) {
+      throw new UnavailableError(`no run stream stores ${m.subject}: is a taskjet scheduler running?`, {
+        cause: err,
+      });
+    }
+    if (err instanceof NatsTimeout || (err as Error).cause instanceof NatsTimeout) {
+      throw new TimeoutError(`the run stream did not acknowledge ${m.subject} in time`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+function noResponders(err: unknown): boolean {
+  if (err instanceof NoRespondersError) return true;
+  if (err instanceof RequestError && err.isNoResponders()) return true;
+  return (err as Error | undefined)?.cause instanceof NoRespondersError;
+}
