@@ -18,7 +18,8 @@ let worker: ChildProcess;
 let out = "";
 
 beforeAll(async () => {
-  stack = await startStack();
+  // raw-worker.mjs reads scheduler fires only, not fast-lane jobs (docs/protocol.md, "The fast lane")
+  stack = await startStack({ clientOptions: { fastLane: false } });
   worker = spawn(process.execPath, ["docs/examples/raw-worker.mjs"], {
     cwd: root,
     env: { ...process.env, NATS_URL: stack.nats.url, TASKJET_PREFIX: stack.prefix, TASKJET_NODE: "js1" },

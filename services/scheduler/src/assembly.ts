@@ -8,6 +8,7 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import {
+  ArgsChecker,
   connectNats,
   ensureTopology,
   serverHas,
@@ -20,7 +21,6 @@ import {
 } from "@taskjet/nats";
 import { namespace, type BacklogEntry, type FencedError, type ReplicaInfo } from "@taskjet/protocol";
 import { ApiServer, type SysHandlers } from "./apiServer.js";
-import { ArgsChecker } from "./argsChecker.js";
 import { runBacklog } from "./backlog.js";
 import { Bookkeeper } from "./bookkeeper.js";
 import { ClockSkewMonitor } from "./clockSkewMonitor.js";

@@ -27,6 +27,7 @@ import {
   SpanKind,
   startSpan,
   tracingOn,
+  type ArgsChecker,
   type JobStore,
 } from "@taskjet/nats";
 import {
@@ -59,7 +60,6 @@ import {
   type ListFilter,
   type RetentionConfig,
 } from "@taskjet/protocol";
-import type { ArgsChecker } from "./argsChecker.js";
 import type { Clock } from "./clock.js";
 import type { JobIndex } from "./jobIndex.js";
 import { checkJobLimits, type JobLimits } from "./jobLimits.js";

@@ -12,12 +12,18 @@
  *                          TASKJET_CREATE_TOPOLOGY=0  only open streams and buckets a scheduler created
  *                          TASKJET_HTTP_ALLOW, TASKJET_HTTP_DENY (comma-separated hosts, addresses, CIDRs),
  *                          TASKJET_HTTP_MAX_RESPONSE_BYTES, TASKJET_ACTION_SUBJECT_ALLOW (subject patterns)
+ *                          TASKJET_RETENTION  the scheduler's retention JSON, for finished fast-lane jobs
  *   NATS_URL, NATS_CREDS, NATS_NKEY_SEED(_FILE), NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_TLS_*, TASKJET_PREFIX,
  *   TASKJET_NATS_INBOX_PREFIX (natsConfigFromEnv)
  *   TASKJET_LOG_LEVEL or LOG_LEVEL (default info)
  */
 import { parseArgs } from "node:util";
-import { parseSubjectPatterns, ValidationError } from "@taskjet/protocol";
+import {
+  parseRetentionConfig,
+  parseSubjectPatterns,
+  ValidationError,
+  type RetentionConfig,
+} from "@taskjet/protocol";
 import { natsConfigFromEnv } from "@taskjet/nats";
 import { parseDestinationEntries } from "@taskjet/worker-runtime";
 import type { WorkerServiceOptions } from "./WorkerService.js";
@@ -30,7 +36,7 @@ Environment: NATS_URL (default nats://127.0.0.1:4222), TASKJET_PREFIX, TASKJET_N
 TASKJET_CONCURRENCY, TASKJET_PREFETCH, TASKJET_ACK_WAIT_MS, TASKJET_SHUTDOWN_GRACE_MS, TASKJET_IDLE_POLL_MS,
 TASKJET_COALESCE_STATE_MS, TASKJET_MAX_EARLY_MS, TASKJET_JOB_CACHE_SIZE, TASKJET_HOLD_EARLY_FIRES=0, TASKJET_EVENTS=0, TASKJET_RUN_LOG=0, TASKJET_BUILTINS=0,
 TASKJET_CREATE_TOPOLOGY=0, TASKJET_NATS_INBOX_PREFIX, TASKJET_HTTP_ALLOW, TASKJET_HTTP_DENY, TASKJET_HTTP_MAX_RESPONSE_BYTES,
-TASKJET_ACTION_SUBJECT_ALLOW, TASKJET_LOG_LEVEL (or LOG_LEVEL).
+TASKJET_ACTION_SUBJECT_ALLOW, TASKJET_RETENTION, TASKJET_LOG_LEVEL (or LOG_LEVEL).
 The http job and webhooks refuse loopback, link-local and private addresses unless TASKJET_HTTP_ALLOW names them.
 SIGTERM/SIGINT stop gracefully.`;
 
@@ -105,6 +111,7 @@ export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const httpDeny = list("TASKJET_HTTP_DENY");
   const httpMaxResponseBytes = int("TASKJET_HTTP_MAX_RESPONSE_BYTES", env["TASKJET_HTTP_MAX_RESPONSE_BYTES"]);
   const subjectAllow = list("TASKJET_ACTION_SUBJECT_ALLOW");
+  const retention = retentionFrom(env["TASKJET_RETENTION"]);
   return {
     help: values["help"] === true,
     nats: natsConfigFromEnv(env),
@@ -130,5 +137,20 @@ export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ...(subjectAllow
       ? { actionSubjectAllow: parseSubjectPatterns(subjectAllow, "TASKJET_ACTION_SUBJECT_ALLOW") }
       : {}),
+    ...(retention ? { retention } : {}),
   };
+}
+
+/** TASKJET_RETENTION as the scheduler reads it (JSON; protocol retention.ts), or undefined when unset. */
+function retentionFrom(raw: string | undefined): RetentionConfig | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new ValidationError(`TASKJET_RETENTION must be JSON: ${(err as Error).message}`, {
+      field: "TASKJET_RETENTION",
+    });
+  }
+  return parseRetentionConfig(parsed, "TASKJET_RETENTION");
 }

@@ -6,8 +6,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { publishFastJob, request } from "@taskjet/nats";
+import { ArgsChecker, publishFastJob, Registry, request } from "@taskjet/nats";
 import {
   errorFromBody,
   fastJobMessage,
@@ -48,6 +49,11 @@ const QUEUE_CHUNK = 1_000;
 const QUEUE_PIPELINE = 4;
 /** fast-lane publishes of one queueMany awaiting their PubAck at a time */
 const FAST_IN_FLIGHT = 512;
+/** how long a type's args schema read from the registry is reused (the scheduler's default too) */
+const ARGS_SCHEMA_CACHE_MS = 5_000;
+/** how long a registry this client may not read is not asked again */
+const REGISTRY_UNREADABLE_MS = 60_000;
+const quiet = { warn: () => undefined, debug: () => undefined };
 
 export interface QueueManyResult {
   results: { id: string; created: boolean }[];
@@ -66,6 +72,8 @@ export const bulkOps: readonly BulkOp[] = ["trigger", "pause", "resume", "remove
 
 export class JobScheduler {
   private js: JetStreamClient | undefined;
+  private checker: ArgsChecker | undefined;
+  private registry: Promise<Registry> | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -100,14 +108,48 @@ export class JobScheduler {
     parseOrThrow(JobInputSchema, job);
     const withOwnId = withId(job); // one id for every try
     const fast = this.fastMessage(withOwnId);
-    if (fast) return this.retrying(() => this.publishFast(fast));
-    return this.retrying(() => this.call("queue", withOwnId));
+    if (!fast) return this.retrying(() => this.call("queue", withOwnId));
+    const warnings = await this.checkArgs([{ m: fast }]);
+    const r = await this.retrying(() => this.publishFast(fast));
+    return warnings.length > 0 ? { ...r, warnings } : r;
   }
 
-  /** The job's fast-lane message when it takes the fast lane (validated: ValidationError names the field). */
+  /**
+   * The job's fast-lane message when it takes the fast lane (validated: ValidationError names the field). A
+   * job with a `publish` action goes to the scheduler instead: only it knows which subjects the operator
+   * allows such actions (actionSubjectAllow).
+   */
   private fastMessage(job: JobInput, root?: string): FastJobMessage | undefined {
     if (!this.options.fastLane || !isImmediateOnce(job)) return undefined;
+    if (job.actions?.some((a) => a.kind === "publish")) return undefined;
     return fastJobMessage(this.ns, this.options.tenant, job, newId, root);
+  }
+
+  /**
+   * The scheduler's accept-time args check, done here for fast-lane jobs: their args against the schema
+   * their type's workers published in the registry (INVALID_ARGUMENT naming `args.<field>`), or a warning
+   * when no worker registered the type or the registry cannot be read (a tenant's NATS user may not).
+   */
+  private checkArgs(msgs: readonly { m: FastJobMessage; root?: string }[]): Promise<string[]> {
+    this.checker ??= new ArgsChecker({
+      registry: { type: async (type) => (await this.openRegistry()).type(type) },
+      clock: { now: () => Date.now() },
+      cacheMs: ARGS_SCHEMA_CACHE_MS,
+      unreadableCacheMs: REGISTRY_UNREADABLE_MS,
+      log: quiet,
+    });
+    return this.checker.check(msgs.map(({ m, root }) => ({ def: m.def, root })));
+  }
+
+  private openRegistry(): Promise<Registry> {
+    this.registry ??= new Kvm(this.nc)
+      .open(this.ns.buckets.registry)
+      .then((kv) => new Registry(kv))
+      .catch((err: unknown) => {
+        this.registry = undefined;
+        throw err;
+      });
+    return this.registry;
   }
 
   private async publishFast(m: FastJobMessage): Promise<QueueResult> {
@@ -139,6 +181,9 @@ export class JobScheduler {
    */
   private async queueMixed(jobs: JobInput[], fast: (FastJobMessage | undefined)[]): Promise<QueueManyResult> {
     const results: QueueManyResult["results"] = new Array<QueueManyResult["results"][number]>(jobs.length);
+    const checked: { m: FastJobMessage; root: string }[] = [];
+    fast.forEach((m, i) => m && checked.push({ m, root: `jobs.${i}` }));
+    const warnings = new Set(await this.checkArgs(checked));
     const stored: number[] = [];
     fast.forEach((m, i) => m === undefined && stored.push(i));
     const s = stored.length > 0 ? await this.queueStored(stored.map((i) => jobs[i]!)) : undefined;
@@ -154,7 +199,8 @@ export class JobScheduler {
       }
     };
     await Promise.all(Array.from({ length: Math.min(FAST_IN_FLIGHT, fast.length) }, lane));
-    return s?.warnings ? { results, warnings: s.warnings } : { results };
+    for (const w of s?.warnings ?? []) warnings.add(w);
+    return warnings.size > 0 ? { results, warnings: [...warnings] } : { results };
   }
 
   private async queueStored(jobs: JobInput[]): Promise<QueueManyResult> {

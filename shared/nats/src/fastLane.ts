@@ -53,7 +53,11 @@ export async function publishFastJob(
 }
 
 function noResponders(err: unknown): boolean {
-  if (err instanceof NoRespondersError) return true;
+  // nats.js reports a JetStream publish nobody answered (no stream on the subject) as JetStreamNotEnabled,
+  // a class its public entry does not export: matched by its name, its cause by type
+  if (err instanceof NoRespondersError || (err as Error | undefined)?.name === "JetStreamNotEnabled")
+    return true;
   if (err instanceof RequestError && err.isNoResponders()) return true;
-  return (err as Error | undefined)?.cause instanceof NoRespondersError;
+  const cause = (err as Error | undefined)?.cause;
+  return cause instanceof NoRespondersError || (cause instanceof RequestError && cause.isNoResponders());
 }

@@ -60,3 +60,4 @@ export {
   type TraceContext,
 } from "./tracing.js";
 export { publishFastJob } from "./fastLane.js";
+export { ArgsChecker, type ArgsCheckerDeps } from "./argsChecker.js";

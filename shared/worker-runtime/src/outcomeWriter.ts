@@ -5,7 +5,7 @@
  * only takes itself out of state.running, and a shutdown hands its fire back instead of acking it.
  */
 import type { Logger } from "pino";
-import type { JobStore } from "@taskjet/nats";
+import { carrierOf, tracingOn, type JobStore } from "@taskjet/nats";
 import {
   finishedKind,
   NotFoundError,
@@ -88,7 +88,7 @@ export class OutcomeWriter {
     let written: StoredJob | undefined;
     const coalescer = this.d.coalescer;
     if (fast) {
-      ({ written, applied } = await this.writeFast(key, stored, fire, result, startedIso, finishedAt));
+      ({ written, applied } = await this.writeFast(a, key, stored, fire, result, startedIso, finishedAt));
     } else if (coalescer.enabled && StateCoalescer.applies(stored.def, fire, result)) {
       // acked now, written with the job's other recent runs; events and hooks see the state it will have
       // (this run applied on top of the runs still pending, so counters stay right in between)
@@ -212,6 +212,7 @@ export class OutcomeWriter {
    * run log and the after event.
    */
   private async writeFast(
+    a: ActiveRun,
     key: string,
     stored: StoredJob,
     fire: FireMessage,
@@ -225,6 +226,9 @@ export class OutcomeWriter {
       maxMs: o.backoffMaxMs,
     });
     const next = applied.record;
+    // tracing on: the job keeps the producer's trace context, so a retry's spans descend from it too
+    const trace = tracingOn() ? carrierOf(a.msg.traceContext()) : undefined;
+    if (trace) next.state.trace = trace;
     if (removeAtOnce(next)) {
       this.recent.add(fire.fireId);
       return { written: { ...next, revision: 0 }, applied };
