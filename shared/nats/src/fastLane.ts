@@ -3,7 +3,8 @@
  * a replicated stream the PubAck comes once a quorum stored the message, so nothing is acknowledged before
  * it is durable (promise 1). Failures are the protocol's typed errors: UNAVAILABLE when no stream answers
  * (no taskjet topology yet, or NATS down), TIMEOUT when the outcome is unknown; both safe to send again,
- * since the message id makes a second copy inside the duplicate window a no-op.
+ * since the message id makes a second copy inside the duplicate window a no-op. A full run stream is
+ * RESOURCE_EXHAUSTED (retryable), like a full job store.
  */
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import {
@@ -16,11 +17,13 @@ import {
   CONTENT_TYPE_HEADER,
   contentTypeOf,
   encode,
+  ResourceExhaustedError,
   TimeoutError,
   UnavailableError,
   type Encoding,
   type FastJobMessage,
 } from "@taskjet/protocol";
+import { isStoreFull, jsErrCode } from "./store.js";
 import { injectTrace } from "./tracing.js";
 
 export async function publishFastJob(
@@ -40,6 +43,12 @@ export async function publishFastJob(
       timeout: timeoutMs,
     });
   } catch (err) {
+    if (isStoreFull(err)) {
+      throw new ResourceExhaustedError(
+        `the run stream has no room for ${m.subject}: retry later, or ask the operator to raise its limits`,
+        { cause: err, details: { jsErrCode: jsErrCode(err) } },
+      );
+    }
     if (noResponders(err)) {
       throw new UnavailableError(`no run stream stores ${m.subject}: is a taskjet scheduler running?`, {
         cause: err,
