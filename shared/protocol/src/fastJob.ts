@@ -24,12 +24,15 @@ import { fireIdOf } from "./fire.js";
 import {
   initialState,
   parseJobInput,
+  priorities,
   priorityLevel,
+  TOKEN_PATTERN,
   type JobDefinition,
   type JobInput,
   type JobRecord,
 } from "./job.js";
-import { subjectToken } from "./names.js";
+import { MAX_ARGS_DEPTH, pathDeeperThan } from "./limits.js";
+import { isName, subjectToken } from "./names.js";
 import { ANY_NODE, type Namespace } from "./subjects.js";
 
 /** Fields a fast-lane job must not have: it runs now, once. */
@@ -51,8 +54,75 @@ export function isImmediateOnce(input: JobInput | Record<string, unknown>): bool
 /**
  * Validates a fast-lane job (JobInputSchema plus the rules above); throws ValidationError naming the field.
  * `tenant` is the tenant the job goes to: a `tenantId` in the input must equal it.
+ *
+ * Every producer and every worker checks every fast-lane job, up to tens of thousands a second, and zod's
+ * parse of the job schema costs about 25 µs. So a job of the common fields with plain values (simpleFastJob)
+ * is checked field by field and completed with the schema's own defaults; anything else, every invalid job
+ * included, goes through zod (parseFastJobStrict), which gives the error. test/fastJob.test.ts holds the two
+ * together.
  */
 export function parseFastJob(input: unknown, tenant: string, root?: string): JobDefinition {
+  return simpleFastJob(input, tenant) ?? parseFastJobStrict(input, tenant, root);
+}
+
+const isPlainRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype;
+const isTokenOf = (max: number) => (v: unknown) =>
+  typeof v === "string" && v.length >= 1 && v.length <= max && TOKEN_PATTERN.test(v);
+const isCount = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+const prioritySet = new Set<unknown>(priorities);
+
+/** The fields simpleFastJob checks itself, each with a rule never looser than the schema's. */
+const SIMPLE_FIELDS: Readonly<Record<string, (v: unknown) => boolean>> = {
+  id: isTokenOf(128),
+  name: (v) => typeof v === "string" && v.length >= 1 && v.length <= 200,
+  type: isName,
+  group: isName,
+  args: (v) => isPlainRecord(v) && pathDeeperThan(v, MAX_ARGS_DEPTH) === undefined,
+  jobType: (v) => v === "once",
+  priority: (v) => prioritySet.has(v),
+  nodeName: isTokenOf(64),
+  tenantId: isTokenOf(64),
+  maxTryCount: isCount,
+  timeoutSeconds: isCount,
+  lockTimeoutSeconds: isCount,
+  removeOnComplete: (v) => typeof v === "boolean",
+  removeOnFail: (v) => typeof v === "boolean",
+  description: (v) => typeof v === "string" && v.length <= 2000,
+};
+
+/** JobInputSchema's defaults (of every field a minimal job leaves out), computed once. */
+let defaults: Record<string, unknown> | undefined;
+
+/**
+ * The definition zod would return for `input` when it is a simple fast-lane job (only SIMPLE_FIELDS, each
+ * valid, `id`, `name` and `type` given, `tenantId` absent or `tenant`); undefined says nothing: ask zod.
+ */
+export function simpleFastJob(input: unknown, tenant: string): JobDefinition | undefined {
+  if (!isPlainRecord(input)) return undefined;
+  for (const k in input) {
+    const rule = SIMPLE_FIELDS[k];
+    if (rule === undefined || !rule(input[k])) return undefined;
+  }
+  if (input["id"] === undefined || input["name"] === undefined || input["type"] === undefined)
+    return undefined;
+  if (input["tenantId"] !== undefined && input["tenantId"] !== tenant) return undefined;
+  if (!defaults) {
+    const { name: _n, type: _t, ...rest } = parseJobInput({ name: "x", type: "x" });
+    defaults = rest;
+  }
+  // copied key by key: object spread of these shapes costs ten times as much (measured: 20 µs against 2)
+  const out = copyOf(defaults);
+  // fresh containers: the defaults object is shared
+  out["actions"] = [];
+  out["args"] = {};
+  for (const k in input) out[k] = input[k];
+  out["tenantId"] = tenant;
+  return out as unknown as JobDefinition;
+}
+
+/** parseFastJob through zod alone (the reference; errors name the field). */
+export function parseFastJobStrict(input: unknown, tenant: string, root?: string): JobDefinition {
   const at = (f: string) => (root ? `${root}.${f}` : f);
   if (typeof input === "object" && input !== null && !Array.isArray(input)) {
     const t = (input as Record<string, unknown>)["tenantId"];
@@ -106,14 +176,23 @@ export function fastJobMessage(
   newId: () => string,
   root?: string,
 ): FastJobMessage {
-  const withId = { ...input, id: (input as Record<string, unknown>)["id"] ?? newId() };
-  const def = parseFastJob(withId, tenant, root);
+  const payload = copyOf(input);
+  payload["id"] ??= newId();
+  const def = parseFastJob(payload, tenant, root);
+  payload["tenantId"] = tenant;
   return {
     def,
     subject: ns.run(tenant, def.nodeName, def.type, priorityLevel(def.priority), def.id),
     msgId: fastJobMsgId(tenant, def.id),
-    payload: { ...withId, tenantId: tenant },
+    payload,
   };
+}
+
+/** A shallow copy, key by key (see simpleFastJob: cheaper than a spread on this path). */
+function copyOf(o: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in o) out[k] = (o as Record<string, unknown>)[k];
+  return out;
 }
 
 /**

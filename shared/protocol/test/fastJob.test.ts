@@ -8,6 +8,8 @@ import {
   namespace,
   parseFastJob,
   parseFastJobOnSubject,
+  parseFastJobStrict,
+  simpleFastJob,
   ValidationError,
 } from "@taskjet/protocol";
 
@@ -94,5 +96,50 @@ describe("fast-lane jobs", () => {
       trackRunning: false,
       timeoutSeconds: 4,
     });
+  });
+
+  it("the field-by-field check of simple jobs returns what zod returns, and leaves everything else to zod", () => {
+    const simple = [
+      { id: "a", name: "n", type: "x" },
+      { id: "a", name: "n", type: "email.send", group: "Billing: EU", args: { to: "x", n: [1, { d: 2 }] } },
+      { id: "a", name: "n", type: "x", priority: "high", nodeName: "n1", tenantId: "t", jobType: "once" },
+      { id: "a", name: "n", type: "x", maxTryCount: 0, timeoutSeconds: 5, lockTimeoutSeconds: 3 },
+      { id: "a", name: "n", type: "x", removeOnComplete: true, removeOnFail: false, description: "d" },
+    ];
+    for (const job of simple) {
+      const fast = simpleFastJob(job, "t");
+      expect(fast, JSON.stringify(job)).toBeDefined();
+      expect(fast).toEqual(parseFastJobStrict(job, "t"));
+    }
+    // not simple: zod decides (valid ones it accepts, invalid ones it names)
+    const others: unknown[] = [
+      { id: "a", name: "n", type: "x", removeOnComplete: { count: 5 } },
+      { id: "a", name: "n", type: "x", actions: [] },
+      { id: "a", name: "n", type: "x", tenantId: "other" },
+      { id: "a", name: "", type: "x" },
+      { id: "a b", name: "n", type: "x" },
+      { id: "a", name: "n", type: "x", priority: "urgent" },
+      { id: "a", name: "n", type: "x", maxTryCount: 1.5 },
+      { id: "a", name: "n", type: "x", maxTryCount: -1 },
+      { id: "a", name: "n", type: " x" },
+      { id: "a", name: "n", type: "x", args: [] },
+      { id: "a", name: "n", type: "x", args: new Map() },
+      { id: "a", name: "n", type: "x", delayMs: 5 },
+      { id: "a", name: "n", type: "x", jobType: "persistent" },
+      { name: "n", type: "x" },
+      Object.assign(Object.create({ inherited: 1 }), { id: "a", name: "n", type: "x" }),
+      "a string",
+      null,
+    ];
+    for (const job of others) expect(simpleFastJob(job, "t"), JSON.stringify(job)).toBeUndefined();
+    expect(parseFastJob(others[0], "t").removeOnComplete).toEqual({ count: 5 });
+    expect(fieldOf(() => parseFastJob(others[3], "t"))).toBe("name");
+    expect(fieldOf(() => parseFastJob(others[5], "t"))).toBe("priority");
+    // args nested past the limit: refused by both
+    let deep: Record<string, unknown> = {};
+    const args = deep;
+    for (let i = 0; i < 40; i++) deep = (deep["d"] = {}) as Record<string, unknown>;
+    expect(simpleFastJob({ id: "a", name: "n", type: "x", args }, "t")).toBeUndefined();
+    expect(fieldOf(() => parseFastJob({ id: "a", name: "n", type: "x", args }, "t"))).toBe("args");
   });
 });
