@@ -54,6 +54,8 @@ export class QueuedJobs {
 
   /** The subjects of every message of the tenant in the run stream, sorted by job id. */
   async subjects(tenant: string): Promise<QueuedSubject[]> {
+    // an empty stream (the common case between bursts) costs one small info, not a subject listing
+    if ((await this.jsm.streams.info(this.ns.streams.run)).state.messages === 0) return [];
     const info = await this.jsm.streams.info(this.ns.streams.run, {
       subjects_filter: this.ns.runOfTenant(tenant),
     });
