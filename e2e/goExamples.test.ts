@@ -50,7 +50,11 @@ describe.skipIf(!hasGo)("Go examples (docs/examples/go)", () => {
       expect(built.status, `go build ${name}: ${built.stderr}`).toBe(0);
     }
     // node go2's fires are JSON (the scheduler's jsonFires), go1's msgpack: the worker reads both
-    stack = await startStack({ schedulerOptions: { jsonFires: { nodes: [JSON_NODE], types: [] } } });
+    stack = await startStack({
+      schedulerOptions: { jsonFires: { nodes: [JSON_NODE], types: [] } },
+      // the Go worker reads scheduler fires only, not fast-lane jobs (docs/protocol.md, "The fast lane")
+      clientOptions: { fastLane: false },
+    });
     for (const node of [NODE, JSON_NODE]) {
       const w = spawn(join(bin, "worker"), [], { env: { ...env(), TASKJET_NODE: node } });
       w.stdout!.on("data", (d: Buffer) => (workerLog += d.toString()));

@@ -14,6 +14,8 @@ const contentTypes: Record<string, string> = {};
 
 beforeAll(async () => {
   stack = await startStack({
+    // jsonFires is about the scheduler's fires: a fast-lane job is encoded by its producer
+    clientOptions: { fastLane: false },
     worker: true,
     node: "n1",
     schedulerOptions: { jsonFires: { nodes: ["n1"], types: [] } },

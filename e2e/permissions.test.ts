@@ -242,17 +242,17 @@ describe.skipIf(process.env["NATS_URL"])("deploy/nats permissions", () => {
       );
       await expectPublishRefused(
         nc,
-        "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node2-n2-console-p3.taskjet.run.*.n2.console.p3",
+        "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node2-n2-console-p3.taskjet.run.*.n2.console.p3.*",
       );
       // its own consumer's name with another node's filter: not a subject it may use
       await expectPublishRefused(
         nc,
-        "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node2-n1-console-p3.taskjet.run.*.n2.console.p3",
+        "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node2-n1-console-p3.taskjet.run.*.n2.console.p3.*",
       );
       // a job type its node is not allowed to run
       await expectPublishRefused(
         nc,
-        "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node2-n1-other-p3.taskjet.run.*.n1.other.p3",
+        "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node2-n1-other-p3.taskjet.run.*.n1.other.p3.*",
       );
       await expectPublishRefused(nc, "$JS.API.STREAM.MSG.GET.taskjet-run", '{"seq":1}');
       await expectPublishRefused(nc, "$JS.API.STREAM.DELETE.taskjet-run");
@@ -264,12 +264,12 @@ describe.skipIf(process.env["NATS_URL"])("deploy/nats permissions", () => {
     it("a worker's allowed consumer subject with another node's filter in the body is refused by the server", async () => {
       const nc = await connectAs("worker");
       const subject =
-        "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node2-n1-console-p3.taskjet.run.*.n1.console.p3";
+        "$JS.API.CONSUMER.CREATE.taskjet-run.taskjet-node2-n1-console-p3.taskjet.run.*.n1.console.p3.*";
       const body = JSON.stringify({
         stream_name: "taskjet-run",
         config: {
           durable_name: "taskjet-node2-n1-console-p3",
-          filter_subject: "taskjet.run.*.n2.console.p3",
+          filter_subject: "taskjet.run.*.n2.console.p3.*",
           ack_policy: "explicit",
         },
       });

@@ -67,6 +67,8 @@ describe("quick start", () => {
     expect(out).toContain("io.taskjet.job.before");
     expect(out).toMatch(/io\.taskjet\.job\.after: status=completed/);
     expect(out, out).toMatch(/status=completed triggerCount=1/);
+    expect(out, out).toMatch(/accepted fast-\d+ \(stream \S+-run, seq \d+\)/);
+    expect(out, out).toContain("fast lane after: status=completed");
     expect(code).toBe(0);
   });
 });

@@ -18,7 +18,8 @@ let worker: ChildProcess;
 let out = "";
 
 beforeAll(async () => {
-  stack = await startStack();
+  // raw-worker.mjs reads scheduler fires only, not fast-lane jobs (docs/protocol.md, "The fast lane")
+  stack = await startStack({ clientOptions: { fastLane: false } });
   worker = spawn(process.execPath, ["docs/examples/raw-worker.mjs"], {
     cwd: root,
     env: { ...process.env, NATS_URL: stack.nats.url, TASKJET_PREFIX: stack.prefix, TASKJET_NODE: "js1" },
@@ -87,7 +88,7 @@ describe("docs/examples/raw-worker.mjs", () => {
 
   it("dead-letters a poison message and terminates it", async () => {
     await jetstream(stack.nc).publish(
-      `${stack.prefix}.run.default.js1.shout.p3`,
+      `${stack.prefix}.run.default.js1.shout.p3.poison1`,
       new TextEncoder().encode("{nope"),
     );
     const jsm = await jetstreamManager(stack.nc);
@@ -99,7 +100,7 @@ describe("docs/examples/raw-worker.mjs", () => {
     });
     expect(decode(m!.data) as DeadLetter).toMatchObject({
       reason: "poison",
-      subject: `${stack.prefix}.run.default.js1.shout.p3`,
+      subject: `${stack.prefix}.run.default.js1.shout.p3.poison1`,
       rawBase64: Buffer.from("{nope").toString("base64"),
     });
     // terminated: nothing left pending or unacked on the consumer, so it is never redelivered

@@ -22,6 +22,9 @@ beforeAll(async () => {
     register: (w) => w.register("tiny", () => Promise.resolve()),
     workerOptions: { concurrency: 100 },
     schedulerOptions: { retentionSweepMs: 500 },
+    // the scheduler's path: stored, fired, removed by the worker (the fast lane's own bound, with no store
+    // write at all, is in fastLane.test.ts)
+    clientOptions: { fastLane: false },
   });
 }, 60_000);
 afterAll(async () => {

@@ -7,7 +7,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
 import { SchedulerService, type SchedulerOptions } from "@taskjet/scheduler";
 import { createWorker, type Worker, type WorkerOptions } from "@taskjet/worker-runtime";
-import { createClient, TaskjetClient } from "@taskjet/client";
+import { createClient, TaskjetClient, type ClientOptionsInput } from "@taskjet/client";
 import { GatewayService } from "@taskjet/gateway";
 import { WorkerService } from "@taskjet/worker";
 import { pino } from "pino";
@@ -32,6 +32,8 @@ export interface StackOptions {
   /** more options of the scheduler and the worker */
   schedulerOptions?: Partial<SchedulerOptions>;
   workerOptions?: Partial<WorkerOptions>;
+  /** more options of the stack's client (e.g. `fastLane: false` for workers that read fires only) */
+  clientOptions?: Partial<ClientOptionsInput>;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -53,7 +55,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     opts.register?.(worker);
     await worker.start();
   }
-  const client = createClient(nc, { prefix, tenant: "default" });
+  const client = createClient(nc, { prefix, tenant: "default", ...opts.clientOptions });
   await waitFor(() => client.scheduler.status().then((s) => s.leader !== undefined), {
     timeoutMs: 20_000,
     message: "a scheduler leader",

@@ -110,11 +110,12 @@ afterAll(async () => {
 });
 
 describe("tracing across processes", () => {
-  it("a queued once job that fails once is one trace: producer > queue > fire > run (failed), queue > retry > run", async () => {
+  it("a once job queued through the scheduler that fails once is one trace: producer > queue > fire > run (failed), queue > retry > run", async () => {
     const id = uniqueName("traced");
     const producer = trace.getTracer("test").startSpan("producer");
+    const viaScheduler = createClient(client.nc, { prefix, tenant: "default", fastLane: false });
     await context.with(trace.setSpan(context.active(), producer), () =>
-      client.scheduler.queue({ id, name: id, type: "flaky", nodeName: "n1", maxTryCount: 3 }),
+      viaScheduler.scheduler.queue({ id, name: id, type: "flaky", nodeName: "n1", maxTryCount: 3 }),
     );
     producer.end();
     await waitFor(async () => (await client.scheduler.get(id)).status === "completed", {
@@ -156,6 +157,39 @@ describe("tracing across processes", () => {
       "taskjet.job.type": "flaky",
       "taskjet.tenant": "default",
     });
+  });
+
+  it("a fast-lane job that fails once is one trace: producer > run (failed), producer > retry > run", async () => {
+    const id = uniqueName("fast");
+    const producer = trace.getTracer("test").startSpan("producer");
+    await context.with(trace.setSpan(context.active(), producer), () =>
+      client.scheduler.queue({ id, name: id, type: "flaky", nodeName: "n1", maxTryCount: 3 }),
+    );
+    producer.end();
+    await waitFor(async () => (await client.scheduler.get(id)).status === "completed", {
+      timeoutMs: 30_000,
+      message: "the job completed on its retry",
+    });
+    const byName = await waitFor(
+      () => {
+        const spans = spansOf(id);
+        const n = (name: string) => spans.filter((s) => s.name === name);
+        return n("taskjet.retry").length === 1 && n("taskjet.run").length === 2 ? n : undefined;
+      },
+      { timeoutMs: 15_000, message: `spans of ${id}: ${JSON.stringify(spansOf(id).map((s) => s.name))}` },
+    );
+    const p = producer.spanContext();
+    // no scheduler span for its acceptance and first run: the scheduler never saw it
+    expect(byName("taskjet.queue")).toEqual([]);
+    expect(byName("taskjet.fire")).toEqual([]);
+    const [retry] = byName("taskjet.retry");
+    const runs = byName("taskjet.run").sort(
+      (a, b) => Number(a.attributes["taskjet.fire.attempt"]) - Number(b.attributes["taskjet.fire.attempt"]),
+    );
+    for (const s of [retry!, ...runs]) expect(s.traceId, s.name).toBe(p.traceId);
+    expect(runs[0]).toMatchObject({ service: "worker", parentSpanId: p.spanId, status: 2 });
+    expect(retry).toMatchObject({ service: "scheduler", parentSpanId: p.spanId });
+    expect(runs[1]).toMatchObject({ service: "worker", parentSpanId: retry!.spanId });
   });
 
   it("a recurring job's fires each start a new trace, linked to the job's queue span", async () => {

@@ -113,12 +113,20 @@ describe("typed job definitions, args checked at acceptance", () => {
     expect(ok.args).toEqual({ to: "b@example.com", subject: "t" });
   });
 
-  it("a type no worker registered is accepted with a warning, and counted", async () => {
+  it("a type no worker registered is accepted with a warning, and counted by the scheduler when it accepts it", async () => {
     const metrics = schedulerMetrics(stack.scheduler);
     const counted = async () =>
       (await metrics.getSingleMetric("taskjet_scheduler_unknown_type_jobs_total")?.get())?.values[0]?.value ??
       0;
+    // the fast lane: the SDK checks the registry itself and warns; the scheduler never sees the job
+    const fast = await stack.client.scheduler.queue({ name: "orphan", type: "nobody.handles.this" });
+    expect(fast.warnings).toEqual([
+      expect.stringMatching(/no worker has registered type "nobody\.handles\.this"/),
+    ]);
+    expect(await counted()).toBe(0);
+    // through the scheduler (a delay, even 0, is not the fast lane's): warned and counted
     const r = await stack.client.scheduler.queue({
+      delayMs: 0,
       name: "orphan",
       type: "nobody.handles.this",
       args: { x: 1 },
@@ -129,8 +137,8 @@ describe("typed job definitions, args checked at acceptance", () => {
     ]);
     expect(await counted()).toBe(1);
     const many = await stack.client.scheduler.queueMany([
-      { name: "o1", type: "nobody.handles.this" },
-      { name: "o2", type: "nobody.handles.this" },
+      { name: "o1", type: "nobody.handles.this", delayMs: 0 },
+      { name: "o2", type: "nobody.handles.this", delayMs: 0 },
     ]);
     expect(many.warnings).toHaveLength(1);
     expect(await counted()).toBe(3);

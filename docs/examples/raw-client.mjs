@@ -48,4 +48,25 @@ for (let i = 0; i < 20 && job.triggerCount === 0; i++) {
   ({ job } = await call("get", { id }));
 }
 console.log(`job ${job.id}: status=${job.status} triggerCount=${job.triggerCount}`);
+
+// The fast lane: an immediate once job published straight to the run stream. A JetStream publish is a
+// request whose reply is the stream's PubAck; the PubAck is the acceptance. Subject
+// <prefix>.run.<tenant>.<node or _any>.<type token>.p<priority 1..5>.<jobId>; Nats-Msg-Id <tenant>.<jobId>:q.
+const fastId = `fast-${Date.now()}`;
+const fastEvents = nc.subscribe(`${prefix}.evt.default.*.*.${fastId}.after`, { max: 1 });
+const pub = headers();
+pub.set("Content-Type", "application/json");
+pub.set("Nats-Msg-Id", `default.${fastId}:q`);
+const ack = JSON.parse(
+  (
+    await nc.request(
+      `${prefix}.run.default._any.console.p3.${fastId}`,
+      JSON.stringify({ id: fastId, name: "fast hello", type: "console", args: { message: "fast lane" } }),
+      { headers: pub, timeout: 5000 },
+    )
+  ).string(),
+);
+if (ack.error) throw new Error(`not accepted: ${ack.error.description}`);
+console.log(`accepted ${fastId} (stream ${ack.stream}, seq ${ack.seq})`);
+for await (const m of fastEvents) console.log(`fast lane after: status=${JSON.parse(m.string()).status}`);
 await nc.close();

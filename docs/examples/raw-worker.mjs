@@ -48,7 +48,7 @@ for (const p of [5, 4, 3, 2, 1]) {
   await jsm.consumers
     .add(`${prefix}-run`, {
       durable_name: name,
-      filter_subject: `${prefix}.run.*.${node}.${token}.p${p}`,
+      filter_subject: `${prefix}.run.*.${node}.${token}.p${p}.*`,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       ack_wait: ACK_WAIT_MS * 1_000_000,

@@ -115,6 +115,37 @@ describe("taskjet management commands against a real scheduler", () => {
     expect(shown.stdout).toContain(type);
   });
 
+  it("queue of an immediate once job takes the fast lane: no stored record while it waits, get/list/remove see it, it runs", async () => {
+    const waits = uniqueName("fastwait");
+    const type = uniqueName("nobody");
+    const q = await cli(["queue", "-"], JSON.stringify({ id: waits, name: "w", type }));
+    expect(q.code).toBe(0);
+    expect(q.stdout.trim()).toBe(`created ${waits}`);
+    expect(q.stderr).toContain(`warning: no worker has registered type "${type}" yet`);
+    // nothing in the scheduler's view: the job is its message in the run stream
+    expect(stack.scheduler.index().byId("default", waits)).toBeUndefined();
+    const got = await cli(["get", waits, "--json"]);
+    expect(got.code).toBe(0);
+    expect(JSON.parse(got.stdout)).toMatchObject({ id: waits, type, status: "queuing", revision: 0 });
+    const listed = await cli(["list", "--type", type, "--json"]);
+    expect((JSON.parse(listed.stdout) as { jobs: { id: string }[] }).jobs.map((j) => j.id)).toEqual([waits]);
+    expect((await cli(["remove", "--force", waits])).code).toBe(0);
+    expect(await stack.client.scheduler.exists(waits)).toBe(false);
+
+    const runs = uniqueName("fastrun");
+    const r = await cli(
+      ["queue", "-"],
+      JSON.stringify({ id: runs, name: "r", type: "echo", args: { v: 1 } }),
+    );
+    expect(r.code).toBe(0);
+    await waitFor(
+      async () => (await stack.client.scheduler.get(runs).catch(() => undefined))?.status === "completed",
+      {
+        message: "the fast-lane job ran",
+      },
+    );
+  });
+
   it("queue (file, array, stdin), get, list with filters and --json", async () => {
     const group = uniqueName("g");
     const one = await cli([

@@ -121,6 +121,31 @@ describe("REST limits", () => {
         r = await call("POST", "/v1/jobs", {
           name: uniqueName("f"),
           type: "echo",
+          // a delayed job goes through the scheduler and its store (an immediate one to the run stream)
+          delayMs: 3_600_000,
+          args: { pad: "x".repeat(30_000) },
+        });
+        if (r.status !== 201) break;
+      }
+      expect(r?.status).toBe(507);
+      expect(r?.body.error).toMatchObject({ code: "RESOURCE_EXHAUSTED", retryable: true });
+    } finally {
+      await jsm.streams.update(name, config);
+    }
+  });
+
+  it("a full run stream is 507 RESOURCE_EXHAUSTED for an immediate once job (the fast lane), retryable", async () => {
+    const jsm = await jetstreamManager(stack.nc);
+    const name = namespace(stack.prefix).streams.run;
+    const config = (await jsm.streams.info(name)).config;
+    await jsm.streams.update(name, { ...config, max_bytes: 100_000 });
+    try {
+      let r: { status: number; body: Json } | undefined;
+      // no worker serves this type: the jobs stay in the stream until it is full
+      for (let i = 0; i < 20; i++) {
+        r = await call("POST", "/v1/jobs", {
+          name: uniqueName("f"),
+          type: uniqueName("nobody"),
           args: { pad: "x".repeat(30_000) },
         });
         if (r.status !== 201) break;

@@ -8,6 +8,7 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import {
+  ArgsChecker,
   connectNats,
   ensureTopology,
   serverHas,
@@ -20,7 +21,6 @@ import {
 } from "@taskjet/nats";
 import { namespace, type BacklogEntry, type FencedError, type ReplicaInfo } from "@taskjet/protocol";
 import { ApiServer, type SysHandlers } from "./apiServer.js";
-import { ArgsChecker } from "./argsChecker.js";
 import { runBacklog } from "./backlog.js";
 import { Bookkeeper } from "./bookkeeper.js";
 import { ClockSkewMonitor } from "./clockSkewMonitor.js";
@@ -33,6 +33,7 @@ import { Leadership } from "./leadership.js";
 import { LifecycleCommands } from "./lifecycleCommands.js";
 import type { ResolvedSchedulerOptions, SchedulerOptions } from "./options.js";
 import { Reaper } from "./reaper.js";
+import { QueuedJobs } from "./queuedJobs.js";
 import { RetentionSweeper } from "./retentionSweeper.js";
 import { ReplicaHeartbeat } from "./replicaHeartbeat.js";
 import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
@@ -215,6 +216,7 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       log: c.log,
     });
     const jobs = new JobCommands({
+      queued: new QueuedJobs(topo.jsm, ns),
       argsChecker,
       store,
       index,

@@ -1,7 +1,7 @@
 /**
  * Publishes fires (the seed's IJobPublisher / IJobDispatcher) and interrupts.
  *
- * A fire is a JetStream message on runSubjectOf(ns, def) = `<p>.run.<tenant>.<node|_any>.p<1..5>`, payload a
+ * A fire is a JetStream message on runSubjectOf(ns, def) = `<p>.run.<tenant>.<node|_any>.<type>.p<1..5>.<jobId>`, payload a
  * msgpack FireMessage, headers Nats-Msg-Id (fireMsgId: the stream's duplicate window turns a re-publish after
  * a takeover into a no-op), Taskjet-Epoch, Taskjet-Nominal-Time, Taskjet-Fire-Id and Content-Type; JSON instead
  * of msgpack for the nodes and types of the jsonFires option (foreign workers without a msgpack library).

@@ -23,6 +23,8 @@ import {
   ConflictError,
   FailedPreconditionError,
   FINAL_STATUSES,
+  fastRecordOf,
+  NotFoundError,
   parseOrThrow,
   SelectorSchema,
   toTaskjetError,
@@ -35,6 +37,7 @@ import type { Clock } from "./clock.js";
 import type { Dispatcher, InterruptReason } from "./dispatcher.js";
 import { firstNominal, type JobCommands } from "./jobCommands.js";
 import type { JobIndex } from "./jobIndex.js";
+import type { QueuedJob } from "./queuedJobs.js";
 
 export const lifecycleOps = ["trigger", "pause", "resume", "remove", "start", "stop"] as const;
 export type LifecycleOp = (typeof lifecycleOps)[number];
@@ -88,7 +91,15 @@ export class LifecycleCommands {
   }
 
   private async one(op: LifecycleOp, tenant: string, id: string, force: boolean): Promise<void> {
-    const key = await this.d.jobs.keyOf(tenant, id);
+    let key: string;
+    try {
+      key = await this.d.jobs.keyOf(tenant, id);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      const queued = await this.d.jobs.queuedJob(tenant, id);
+      if (!queued) throw err;
+      return this.queuedOp(op, queued, force);
+    }
     switch (op) {
       case "trigger":
         return this.trigger(await this.d.jobs.read(tenant, id));
@@ -103,6 +114,34 @@ export class LifecycleCommands {
         return this.start(key);
       case "remove":
         return this.remove(key, force);
+    }
+  }
+
+  /**
+   * A fast-lane job waiting in the run stream: only `remove` applies (with force, like any job whose
+   * schedule has not ended): its message is deleted, and an interrupt stops a run a worker may have started
+   * meanwhile (that run is acked without writing anything). A run that finished before the delete is not
+   * undone: the job was not waiting any more.
+   */
+  private async queuedOp(op: LifecycleOp, q: QueuedJob, force: boolean): Promise<void> {
+    const id = q.def.id;
+    if (op !== "remove") {
+      throw new FailedPreconditionError(
+        `job "${id}" waits on the fast lane: until it runs it can be read and removed, not ${op}`,
+        { field: "id", details: { status: "queuing" } },
+      );
+    }
+    if (!force) {
+      throw new FailedPreconditionError(
+        `job ${id} is queuing: stop it before removing it, or remove with force ` +
+          "(CLI --force, REST ?force=true, SDK remove(target, { force: true }))",
+        { field: "status", details: { status: "queuing" } },
+      );
+    }
+    const deleted = await this.d.jobs.removeQueued(q);
+    this.d.dispatcher.interruptJob(fastRecordOf(q.def, q.acceptedMs), "removed");
+    if (!deleted) {
+      throw new NotFoundError(`job "${id}" is not waiting any more: it ran or was removed`, { field: "id" });
     }
   }
 

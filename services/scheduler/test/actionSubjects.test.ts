@@ -68,7 +68,7 @@ describe("publish action subjects at queue time", () => {
     expect(other.message).toMatch(/another tenant's event namespace/);
     for (const subject of [
       ns.api("t2", "remove"),
-      ns.run("t1", undefined, "x", 5),
+      ns.run("t1", undefined, "x", 5, "j1"),
       ns.ctl("_all"),
       ns.sys("shutdown"),
       "$JS.API.STREAM.DELETE.x",

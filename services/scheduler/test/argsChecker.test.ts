@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { z } from "zod";
 import type { JobTypeInfo } from "@taskjet/nats";
 import { ValidationError } from "@taskjet/protocol";
-import { ArgsChecker } from "../src/argsChecker.js";
+import { ArgsChecker } from "@taskjet/nats";
 import { ManualClock } from "../src/clock.js";
 
 const emailSchema = z.toJSONSchema(z.strictObject({ to: z.email(), subject: z.string() }), { io: "input" });

@@ -223,6 +223,15 @@ describe("configuration", () => {
     expect(() => configFrom([], { TASKJET_HTTP_ALLOW: "10.0.0.0/40" })).toThrow(
       expect.objectContaining({ field: "TASKJET_HTTP_ALLOW" }),
     );
+    // the scheduler's retention, for the fast-lane jobs this worker finishes
+    expect(
+      configFrom([], { TASKJET_RETENTION: '{"types":{"mail":{"removeOnComplete":true}}}' }).retention,
+    ).toMatchObject({ types: { mail: { removeOnComplete: true } } });
+    for (const bad of ["{nope", '{"removeOnComplete":"yes"}']) {
+      expect(() => configFrom([], { TASKJET_RETENTION: bad })).toThrow(
+        expect.objectContaining({ field: expect.stringMatching(/^TASKJET_RETENTION/) }),
+      );
+    }
     expect(configFrom([], { TASKJET_NODE: "n9", TASKJET_CONCURRENCY: "3" })).toMatchObject({
       node: "n9",
       concurrency: 3,

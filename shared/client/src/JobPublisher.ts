@@ -1,7 +1,7 @@
 /**
  * The seed's IJobPublisher and IJobDispatcher: queue a job addressed to a node. The publisher sends to this
  * client's own node (`nodeName` of the client options), the dispatcher to a node the caller names; the
- * scheduler fires the job on that node's dispatch subject (`<p>.run.<tenant>.<node>.<pN>`).
+ * scheduler fires the job on that node's dispatch subject (`<p>.run.<tenant>.<node>.<type>.<pN>.<jobId>`).
  */
 import { isDefinedJob, type ArgsOf, type DefinedJob } from "@taskjet/jobs";
 import { token, parseOrThrow, type QueueResult } from "@taskjet/protocol";

@@ -5,10 +5,16 @@
  * INVALID_ARGUMENT when the input fails the protocol's schema before anything is sent.
  */
 import { randomUUID } from "node:crypto";
+import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { request } from "@taskjet/nats";
+import { ArgsChecker, publishFastJob, Registry, request } from "@taskjet/nats";
 import {
   errorFromBody,
+  fastJobMessage,
+  fastJobView,
+  isImmediateOnce,
+  type FastJobMessage,
   IdRequestSchema,
   JobInputSchema,
   ListRequestSchema,
@@ -41,6 +47,13 @@ import { isSingle, toSelector, type Target } from "./selector.js";
 const QUEUE_CHUNK = 1_000;
 /** queueMany requests in flight at a time. */
 const QUEUE_PIPELINE = 4;
+/** fast-lane publishes of one queueMany awaiting their PubAck at a time */
+const FAST_IN_FLIGHT = 512;
+/** how long a type's args schema read from the registry is reused (the scheduler's default too) */
+const ARGS_SCHEMA_CACHE_MS = 5_000;
+/** how long a registry this client may not read is not asked again */
+const REGISTRY_UNREADABLE_MS = 60_000;
+const quiet = { warn: () => undefined, debug: () => undefined };
 
 export interface QueueManyResult {
   results: { id: string; created: boolean }[];
@@ -58,6 +71,10 @@ export type BulkOp = "trigger" | "pause" | "resume" | "remove" | "start" | "stop
 export const bulkOps: readonly BulkOp[] = ["trigger", "pause", "resume", "remove", "start", "stop"];
 
 export class JobScheduler {
+  private js: JetStreamClient | undefined;
+  private checker: ArgsChecker | undefined;
+  private registry: Promise<Registry> | undefined;
+
   constructor(
     private readonly nc: NatsConnection,
     readonly ns: Namespace,
@@ -69,10 +86,13 @@ export class JobScheduler {
   }
 
   /**
-   * Queues a job. A no-op when a job with the same id exists (`created: false`, the stored job). A job
-   * without an id gets one here, so a request whose outcome is unknown (TIMEOUT) or that no scheduler
-   * answered (UNAVAILABLE) is sent again, up to `queueRetries` times, without the risk of a second job: a
-   * retry after a first try that landed answers `created: false` with the job it stored.
+   * Queues a job. An immediate once job (no delay, start time or interval) takes the fast lane (option
+   * `fastLane`, default on): published straight to the run stream, accepted when the stream acknowledged
+   * it; `created: false` when the same id was published within the stream's duplicate window (5 min); the
+   * store is not asked (docs/protocol.md, "The fast lane"). Any other job goes to the scheduler's `queue`: a
+   * no-op when a job with the same id exists (`created: false`, the stored job). A job without an id gets
+   * one here, so a try whose outcome is unknown (TIMEOUT) or that nobody answered (UNAVAILABLE) is sent
+   * again, up to `queueRetries` times, without the risk of a second job.
    */
   queue<D extends DefinedJob>(job: D, args: ArgsOf<D>, options?: QueueOptions): Promise<QueueResult>;
   queue(job: QueueInput): Promise<QueueResult>;
@@ -87,7 +107,56 @@ export class JobScheduler {
       : withIsoTimes(jobOrDef);
     parseOrThrow(JobInputSchema, job);
     const withOwnId = withId(job); // one id for every try
-    return this.retrying(() => this.call("queue", withOwnId));
+    const fast = this.fastMessage(withOwnId);
+    if (!fast) return this.retrying(() => this.call("queue", withOwnId));
+    const warnings = await this.checkArgs([{ m: fast }]);
+    const r = await this.retrying(() => this.publishFast(fast));
+    return warnings.length > 0 ? { ...r, warnings } : r;
+  }
+
+  /**
+   * The job's fast-lane message when it takes the fast lane (validated: ValidationError names the field). A
+   * job with a `publish` action goes to the scheduler instead: only it knows which subjects the operator
+   * allows such actions (actionSubjectAllow).
+   */
+  private fastMessage(job: JobInput, root?: string): FastJobMessage | undefined {
+    if (!this.options.fastLane || !isImmediateOnce(job)) return undefined;
+    if (job.actions?.some((a) => a.kind === "publish")) return undefined;
+    return fastJobMessage(this.ns, this.options.tenant, job, newId, root);
+  }
+
+  /**
+   * The scheduler's accept-time args check, done here for fast-lane jobs: their args against the schema
+   * their type's workers published in the registry (INVALID_ARGUMENT naming `args.<field>`), or a warning
+   * when no worker registered the type or the registry cannot be read (a tenant's NATS user may not).
+   */
+  private checkArgs(msgs: readonly { m: FastJobMessage; root?: string }[]): Promise<string[]> {
+    this.checker ??= new ArgsChecker({
+      registry: { type: async (type) => (await this.openRegistry()).type(type) },
+      clock: { now: () => Date.now() },
+      cacheMs: ARGS_SCHEMA_CACHE_MS,
+      unreadableCacheMs: REGISTRY_UNREADABLE_MS,
+      log: quiet,
+    });
+    return this.checker.check(msgs.map(({ m, root }) => ({ def: m.def, root })));
+  }
+
+  private openRegistry(): Promise<Registry> {
+    this.registry ??= new Kvm(this.nc)
+      .open(this.ns.buckets.registry)
+      .then((kv) => new Registry(kv))
+      .catch((err: unknown) => {
+        this.registry = undefined;
+        throw err;
+      });
+    return this.registry;
+  }
+
+  private async publishFast(m: FastJobMessage): Promise<QueueResult> {
+    this.js ??= jetstream(this.nc, { timeout: this.options.requestTimeoutMs });
+    const ack = await publishFastJob(this.js, m, this.options.encoding, this.options.requestTimeoutMs);
+    // the stream's own acceptance time is what `get` shows; the PubAck does not carry it
+    return { id: m.def.id, created: !ack.duplicate, job: fastJobView(m.def, Date.now()) };
   }
 
   /**
@@ -100,6 +169,41 @@ export class JobScheduler {
     let jobs = input.map(withIsoTimes);
     jobs.forEach((job, i) => parseOrThrow(JobInputSchema, job, `jobs.${i}`));
     jobs = jobs.map(withId);
+    // every job checked before any is sent: fast-lane ones against the fast lane's rules too
+    const fast = jobs.map((job, i) => this.fastMessage(job, `jobs.${i}`));
+    if (fast.some((m) => m !== undefined)) return this.queueMixed(jobs, fast);
+    return this.queueStored(jobs);
+  }
+
+  /**
+   * The jobs for the scheduler first (its checks may still refuse one: then nothing else is sent), then the
+   * fast-lane ones, FAST_IN_FLIGHT awaiting their PubAck at a time; results in input order.
+   */
+  private async queueMixed(jobs: JobInput[], fast: (FastJobMessage | undefined)[]): Promise<QueueManyResult> {
+    const results: QueueManyResult["results"] = new Array<QueueManyResult["results"][number]>(jobs.length);
+    const checked: { m: FastJobMessage; root: string }[] = [];
+    fast.forEach((m, i) => m && checked.push({ m, root: `jobs.${i}` }));
+    const warnings = new Set(await this.checkArgs(checked));
+    const stored: number[] = [];
+    fast.forEach((m, i) => m === undefined && stored.push(i));
+    const s = stored.length > 0 ? await this.queueStored(stored.map((i) => jobs[i]!)) : undefined;
+    if (s) s.results.forEach((r, k) => (results[stored[k]!] = r));
+    let next = 0;
+    const lane = async () => {
+      while (next < fast.length) {
+        const i = next++;
+        const m = fast[i];
+        if (m === undefined) continue;
+        const r = await this.retrying(() => this.publishFast(m));
+        results[i] = { id: r.id, created: r.created };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FAST_IN_FLIGHT, fast.length) }, lane));
+    for (const w of s?.warnings ?? []) warnings.add(w);
+    return warnings.size > 0 ? { results, warnings: [...warnings] } : { results };
+  }
+
+  private async queueStored(jobs: JobInput[]): Promise<QueueManyResult> {
     if (jobs.length <= QUEUE_CHUNK) return this.retrying(() => this.call("queueMany", { jobs }));
     const chunks: JobInput[][] = [];
     for (let i = 0; i < jobs.length; i += QUEUE_CHUNK) chunks.push(jobs.slice(i, i + QUEUE_CHUNK));
@@ -259,8 +363,10 @@ function withIsoTimes<J extends { runAt?: JobInput["runAt"] | Date }>(
   return { ...job, runAt };
 }
 
+const newId = () => randomUUID().replaceAll("-", "");
+
 function withId(job: JobInput): JobInput {
-  return job.id === undefined ? { ...job, id: randomUUID().replaceAll("-", "") } : job;
+  return job.id === undefined ? { ...job, id: newId() } : job;
 }
 
 /** Validates but sends the caller's value (the scheduler applies defaults itself). */

@@ -31,6 +31,13 @@ export const ClientOptionsSchema = z.strictObject({
    * answered (UNAVAILABLE); safe because each job carries its id (generated here when the caller gave none)
    */
   queueRetries: z.number().int().min(0).max(20).default(3),
+  /**
+   * immediate once jobs (no delay, start time or interval) are published straight to the run stream, the
+   * PubAck their acceptance, with no scheduler in between (docs/protocol.md, "The fast lane"). Off: every
+   * job goes through the scheduler's `queue`; needed when the job's workers read fires only (the Go and raw
+   * worker examples)
+   */
+  fastLane: z.boolean().default(true),
 });
 export type ClientOptionsInput = z.input<typeof ClientOptionsSchema>;
 export interface ClientOptions {
@@ -40,6 +47,7 @@ export interface ClientOptions {
   requestTimeoutMs: number;
   encoding: Encoding;
   queueRetries: number;
+  fastLane: boolean;
 }
 
 /** The host name as a subject token: the default node name. */

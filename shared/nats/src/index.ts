@@ -77,3 +77,5 @@ export {
   type TraceCarrier,
   type TraceContext,
 } from "./tracing.js";
+export { publishFastJob } from "./fastLane.js";
+export { ArgsChecker, type ArgsCheckerDeps } from "./argsChecker.js";

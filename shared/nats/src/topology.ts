@@ -1,7 +1,8 @@
 /**
  * Streams and buckets, created idempotently by whichever service starts first.
  *
- *   <p>-run   stream  subjects <p>.run.>   work queue, file, duplicate window (covers a leader takeover)
+ *   <p>-run   stream  subjects <p>.run.>   work queue, file, duplicate window (covers a leader takeover),
+ *                                         discard new (a limit refuses new messages, never drops accepted jobs)
  *   <p>-log   stream  subjects <p>.log.>   limits: max age, messages, bytes (the run log; oldest go first)
  *   <p>-dlq   stream  subjects <p>.dlq.>   limits: max age, messages, bytes (dead letters; oldest go first)
  *   <p>-jobs  KV      key <tenant>.<group>.<id>  history 1; the job store
@@ -158,6 +159,9 @@ export async function ensureTopology(
     name: ns.streams.run,
     subjects: [ns.runAll],
     retention: RetentionPolicy.Workqueue,
+    // it holds accepted jobs (the fast lane) and fires: with a limit set, refuse a new message rather than
+    // drop an old one (the default discard policy), so nothing accepted is lost
+    discard: DiscardPolicy.New,
     storage,
     num_replicas: o.replicas,
     duplicate_window: nanos(o.duplicateWindowMs),

@@ -145,6 +145,7 @@ export function buildAsyncApi(prefix: string, schemas: Record<string, Obj>): Obj
     param("node"),
     param("type"),
     param("priority") as unknown as number,
+    param("jobId"),
   );
   const fireHeaders = {
     type: "object",

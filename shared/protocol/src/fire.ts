@@ -1,5 +1,6 @@
 /**
- * A fire: one dispatch of a job, published by the leader to `<p>.run.<tenant>.<node|_any>.<pN>` (JetStream).
+ * A fire: one dispatch of a job, published by the leader to `<p>.run.<tenant>.<node|_any>.<type>.<pN>.<jobId>`
+ * (JetStream).
  *
  * Headers: `Nats-Msg-Id` = fire id + (for retries) `:a<attempt>`, so the same fire published twice inside the
  * stream's duplicate window is stored once; `Taskjet-Epoch` = the leader's lease revision; `Content-Type`.

@@ -15,3 +15,4 @@ export * from "./retention.js";
 export * from "./wireSchemas.js";
 export * from "./contract.js";
 export * from "./settings.js";
+export * from "./fastJob.js";

@@ -3,8 +3,12 @@
  *
  *   <p>.api.<tenant>.<op>                       control API, request/reply (ops: see api.ts)
  *   <p>.sys.scheduler.<op>                      scheduler admin: status, standby, activate, shutdown
- *   <p>.run.<tenant>.<node>.<type>.<pN>         dispatch (JetStream, work queue); node `_any` = any node;
- *                                               type = the job type's subject token; pN = p1 (low) .. p5 (high)
+ *   <p>.run.<tenant>.<node>.<type>.<pN>.<jobId> dispatch (JetStream, work queue); node `_any` = any node;
+ *                                               type = the job type's subject token; pN = p1 (low) .. p5 (high);
+ *                                               scheduler fires and fast-lane jobs (fastJob.ts) alike. The
+ *                                               job id lets `get` and `remove` find a queued message by subject
+ *                                               (direct get last_by_subj) and `list` see the queued ones
+ *                                               (stream info subjects_filter)
  *   <p>.ctl.<node>                              interrupts to the workers of a node (core NATS);
  *                                               node `_all` reaches every worker
  *   <p>.evt.<tenant>.<group>.<type>.<jobId>.<phase>   events, phase = before | after | skipped | deadletter;
@@ -19,7 +23,7 @@
  * across different sets of types). Each role's permissions, with its own inbox prefix, are in
  * deploy/nats/permissions.conf (docs/protocol.md#permissions).
  */
-import type { JobDefinition, JobRecord } from "./job.js";
+import type { JobDefinition } from "./job.js";
 import { priorityLevel } from "./job.js";
 import { nameOfToken, subjectToken } from "./names.js";
 
@@ -70,14 +74,18 @@ export interface Namespace {
   /** wildcard that a scheduler subscribes to (all tenants, all ops) */
   apiAll: string;
   sys(op: SysOp): string;
-  run(tenant: string, node: string | undefined, type: string, priority: number): string;
+  run(tenant: string, node: string | undefined, type: string, priority: number, jobId: string): string;
+  /** every queued message of one job (any node, type, priority): `<p>.run.<tenant>.*.*.*.<jobId>` */
+  runOfJob(tenant: string, jobId: string): string;
+  /** every queued message of one tenant: `<p>.run.<tenant>.>` */
+  runOfTenant(tenant: string): string;
   /**
    * The durable consumer of a node's (or, node undefined, the any-node subject's) fires of one type and
    * priority, and its filter:
    *
-   *   <p>-node<len>-<node>-<type>-p<N>   filter <p>.run.*.<node>.<type>.p<N>   (len = the node name's length,
-   *                                       so `eu` + `west-x` and `eu-west` + `x` never share a name)
-   *   <p>-any-<type>-p<N>                filter <p>.run.*._any.<type>.p<N>
+   *   <p>-node<len>-<node>-<type>-p<N>   filter <p>.run.*.<node>.<type>.p<N>.*   (len = the node name's
+   *                                       length, so `eu` + `west-x` and `eu-west` + `x` never share a name)
+   *   <p>-any-<type>-p<N>                filter <p>.run.*._any.<type>.p<N>.*
    */
   runConsumer(node: string | undefined, type: string, priority: number): { name: string; filter: string };
   runAll: string;
@@ -115,13 +123,16 @@ export function namespace(prefix: string = DEFAULT_PREFIX): Namespace {
     api: (tenant, op) => `${p}.api.${tenant}.${op}`,
     apiAll: `${p}.api.*.*`,
     sys: (op) => `${p}.sys.scheduler.${op}`,
-    run: (tenant, node, type, priority) => `${p}.run.${tenant}.${node ?? ANY_NODE}.${t(type)}.p${priority}`,
+    run: (tenant, node, type, priority, jobId) =>
+      `${p}.run.${tenant}.${node ?? ANY_NODE}.${t(type)}.p${priority}.${jobId}`,
+    runOfJob: (tenant, jobId) => `${p}.run.${tenant}.*.*.*.${jobId}`,
+    runOfTenant: (tenant) => `${p}.run.${tenant}.>`,
     runConsumer: (node, type, priority) => ({
       name:
         node === undefined
           ? `${p}-any-${t(type)}-p${priority}`
           : `${p}-node${node.length}-${node}-${t(type)}-p${priority}`,
-      filter: `${p}.run.*.${node ?? ANY_NODE}.${t(type)}.p${priority}`,
+      filter: `${p}.run.*.${node ?? ANY_NODE}.${t(type)}.p${priority}.*`,
     }),
     runAll: `${p}.run.>`,
     ctl: (node) => `${p}.ctl.${node}`,
@@ -145,23 +156,27 @@ export function namespace(prefix: string = DEFAULT_PREFIX): Namespace {
 }
 
 /** The dispatch subject of a job: its node (the seed's dispatcher) or any node (the seed's publisher). */
-export function runSubjectOf(ns: Namespace, def: JobRecord["def"]): string {
-  return ns.run(def.tenantId, def.nodeName, def.type, priorityLevel(def.priority));
+export function runSubjectOf(
+  ns: Namespace,
+  def: Pick<JobDefinition, "tenantId" | "nodeName" | "type" | "priority" | "id">,
+): string {
+  return ns.run(def.tenantId, def.nodeName, def.type, priorityLevel(def.priority), def.id);
 }
 
-/** The node and type tokens of a run subject, or undefined for another subject. */
+/** The tokens of a run subject, or undefined for another subject. */
 export function parseRunSubject(
   ns: Pick<Namespace, "prefix">,
   subject: string,
-): { tenant: string; node: string | undefined; type: string; priority: number } | undefined {
+): { tenant: string; node: string | undefined; type: string; priority: number; jobId: string } | undefined {
   const t = subject.split(".");
-  if (t.length !== 6 || t[0] !== ns.prefix || t[1] !== "run" || !/^p[1-5]$/.test(t[5]!)) return undefined;
+  if (t.length !== 7 || t[0] !== ns.prefix || t[1] !== "run" || !/^p[1-5]$/.test(t[5]!)) return undefined;
   return {
     tenant: t[2]!,
     node: t[3] === ANY_NODE ? undefined : t[3],
     // the type as written (`email.send`, not its token `email=2Esend`)
     type: nameOfToken(t[4]!) ?? t[4]!,
     priority: Number(t[5]!.slice(1)),
+    jobId: t[6]!,
   };
 }
 

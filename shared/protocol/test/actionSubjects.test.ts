@@ -17,7 +17,7 @@ describe("action subjects", () => {
     ["tj.evt.acme", false],
     ["tj.evt.other.action.done", false],
     ["tj.api.acme.queue", false],
-    ["tj.run.acme._any.p3", false],
+    ["tj.run.acme._any.x.p3.j1", false],
     ["tj.ctl._all", false],
     ["tj.sys.scheduler.shutdown", false],
     ["tj.log.acme.x", false],

@@ -72,24 +72,28 @@ describe("namespace", () => {
   const ns = namespace("tj");
   it("builds filterable subjects", () => {
     expect(ns.api("acme", "queue")).toBe("tj.api.acme.queue");
-    expect(ns.run("acme", undefined, "http", 5)).toBe("tj.run.acme._any.http.p5");
-    expect(ns.run("acme", "node-a", "http", 1)).toBe("tj.run.acme.node-a.http.p1");
+    expect(ns.run("acme", undefined, "http", 5, "j1")).toBe("tj.run.acme._any.http.p5.j1");
+    expect(ns.run("acme", "node-a", "http", 1, "j1")).toBe("tj.run.acme.node-a.http.p1.j1");
+    expect(ns.runOfJob("acme", "j1")).toBe("tj.run.acme.*.*.*.j1");
+    expect(ns.runOfTenant("acme")).toBe("tj.run.acme.>");
     expect(ns.runConsumer(undefined, "http", 5)).toEqual({
       name: "tj-any-http-p5",
-      filter: "tj.run.*._any.http.p5",
+      filter: "tj.run.*._any.http.p5.*",
     });
     expect(ns.runConsumer("node-a", "http", 1)).toEqual({
       name: "tj-node6-node-a-http-p1",
-      filter: "tj.run.*.node-a.http.p1",
+      filter: "tj.run.*.node-a.http.p1.*",
     });
     // node and type split differently never share a consumer name
     expect(ns.runConsumer("eu", "west-x", 3).name).not.toBe(ns.runConsumer("eu-west", "x", 3).name);
-    expect(parseRunSubject(ns, "tj.run.acme._any.http.p5")).toEqual({
+    expect(parseRunSubject(ns, "tj.run.acme._any.http.p5.j1")).toEqual({
       tenant: "acme",
       node: undefined,
       type: "http",
       priority: 5,
+      jobId: "j1",
     });
+    expect(parseRunSubject(ns, "tj.run.acme._any.http.p5")).toBeUndefined();
     expect(parseRunSubject(ns, "tj.run.acme.n1.p5")).toBeUndefined();
     expect(ns.event({ tenantId: "acme", group: "g", type: "http", id: "j1" }, "after")).toBe(
       "tj.evt.acme.g.http.j1.after",

@@ -17,6 +17,11 @@ export interface PreparedRun {
   reg: Registration;
   key: string;
   stored: StoredJob;
+  /**
+   * a fast-lane job (protocol fastJob.ts): `stored` is its record made from the message (revision 0), not
+   * read from the store; its outcome is one create of the finished record (or nothing, retention `true`)
+   */
+  fast?: boolean;
 }
 
 /** A message between delivery and settlement: holds one of the worker's slots (or waits for its instant). */

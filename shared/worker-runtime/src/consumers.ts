@@ -3,8 +3,8 @@
  * priority, one for its node and one shared by every worker of that type on the any-node subject
  * (Namespace.runConsumer):
  *
- *   <p>-node<len>-<node>-<type>-p<N>   filter <p>.run.*.<node>.<type>.p<N>
- *   <p>-any-<type>-p<N>                filter <p>.run.*._any.<type>.p<N>
+ *   <p>-node<len>-<node>-<type>-p<N>   filter <p>.run.*.<node>.<type>.p<N>.*
+ *   <p>-any-<type>-p<N>                filter <p>.run.*._any.<type>.p<N>.*   (the last token: the job id)
  *
  * So a worker is never handed a fire it has no handler for, and services with different handler sets share
  * nothing. A work-queue stream forbids consumers with overlapping filters, which rules out one multi-filter

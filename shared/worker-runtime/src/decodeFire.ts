@@ -1,8 +1,11 @@
 /**
- * Edge validation of a delivered message: decode by Content-Type (msgpack default), check FireMessageSchema
- * (parseFire: a fast check for well-formed fires, zod for the rest),
- * and check the fire belongs on the subject it came by (tenant, node, type), so a mis-addressed fire can never
- * run on another node or reach a handler of another type. Anything else is poison: the caller terminates and dead-letters it.
+ * Edge validation of a delivered message: decode by Content-Type (msgpack default), then
+ * - a fire (it has `fireId`): check FireMessageSchema (parseFire: a fast check for well-formed fires, zod for
+ *   the rest) and that the fire belongs on the subject it came by (tenant, node, type, job id);
+ * - else a fast-lane job (protocol fastJob.ts): check it as a job input and against its subject's tokens, and
+ *   build its fire, whose nominal time is the message's stream timestamp (its acceptance).
+ * So a mis-addressed message can never run on another node or reach a handler of another type. Anything else
+ * is poison: the caller terminates and dead-letters it.
  */
 import {
   ANY_NODE,
@@ -13,8 +16,11 @@ import {
   TOKEN_PATTERN,
   subjectToken,
   ValidationError,
+  fastFireOf,
+  parseFastJobOnSubject,
   type Encoding,
   type FireMessage,
+  type JobDefinition,
 } from "@taskjet/protocol";
 import type { RunMessage } from "./runMessage.js";
 
@@ -29,7 +35,14 @@ export interface PoisonInfo {
   jobId: string;
 }
 
-export type Decoded = { ok: true; fire: FireMessage } | { ok: false; poison: PoisonInfo };
+export type Decoded =
+  | {
+      ok: true;
+      fire: FireMessage;
+      /** a fast-lane job: its definition (the message is its record until it has run) */
+      fast?: JobDefinition;
+    }
+  | { ok: false; poison: PoisonInfo };
 
 /**
  * The payload's encoding. A fire is a map: msgpack maps start with 0x80-0x8f/0xde/0xdf, JSON objects with
@@ -44,11 +57,12 @@ function sniff(msg: RunMessage): Encoding {
 }
 
 export function decodeFire(msg: RunMessage): Decoded {
-  // <p>.run.<tenant>.<node>.<type>.<pN>
+  // <p>.run.<tenant>.<node>.<type>.<pN>.<jobId>
   const tokens = msg.subject.split(".");
   const subjectTenant = tokens[2] ?? "_unknown";
   const subjectNode = tokens[3];
   const subjectType = tokens[4];
+  const subjectJob = tokens[6];
   let value: unknown;
   try {
     value = decode(msg.data, sniff(msg));
@@ -67,6 +81,7 @@ export function decodeFire(msg: RunMessage): Decoded {
     const v = (value as Record<string, unknown> | null)?.[field];
     return typeof v === "string" && TOKEN_PATTERN.test(v) && v.length <= 128 ? v : UNKNOWN;
   };
+  if (isPlainObject(value) && !("fireId" in value)) return decodeFastJob(msg, value, tokenOf);
   try {
     const fire = parseFire(value);
     if (fire.tenantId !== subjectTenant) {
@@ -88,6 +103,11 @@ export function decodeFire(msg: RunMessage): Decoded {
         field: "type",
       });
     }
+    if (subjectJob !== undefined && fire.jobId !== subjectJob) {
+      throw new ValidationError(`jobId: "${fire.jobId}" does not match the subject's job "${subjectJob}"`, {
+        field: "jobId",
+      });
+    }
     msg.release();
     return { ok: true, fire };
   } catch (err) {
@@ -103,4 +123,39 @@ export function decodeFire(msg: RunMessage): Decoded {
       },
     };
   }
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array);
+
+function decodeFastJob(
+  msg: RunMessage,
+  value: Record<string, unknown>,
+  tokenOf: (field: "tenantId" | "jobId") => string,
+): Decoded {
+  try {
+    const def = parseFastJobOnSubject(value, msg.subject);
+    const fire = fastFireOf(def, msg.storedAtMs);
+    msg.release();
+    return { ok: true, fire, fast: def };
+  } catch (err) {
+    const e = err as ValidationError;
+    const id = value["id"];
+    return {
+      ok: false,
+      poison: {
+        error: `invalid fast-lane job: ${e.message}`,
+        ...(e.field ? { field: e.field } : {}),
+        value,
+        tenant: tokenOf("tenantId") === UNKNOWN ? subjectTenantOf(msg.subject) : tokenOf("tenantId"),
+        jobId: typeof id === "string" && TOKEN_PATTERN.test(id) && id.length <= 128 ? id : UNKNOWN,
+      },
+    };
+  }
+}
+
+/** The subject's tenant when it is a token (a raw client may leave tenantId out of the payload). */
+function subjectTenantOf(subject: string): string {
+  const t = subject.split(".")[2];
+  return t !== undefined && TOKEN_PATTERN.test(t) && t.length <= 64 ? t : UNKNOWN;
 }

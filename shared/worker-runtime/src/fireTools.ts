@@ -73,6 +73,7 @@ export function publishFire(
     nodeName: fire.nodeName,
     type: fire.type,
     priority: fire.priority,
-  } as JobDefinition);
+    id: fire.jobId,
+  });
   return js.publish(subject, encode(fire), { headers: h, msgID: msgId });
 }

@@ -11,7 +11,10 @@ import {
   ALL_NODES,
   ANY_NODE,
   parseOrThrow,
+  parseRetentionConfig,
   parseSubjectPatterns,
+  type RetentionConfig,
+  type RetentionConfigInput,
   token,
   ValidationError,
 } from "@taskjet/protocol";
@@ -98,6 +101,14 @@ export interface WorkerOptions {
    * (checked again before each publish; reserved and internal subjects stay refused).
    */
   actionSubjectAllow?: readonly string[];
+  /**
+   * Retention of finished fast-lane jobs (protocol retention.ts; the scheduler's TASKJET_RETENTION): give the
+   * workers the scheduler's setting. A fast-lane job has no scheduler to resolve it at acceptance, so the
+   * worker does when the job finishes: `true` for its type or tenant means nothing is written at all. Unset:
+   * only the job's own removeOnComplete / removeOnFail count, and the scheduler's retention sweep applies
+   * its setting to the finished record later.
+   */
+  retention?: RetentionConfigInput;
   /** Retry backoff of once jobs: min(baseMs * 2^(n-1), maxMs) * (0.5 + random) (defaults 1 s, 1 h). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -162,6 +173,8 @@ export type ResolvedWorkerOptions = Omit<
   httpAllow: string[];
   httpDeny: string[];
   actionSubjectAllow: string[];
+  /** undefined: not given (see WorkerOptions.retention) */
+  retention: RetentionConfig | undefined;
 };
 
 /** A host name as a subject token. */
@@ -174,7 +187,7 @@ export function hostToken(): string {
 }
 
 export function resolveOptions(opts: WorkerOptions): ResolvedWorkerOptions {
-  const { nc, nats, topology, logger, httpAllow, httpDeny, actionSubjectAllow, ...rest } = opts;
+  const { nc, nats, topology, logger, httpAllow, httpDeny, actionSubjectAllow, retention, ...rest } = opts;
   const o = parseOrThrow(OptionsSchema, rest);
   if (nc && nats) {
     throw new ValidationError("give either nc (an open connection) or nats (settings to connect), not both", {
@@ -204,6 +217,7 @@ export function resolveOptions(opts: WorkerOptions): ResolvedWorkerOptions {
     httpAllow: parseDestinationEntries(httpAllow, "httpAllow"),
     httpDeny: parseDestinationEntries(httpDeny, "httpDeny"),
     actionSubjectAllow: parseSubjectPatterns(actionSubjectAllow, "actionSubjectAllow"),
+    retention: retention === undefined ? undefined : parseRetentionConfig(retention, "retention"),
     logger: logger ?? pino({ name: "taskjet-worker", level: logLevelFromEnv() }),
   };
 }

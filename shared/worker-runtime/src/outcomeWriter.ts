@@ -5,10 +5,12 @@
  * only takes itself out of state.running, and a shutdown hands its fire back instead of acking it.
  */
 import type { Logger } from "pino";
+import { carrierOf, tracingOn, type JobStore } from "@taskjet/nats";
 import {
   finishedKind,
   NotFoundError,
   type ActionTrigger,
+  type FireMessage,
   type JobEventData,
   type JobRecord,
   type StoredJob,
@@ -19,7 +21,8 @@ import type { Durable } from "./durable.js";
 import type { AbortReason } from "./errors.js";
 import type { JobHook } from "./handler.js";
 import type { ResolvedWorkerOptions } from "./options.js";
-import { applyResult, withoutAbortedRun, type Applied, type RunResult } from "./outcome.js";
+import { applyResult, ranAlready, withoutAbortedRun, type Applied, type RunResult } from "./outcome.js";
+import type { RecentRuns } from "./recentRuns.js";
 import { NO_LOG, type RunReporter } from "./runReporter.js";
 import { StateCoalescer } from "./stateCoalescer.js";
 import type { Telemetry } from "./telemetry.js";
@@ -34,6 +37,7 @@ export interface OutcomeDeps {
   afterHooks: JobHook[];
   actions: ActionRunner;
   logger: Logger;
+  store: JobStore;
 }
 
 /**
@@ -51,6 +55,7 @@ export class OutcomeWriter {
     private readonly d: OutcomeDeps,
     private readonly durable: Durable,
     private readonly report: RunReporter,
+    private readonly recent: RecentRuns,
   ) {}
 
   /** Writes, acks and reports the run's outcome (handler done, or a forced failure). */
@@ -63,6 +68,7 @@ export class OutcomeWriter {
     startedIso: string,
     startedMs: number,
     startLog: Promise<void>,
+    fast = false,
   ): Promise<void> {
     const { fire } = ref;
     const finishedAt = new Date();
@@ -81,7 +87,9 @@ export class OutcomeWriter {
         : undefined;
     let written: StoredJob | undefined;
     const coalescer = this.d.coalescer;
-    if (coalescer.enabled && StateCoalescer.applies(stored.def, fire, result)) {
+    if (fast) {
+      ({ written, applied } = await this.writeFast(a, key, stored, fire, result, startedIso, finishedAt));
+    } else if (coalescer.enabled && StateCoalescer.applies(stored.def, fire, result)) {
       // acked now, written with the job's other recent runs; events and hooks see the state it will have
       // (this run applied on top of the runs still pending, so counters stay right in between)
       const wanted =
@@ -193,6 +201,47 @@ export class OutcomeWriter {
       if (this.d.afterHooks.length > 0) await this.report.hooks(this.d.afterHooks, after);
       if (hasActions) this.d.actions.run(actions as unknown as Record<string, unknown>[], triggers, after);
     }
+  }
+
+  /**
+   * The outcome of a fast-lane run: its first and only store write, a create of the finished record (or a
+   * failedRetry one: the scheduler retries it from there like any stored job). Retention `true` for how it
+   * ended writes nothing (and remembers the run here, recentRuns.ts). A key that exists already is this
+   * run's own earlier create (a retry after a lost reply: doneRuns says so) or a stored job with the same id,
+   * which the fast lane did not check at acceptance: that job is left as it is and the outcome is only in the
+   * run log and the after event.
+   */
+  private async writeFast(
+    a: ActiveRun,
+    key: string,
+    stored: StoredJob,
+    fire: FireMessage,
+    result: Exclude<RunResult, { kind: "aborted" }>,
+    startedIso: string,
+    finishedAt: Date,
+  ): Promise<{ written: StoredJob | undefined; applied: Applied | undefined }> {
+    const o = this.d.o;
+    const applied = applyResult(stored, fire, result, startedIso, finishedAt, {
+      baseMs: o.backoffBaseMs,
+      maxMs: o.backoffMaxMs,
+    });
+    const next = applied.record;
+    // tracing on: the job keeps the producer's trace context, so a retry's spans descend from it too
+    const trace = tracingOn() ? carrierOf(a.msg.traceContext()) : undefined;
+    if (trace) next.state.trace = trace;
+    if (removeAtOnce(next)) {
+      this.recent.add(fire.fireId);
+      return { written: { ...next, revision: 0 }, applied };
+    }
+    const revision = await this.durable.call(() => this.d.store.create(next));
+    if (revision !== undefined) return { written: { ...next, revision }, applied };
+    const current = await this.durable.call(() => this.d.store.latest(key));
+    if (current?.def && current.state && ranAlready(current, fire)) return { written: current, applied };
+    this.d.logger.warn(
+      { key, fireId: fire.fireId },
+      "a stored job has this fast-lane job's id: its run's outcome is not written over it",
+    );
+    return { written: undefined, applied: undefined };
   }
 
   private async finishAborted(

@@ -17,7 +17,7 @@ export class RunMessage {
   /** when it arrived (prefetched messages are handed back before their ack wait runs out) */
   readonly receivedAt = Date.now();
 
-  /** the dispatch subject, `<p>.run.<tenant>.<node|_any>.p<N>` */
+  /** the dispatch subject, `<p>.run.<tenant>.<node|_any>.<type>.p<N>.<jobId>` */
   readonly subject: string;
   /** the payload, until it was decoded (release) */
   data: Uint8Array;
@@ -58,6 +58,19 @@ export class RunMessage {
   /** The trace context the fire's headers carry (tracing on; ROOT_CONTEXT otherwise). */
   traceContext(): TraceContext {
     return this.trace ?? extractTrace(this.raw?.headers);
+  }
+
+  /**
+   * When the stream stored the message (ms), from the delivery's reply subject: the acceptance time of a
+   * fast-lane job, the same on every redelivery. Now when the reply does not say (not a JetStream delivery).
+   */
+  get storedAtMs(): number {
+    const t = this.reply.split(".");
+    // v1: ...<sseq>.<cseq>.<ts>.<pending> (9 tokens); v2: ...<sseq>.<cseq>.<ts>.<pending>.<random> (12)
+    const ns = t.length === 9 ? t[7] : t.length >= 12 ? t[9] : undefined;
+    // ns past 2^53: cut the digits rather than divide a rounded number
+    const ms = ns !== undefined && /^\d{7,}$/.test(ns) ? Number(ns.slice(0, -6)) : NaN;
+    return ms > 0 ? ms : Date.now();
   }
 
   /** JetStream delivery count: 1 on the first delivery, 2+ after a redelivery (ack wait, nak). */

@@ -20,7 +20,18 @@
  * retries through an outage durable.ts, the run log and event data runReporter.ts.
  */
 import type { Logger } from "pino";
-import type { JobRecord, Namespace, RunInfo, StoredJob } from "@taskjet/protocol";
+import {
+  fastRecordOf,
+  isName,
+  nameOfToken,
+  withRetention,
+  type FireMessage,
+  type JobDefinition,
+  type JobRecord,
+  type Namespace,
+  type RunInfo,
+  type StoredJob,
+} from "@taskjet/protocol";
 import {
   failSpan,
   jobAttributes,
@@ -41,6 +52,7 @@ import { HandlerInvoker } from "./handlerInvoker.js";
 import type { CachedJobStore } from "./jobCache.js";
 import { ranAlready, withRunning, type RunResult } from "./outcome.js";
 import { OutcomeWriter } from "./outcomeWriter.js";
+import { RecentRuns } from "./recentRuns.js";
 import type { ResolvedWorkerOptions } from "./options.js";
 import type { RunMessage } from "./runMessage.js";
 import { RunReporter } from "./runReporter.js";
@@ -82,6 +94,8 @@ export class Runner {
    * before reading the store, so it finds the outcome instead of running the fire a second time.
    */
   private readonly executing = new Map<string, Promise<void>>();
+  /** fast-lane runs finished here that left nothing in the store (recentRuns.ts) */
+  private readonly recent = new RecentRuns();
 
   constructor(private readonly d: RunnerDeps) {
     this.events = d.events;
@@ -89,7 +103,7 @@ export class Runner {
     this.durable = new Durable(d);
     this.report = new RunReporter(d, this.durable);
     this.invoker = new HandlerInvoker(d, this.report, (key) => this.readJob(key));
-    this.outcome = new OutcomeWriter(d, this.durable, this.report);
+    this.outcome = new OutcomeWriter(d, this.durable, this.report, this.recent);
   }
 
   /** Runs the message to settlement. Never throws. */
@@ -155,6 +169,7 @@ export class Runner {
       return undefined;
     }
 
+    if (decoded.fast) return this.prepareFast(msg, ref, reg, decoded.fast);
     const key = this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId });
     // the same fire still running or finishing on this worker: its outcome first, then the leader's copy
     const earlier = this.executing.get(fire.fireId);
@@ -183,6 +198,38 @@ export class Runner {
       return undefined;
     }
     return { fire, ref, reg, key, stored };
+  }
+
+  /**
+   * A fast-lane job: no store read on its first delivery (its message is its record). A redelivery, or a
+   * copy that waited for the same run here, asks the stream leader's copy of the job whether the run
+   * finished already (the record it wrote: doneRuns), or this worker's memory of runs that wrote nothing.
+   */
+  private async prepareFast(
+    msg: RunMessage,
+    ref: RunRef,
+    reg: Registration,
+    job: JobDefinition,
+  ): Promise<PreparedRun | undefined> {
+    const fire: FireMessage = ref.fire;
+    // retention resolved here, as the scheduler does at acceptance for the jobs it stores (retention.ts)
+    const def = this.d.o.retention ? withRetention(job, this.d.o.retention) : job;
+    const key = this.d.ns.jobKey(def);
+    const earlier = this.executing.get(fire.fireId);
+    if (earlier) await earlier;
+    if (this.recent.has(fire.fireId)) {
+      await this.skip(msg, ref, "finished", undefined);
+      return undefined;
+    }
+    if (ref.delivery > 1 || earlier) {
+      const stored = await this.durable.call(() => this.d.store.latest(key));
+      if (stored?.def && stored.state && ranAlready(stored, fire)) {
+        await this.skip(msg, ref, "finished", stored);
+        return undefined;
+      }
+    }
+    const rec = fastRecordOf(def, Date.parse(fire.nominalTime));
+    return { fire, ref, reg, key, stored: { ...rec, revision: 0 }, fast: true };
   }
 
   private async executeTracked(a: ActiveRun, p: PreparedRun): Promise<void> {
@@ -242,7 +289,7 @@ export class Runner {
         const result = await this.invoker.invoke(a, reg, ref, stored, key, startedIso);
         const turn = a.onHandlerDone?.();
         if (turn) await turn;
-        await this.outcome.finish(a, ref, key, stored, result, startedIso, startedMs, startLog);
+        await this.outcome.finish(a, ref, key, stored, result, startedIso, startedMs, startLog, p.fast);
         return result;
       };
       if (!tracingOn()) await run();
@@ -317,6 +364,7 @@ export class Runner {
         }),
       );
       msg.term();
+      this.poisonEvent(msg, p);
     } catch (err) {
       // the dead letter could not be stored: keep the message rather than lose it
       this.d.logger.error({ err }, "could not dead-letter a poison message; it comes back later");
@@ -326,6 +374,40 @@ export class Runner {
       subject: msg.subject,
       error: p.error,
       ...(p.field ? { field: p.field } : {}),
+    });
+  }
+
+  /**
+   * A `deadletter` event for a poison message that names its tenant and job (a malformed fast-lane job from
+   * any NATS client, a fire that fails its schema): data with `reason: "poison"` and the error, so a
+   * producer that subscribed to its job's events learns why it will never run.
+   */
+  private poisonEvent(msg: RunMessage, p: PoisonInfo): void {
+    if (!this.telemetry.eventsOn || p.tenant === "_unknown" || p.jobId === "_unknown") return;
+    const v = (p.value ?? {}) as Record<string, unknown>;
+    const typeToken = msg.subject.split(".")[4] ?? "";
+    const type = nameOfToken(typeToken) ?? "_unknown";
+    const group = typeof v["group"] === "string" && isName(v["group"]) ? v["group"] : "default";
+    const at = new Date(msg.storedAtMs).toISOString();
+    const fire = { tenantId: p.tenant, jobId: p.jobId, group, type } as FireMessage;
+    this.telemetry.event(fire, "deadletter", {
+      key: this.d.ns.jobKey({ tenantId: p.tenant, group, id: p.jobId }),
+      fireId: typeof v["fireId"] === "string" ? v["fireId"] : "",
+      type,
+      name: typeof v["name"] === "string" ? v["name"] : "",
+      group,
+      tenantId: p.tenant,
+      args: {},
+      status: "deadLettered",
+      phase: "deadletter",
+      nominalTime: at,
+      attempt: 1,
+      triggered: 0,
+      repeatCount: 0,
+      error: p.error,
+      reason: "poison",
+      node: this.d.o.node,
+      worker: this.d.o.workerId,
     });
   }
 

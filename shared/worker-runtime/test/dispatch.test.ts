@@ -39,7 +39,7 @@ describe("dispatch", () => {
     for (const c of mine) expect(names).toContain(c.name);
     const info = await env.topo.jsm.consumers.info(env.ns.streams.run, `${env.ns.prefix}-node2-pb-x-p5`);
     expect(info.config).toMatchObject({
-      filter_subject: `${env.ns.prefix}.run.*.pb.x.p5`,
+      filter_subject: `${env.ns.prefix}.run.*.pb.x.p5.*`,
       ack_policy: "explicit",
       ack_wait: 5e9,
     });
@@ -74,7 +74,7 @@ describe("dispatch", () => {
     // the tc fire waits on its own subject: the backlog of that type
     const subjects = (await env.topo.jsm.streams.info(env.ns.streams.run, { subjects_filter: ">" })).state
       .subjects;
-    expect(subjects).toEqual({ [env.ns.run(orphan.tenantId, undefined, "tc", 3)]: 1 });
+    expect(subjects).toEqual({ [env.ns.run(orphan.tenantId, undefined, "tc", 3, orphan.id)]: 1 });
     expect((await env.record(orphan))!.state.status).toBe("queuing");
     // a handler registered after start gets its consumers and the waiting fire
     b.register("tc", async (ctx) => void (ran[ctx.job.type] ??= []).push("db"));

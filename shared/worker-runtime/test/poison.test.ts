@@ -24,23 +24,25 @@ afterAll(async () => {
 
 describe("poison messages", () => {
   it("garbage bytes, schema-invalid msgpack and a mis-addressed fire are terminated and dead-lettered; the worker runs the next good fire", async () => {
-    const subject = env.ns.run("default", "po", "good", 3);
+    const subjectOf = (jobId: string) => env.ns.run("default", "po", "good", 3, jobId);
     const garbage = new Uint8Array([0xc1, 0xff, 0x00, 0x13, 0x37]);
-    await env.js.publish(subject, garbage);
+    await env.js.publish(subjectOf("g1"), garbage);
 
     const def = await env.job({ type: "good", nodeName: "po" });
     const invalid = { ...buildFire(def), attempt: 0, priority: "urgent" };
-    await env.js.publish(subject, encode(invalid));
+    await env.js.publish(subjectOf(def.id), encode(invalid));
 
     const json = headers();
     json.set("Content-Type", "application/json");
-    await env.js.publish(subject, new TextEncoder().encode('{"fireId": 12'), { headers: json });
+    await env.js.publish(subjectOf("j1"), new TextEncoder().encode('{"fireId": 12'), { headers: json });
 
     const elsewhere = await env.job({ type: "good", nodeName: "other" });
-    await env.js.publish(subject, encode(buildFire(elsewhere)));
+    await env.js.publish(subjectOf(elsewhere.id), encode(buildFire(elsewhere)));
 
     await waitFor(() => poison.length === 4, { message: "four poison events" });
-    expect(poison.every((p) => p.subject === subject)).toBe(true);
+    expect(poison.map((p) => p.subject)).toEqual(
+      ["g1", def.id, "j1", elsewhere.id].map((id) => subjectOf(id)),
+    );
     expect(poison[1]!.field).toBe("priority");
     expect(poison[3]!.field).toBe("nodeName");
 
@@ -48,7 +50,7 @@ describe("poison messages", () => {
     expect(unknown).toHaveLength(2);
     expect(unknown[0]).toMatchObject({
       reason: "poison",
-      subject,
+      subject: subjectOf("g1"),
       rawBase64: Buffer.from(garbage).toString("base64"),
     });
     expect(unknown[0]!.error).toMatch(/undecodable fire/);

@@ -78,10 +78,11 @@ func decodeFire(msg *nats.Msg) (*fire, error) {
 		return nil, fmt.Errorf("invalid fire: nominalTime: %v", err)
 	}
 	f.nominal = t
-	// <p>.run.<tenant>.<node>.p<N>: the fire must name the subject's tenant and node
+	// <p>.run.<tenant>.<node>.<type>.p<N>.<jobId>: the fire must name the subject's tenant, node and job
 	parts := strings.Split(msg.Subject, ".")
-	if len(parts) < 5 || parts[2] != f.TenantID || (parts[3] != "_any" && parts[3] != f.NodeName) {
-		return nil, fmt.Errorf("invalid fire: tenantId/nodeName do not match the subject %s", msg.Subject)
+	if len(parts) != 7 || parts[2] != f.TenantID || (parts[3] != "_any" && parts[3] != f.NodeName) ||
+		parts[6] != f.JobID {
+		return nil, fmt.Errorf("invalid fire: tenantId/nodeName/jobId do not match the subject %s", msg.Subject)
 	}
 	return f, nil
 }

@@ -93,7 +93,7 @@ func main() {
 	token := subjectToken(w.jobType)
 	for p := 5; p >= 1; p-- {
 		name := fmt.Sprintf("%s-node%d-%s-%s-p%d", w.prefix, len(w.node), w.node, token, p)
-		filter := fmt.Sprintf("%s.run.*.%s.%s.p%d", w.prefix, w.node, token, p)
+		filter := fmt.Sprintf("%s.run.*.%s.%s.p%d.*", w.prefix, w.node, token, p)
 		stream := w.prefix + "-run"
 		_, err := w.js.AddConsumer(stream, &nats.ConsumerConfig{
 			Durable: name, FilterSubject: filter, AckPolicy: nats.AckExplicitPolicy,

@@ -1,5 +1,6 @@
 /**
- * Accept-time args check (issue 19): a job's args are parsed against the JSON Schema that the workers of its
+ * Accept-time args check (issue 19), by the scheduler for the jobs it accepts and by the SDK for the jobs it
+ * publishes on the fast lane: a job's args are parsed against the JSON Schema that the workers of its
  * type publish in the registry (`type.<type token>`, worker-runtime heartbeat.ts), so bad args are refused
  * when queued (INVALID_ARGUMENT naming `args.<field>`) instead of dead-lettering the first run.
  *
@@ -14,11 +15,9 @@
  * deploy), acceptance checks against whichever beat last. A schema with refinements or transforms that JSON
  * Schema cannot express is checked only as far as its JSON form goes; the worker's own parse still runs.
  */
-import type { Logger } from "pino";
 import { z } from "zod";
-import type { Registry } from "@taskjet/nats";
 import { parseOrThrow, type JobDefinition } from "@taskjet/protocol";
-import type { Clock } from "./clock.js";
+import type { Registry } from "./registry.js";
 
 const MAX_CACHED = 1024;
 
@@ -30,15 +29,20 @@ type Known =
 
 export interface ArgsCheckerDeps {
   registry: Pick<Registry, "type">;
-  clock: Clock;
+  clock: { now(): number };
   /** how long one registry read of a type is reused */
   cacheMs: number;
-  onUnknownType: (type: string) => void;
-  log: Logger;
+  onUnknownType?: (type: string) => void;
+  /**
+   * how long an unreadable registry is not asked again (default 0: every check asks; a client without
+   * permission to read it sets this, so it is not refused on every job)
+   */
+  unreadableCacheMs?: number;
+  log: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
 
 export class ArgsChecker {
-  private readonly types = new Map<string, { atMs: number; known: Promise<Known> }>();
+  private readonly types = new Map<string, { atMs: number; known: Promise<Known>; unreadable?: boolean }>();
   private readonly compiled = new Map<string, z.ZodType | undefined>();
 
   constructor(private readonly d: ArgsCheckerDeps) {}
@@ -57,7 +61,7 @@ export class ArgsChecker {
       const k = known[i]!;
       if (k.kind === "schema") parseOrThrow(k.schema, def.args, root ? `${root}.args` : "args");
       else if (k.kind === "unknown") {
-        if (opts.countUnknown !== false) this.d.onUnknownType(def.type);
+        if (opts.countUnknown !== false) this.d.onUnknownType?.(def.type);
         warnings.add(
           `no worker has registered type "${def.type}" yet: the job waits for one, and its args were not checked`,
         );
@@ -73,7 +77,8 @@ export class ArgsChecker {
   private known(type: string): Promise<Known> {
     const now = this.d.clock.now();
     const hit = this.types.get(type);
-    if (hit && now - hit.atMs < this.d.cacheMs) return hit.known;
+    if (hit && now - hit.atMs < (hit.unreadable ? (this.d.unreadableCacheMs ?? 0) : this.d.cacheMs))
+      return hit.known;
     if (this.types.size >= MAX_CACHED) this.types.clear();
     const known = this.read(type);
     this.types.set(type, { atMs: now, known });
@@ -86,7 +91,8 @@ export class ArgsChecker {
       info = await this.d.registry.type(type);
     } catch (err) {
       this.d.log.warn({ err, type }, "registry unreadable: args accepted unchecked");
-      this.types.delete(type);
+      const hit = this.types.get(type);
+      if (hit) hit.unreadable = true;
       return { kind: "unreadable" };
     }
     if (!info) return { kind: "unknown" };

@@ -1,0 +1,72 @@
+/**
+ * Publishes a fast-lane job (protocol fastJob.ts) and waits for the run stream's PubAck: the acceptance. On
+ * a replicated stream the PubAck comes once a quorum stored the message, so nothing is acknowledged before
+ * it is durable (promise 1). Failures are the protocol's typed errors: UNAVAILABLE when no stream answers
+ * (no taskjet topology yet, or NATS down), TIMEOUT when the outcome is unknown; both safe to send again,
+ * since the message id makes a second copy inside the duplicate window a no-op. A full run stream is
+ * RESOURCE_EXHAUSTED (retryable), like a full job store.
+ */
+import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
+import {
+  headers as natsHeaders,
+  NoRespondersError,
+  RequestError,
+  TimeoutError as NatsTimeout,
+} from "@nats-io/nats-core";
+import {
+  CONTENT_TYPE_HEADER,
+  contentTypeOf,
+  encode,
+  ResourceExhaustedError,
+  TimeoutError,
+  UnavailableError,
+  type Encoding,
+  type FastJobMessage,
+} from "@taskjet/protocol";
+import { isStoreFull, jsErrCode } from "./store.js";
+import { injectTrace } from "./tracing.js";
+
+export async function publishFastJob(
+  js: JetStreamClient,
+  m: FastJobMessage,
+  encoding: Encoding,
+  timeoutMs: number,
+): Promise<PubAck> {
+  const h = natsHeaders();
+  h.set(CONTENT_TYPE_HEADER, contentTypeOf(encoding));
+  // tracing on: the run's span descends from the producer's, as a queued job's fires do from its `queue`
+  injectTrace(h);
+  try {
+    return await js.publish(m.subject, encode(m.payload, encoding), {
+      headers: h,
+      msgID: m.msgId,
+      timeout: timeoutMs,
+    });
+  } catch (err) {
+    if (isStoreFull(err)) {
+      throw new ResourceExhaustedError(
+        `the run stream has no room for ${m.subject}: retry later, or ask the operator to raise its limits`,
+        { cause: err, details: { jsErrCode: jsErrCode(err) } },
+      );
+    }
+    if (noResponders(err)) {
+      throw new UnavailableError(`no run stream stores ${m.subject}: is a taskjet scheduler running?`, {
+        cause: err,
+      });
+    }
+    if (err instanceof NatsTimeout || (err as Error).cause instanceof NatsTimeout) {
+      throw new TimeoutError(`the run stream did not acknowledge ${m.subject} in time`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+function noResponders(err: unknown): boolean {
+  // nats.js reports a JetStream publish nobody answered (no stream on the subject) as JetStreamNotEnabled,
+  // a class its public entry does not export: matched by its name, its cause by type
+  if (err instanceof NoRespondersError || (err as Error | undefined)?.name === "JetStreamNotEnabled")
+    return true;
+  if (err instanceof RequestError && err.isNoResponders()) return true;
+  const cause = (err as Error | undefined)?.cause;
+  return cause instanceof NoRespondersError || (cause instanceof RequestError && cause.isNoResponders());
+}
