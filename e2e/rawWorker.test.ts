@@ -10,6 +10,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { decode, type DeadLetter } from "@taskjet/protocol";
 import { waitFor } from "@taskjet/testing";
+import { createClient } from "@taskjet/client";
 import { startStack, type Stack } from "@taskjet/test-stack";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -18,7 +19,7 @@ let worker: ChildProcess;
 let out = "";
 
 beforeAll(async () => {
-  // raw-worker.mjs reads scheduler fires only, not fast-lane jobs (docs/protocol.md, "The fast lane")
+  // the stack's client queues through the scheduler (fires); the fast-lane test below has its own client
   stack = await startStack({ clientOptions: { fastLane: false } });
   worker = spawn(process.execPath, ["docs/examples/raw-worker.mjs"], {
     cwd: root,
@@ -84,6 +85,26 @@ describe("docs/examples/raw-worker.mjs", () => {
     expect(await s().get("r4")).toMatchObject({ status: "completed", triggerCount: 2, running: [] });
     const locks = await new Kvm(stack.nc).open(`${stack.prefix}-locks`);
     expect((await locks.get("default.r4"))?.operation).toBe("DEL"); // taken, then released
+  });
+
+  it("runs a fast-lane job (published straight to the run stream) and creates its record; a failed one is retried by the scheduler", async () => {
+    const fast = createClient(stack.nc, { prefix: stack.prefix }).scheduler;
+    const ok = await fast.queue({ ...job, id: "f1", args: { text: "fast" } });
+    expect(ok.job.revision).toBe(0); // not stored: its message is its record
+    await waitFor(async () => (await fast.get("f1").catch(() => undefined))?.status === "completed", {
+      message: `f1 completed\n${out}`,
+    });
+    expect(await fast.get("f1")).toMatchObject({ result: "FAST", triggerCount: 1, tryCount: 0 });
+    await fast.queue({ ...job, id: "f2", args: { fail: true }, maxTryCount: 2 });
+    await waitFor(async () => (await fast.get("f2").catch(() => undefined))?.status === "stopped", {
+      timeoutMs: 20_000,
+      message: `f2 abandoned after its scheduled retry\n${out}`,
+    });
+    expect(await fast.get("f2")).toMatchObject({
+      isAbandoned: true,
+      tryCount: 2,
+      lastError: "asked to fail",
+    });
   });
 
   it("dead-letters a poison message and terminates it", async () => {

@@ -5,7 +5,8 @@
 //   NATS_URL=nats://127.0.0.1:<port> TASKJET_NODE=js1 node docs/examples/raw-worker.mjs
 //
 // It runs type `shout` (TASKJET_TYPE): jobs queued with "nodeName": "js1", "type": "shout",
-// "args": { "text": "hi" } succeed with "HI"; { "fail": true } fails. Ctrl-C stops it.
+// "args": { "text": "hi" } succeed with "HI"; { "fail": true } fails. Ctrl-C stops it. It takes scheduler
+// fires and fast-lane jobs (immediate once jobs a producer published straight to the run stream).
 import { connect, headers } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -19,8 +20,9 @@ const ACK_WAIT_MS = 30_000;
 
 // plain msgpack maps (no msgpackr records), as the protocol says
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+// JSON by Content-Type, or (a fast-lane job from any NATS client) by its leading "{"
 const decode = (contentType, data) =>
-  /^\s*(application|text)\/json/i.test(contentType ?? "")
+  /^\s*(application|text)\/json/i.test(contentType ?? "") || data[0] === 0x7b
     ? JSON.parse(new TextDecoder().decode(data))
     : packr.unpack(data);
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
@@ -123,6 +125,24 @@ async function update(key, job, apply) {
   throw new Error(`could not write ${key}`);
 }
 
+/**
+ * A fast-lane job's one write: create its finished (or failedRetry) record, or nothing when its retention is
+ * `true` for how it ended. A record there already is this run's (doneRuns) or another job's: left alone.
+ */
+async function createRecord(key, job, apply, runKey) {
+  apply(job.state, job.def);
+  const { status, isAbandoned } = job.state;
+  if (status === "completed" && job.def.removeOnComplete === true) return;
+  if (status === "stopped" && isAbandoned && job.def.removeOnFail === true) return;
+  try {
+    await jobs.create(key, packr.pack({ def: job.def, state: job.state }));
+  } catch {
+    const there = await readJob(key);
+    if (!there?.state?.doneRuns?.includes(runKey))
+      console.error(`${key}: a stored job has this id; the fast-lane run's outcome is not written`);
+  }
+}
+
 function applyResult(state, def, fire, error, result, startedAt) {
   const held = state.status === "paused" || state.status === "stopped";
   const recurring = def.jobType !== "once";
@@ -184,18 +204,91 @@ function runLog(fire, outcome, extra = {}) {
   return js.publish(`${prefix}.log.${fire.tenantId}.${fire.jobId}`, packr.pack(entry), { headers: h });
 }
 
+const PRIORITIES = ["low", "belowNormal", "normal", "aboveNormal", "high"];
+
+/**
+ * A fast-lane job (a message without fireId: docs/protocol.md, "The fast lane"): its definition with the
+ * protocol's defaults, checked against the subject's tokens. A minimal check of the fields this worker
+ * uses; taskjet's own workers check the whole job schema.
+ */
+function fastJob(input, subject) {
+  const [, , tenant, subjectNode, , pN, jobId] = subject.split(".");
+  const def = {
+    group: "default",
+    args: {},
+    jobType: "once",
+    priority: "normal",
+    maxTryCount: 50,
+    maxCount: 0,
+    timeoutSeconds: 0,
+    lockTimeoutSeconds: 0,
+    overlapPolicy: "allow",
+    actions: [],
+    ...input,
+    tenantId: input.tenantId ?? tenant,
+  };
+  for (const f of ["delayMs", "runAt", "beginTime", "intervalSeconds", "endTime", "cron"])
+    if (def[f] !== undefined) throw new Error(`invalid fast-lane job: ${f}: a fast-lane job starts now`);
+  if (def.jobType !== "once") throw new Error("invalid fast-lane job: jobType: once jobs only");
+  if (typeof def.name !== "string" || def.name === "") throw new Error("invalid fast-lane job: name");
+  if (def.type !== type) throw new Error(`invalid fast-lane job: type: "${def.type}" is not ${type}`);
+  if (def.tenantId !== tenant) throw new Error("invalid fast-lane job: tenantId does not match the subject");
+  if ((def.nodeName ?? "_any") !== subjectNode)
+    throw new Error("invalid fast-lane job: nodeName does not match the subject");
+  if (`p${PRIORITIES.indexOf(def.priority) + 1}` !== pN)
+    throw new Error("invalid fast-lane job: priority does not match the subject");
+  if (def.id !== jobId) throw new Error("invalid fast-lane job: id does not match the subject");
+  if (typeof def.args !== "object" || def.args === null || Array.isArray(def.args))
+    throw new Error("invalid fast-lane job: args must be an object");
+  return def;
+}
+
+/** The fire of a fast-lane job: nominal time = when the stream stored it (its acceptance). */
+function fastFire(def, acceptedMs) {
+  const at = iso(acceptedMs);
+  return {
+    fireId: `${def.tenantId}.${def.id}:${acceptedMs}`,
+    jobId: def.id,
+    tenantId: def.tenantId,
+    group: def.group,
+    name: def.name,
+    type: def.type,
+    jobType: "once",
+    args: def.args,
+    priority: def.priority,
+    ...(def.nodeName ? { nodeName: def.nodeName } : {}),
+    nominalTime: at,
+    firedAt: at,
+    attempt: 1,
+    reason: "schedule",
+    epoch: 0,
+    maxTryCount: def.maxTryCount,
+    timeoutSeconds: def.timeoutSeconds,
+    lockTimeoutSeconds: def.lockTimeoutSeconds,
+    overlapPolicy: def.overlapPolicy,
+    last: true,
+    trackRunning: false,
+  };
+}
+
 async function handle(m) {
   // step 2: decode and check; poison is dead-lettered and terminated
   let fire;
+  let fast; // a fast-lane job's definition: the message is its record until it has run
   try {
     fire = decode(m.headers?.get("Content-Type"), m.data);
-    const [, , tenant, subjectNode] = m.subject.split(".");
+    if (fire !== null && typeof fire === "object" && !("fireId" in fire)) {
+      fast = fastJob(fire, m.subject);
+      fire = fastFire(fast, m.time.getTime());
+    }
+    const [, , tenant, subjectNode, , , jobId] = m.subject.split(".");
     if (
       typeof fire?.fireId !== "string" ||
       fire.tenantId !== tenant ||
-      (fire.nodeName ?? "_any") !== subjectNode
+      (fire.nodeName ?? "_any") !== subjectNode ||
+      fire.jobId !== jobId
     )
-      throw new Error("invalid fire: fireId, tenantId or nodeName");
+      throw new Error("invalid fire: fireId, tenantId, nodeName or jobId");
   } catch (err) {
     const h = headers();
     h.set("Content-Type", "application/msgpack");
@@ -207,7 +300,7 @@ async function handle(m) {
       rawBase64: Buffer.from(m.data).toString("base64"),
     };
     const token = (v) => (typeof v === "string" && /^[A-Za-z0-9_-]{1,128}$/.test(v) ? v : "_unknown");
-    const dlq = `${prefix}.dlq.${token(fire?.tenantId)}.${token(fire?.jobId)}`;
+    const dlq = `${prefix}.dlq.${token(fire?.tenantId)}.${token(fire?.jobId ?? fire?.id)}`;
     await js.publish(dlq, packr.pack({ ...letter, ...(fire ? { fire } : {}) }), { headers: h });
     m.term();
     return;
@@ -221,6 +314,12 @@ async function handle(m) {
   let job = await readJob(key);
   const runKey =
     fire.fireId.slice(fire.fireId.lastIndexOf(":") + 1) + (fire.attempt > 1 ? `:a${fire.attempt}` : "");
+  // a fast-lane job has no record before its run: the one it would find is its own from a finished run
+  // (a redelivery after a lost ack) or another job's of the same id (left alone at the end)
+  if (fast && !job?.state?.doneRuns?.includes(runKey)) {
+    job = { def: fast, state: { status: "queuing", triggerCount: 0, tryCount: 0, isAbandoned: false } };
+    Object.assign(job.state, { createdAt: fire.nominalTime, updatedAt: fire.nominalTime, running: [] });
+  }
   const skip = !job
     ? "removed"
     : ["paused", "stopped"].includes(job.state.status)
@@ -268,7 +367,8 @@ async function handle(m) {
     clearInterval(alive);
   }
   // step 7: the outcome, then the ack; step 8: the run log
-  await update(key, job, (s, d) => applyResult(s, d, fire, error, result, startedAt));
+  if (fast) await createRecord(key, job, (s, d) => applyResult(s, d, fire, error, result, startedAt), runKey);
+  else await update(key, job, (s, d) => applyResult(s, d, fire, error, result, startedAt));
   await m.ackAck();
   if (lock) await locks.delete(lock.key, { previousSeq: lock.revision }).catch(() => undefined);
   await runLog(fire, error ? "failed" : "succeeded", {

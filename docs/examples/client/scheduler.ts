@@ -3,7 +3,8 @@ import { TaskjetClient } from "@taskjet/client";
 const client = await TaskjetClient.connect();
 const s = client.scheduler;
 
-// queue: a no-op when the id exists (created: false and the stored job)
+// queue: a no-op when the id exists (created: false and the stored job); an immediate once job takes the
+// fast lane (above)
 const { id, created, job } = await s.queue({
   id: "nightly-report",
   name: "nightly report",

@@ -105,10 +105,13 @@ export class JobScheduler {
     const job = isDefinedJob(jobOrDef)
       ? jobInputOf(jobOrDef, args ?? {}, withIsoTimes(options))
       : withIsoTimes(jobOrDef);
-    parseOrThrow(JobInputSchema, job);
-    const withOwnId = withId(job); // one id for every try
-    const fast = this.fastMessage(withOwnId);
-    if (!fast) return this.retrying(() => this.call("queue", withOwnId));
+    // a fast-lane job is validated (once) as it is built; the others here
+    const fast = this.fastMessage(job);
+    if (!fast) {
+      parseOrThrow(JobInputSchema, job);
+      const withOwnId = withId(job); // one id for every try
+      return this.retrying(() => this.call("queue", withOwnId));
+    }
     const warnings = await this.checkArgs([{ m: fast }]);
     const r = await this.retrying(() => this.publishFast(fast));
     return warnings.length > 0 ? { ...r, warnings } : r;
@@ -120,8 +123,13 @@ export class JobScheduler {
    * allows such actions (actionSubjectAllow).
    */
   private fastMessage(job: JobInput, root?: string): FastJobMessage | undefined {
-    if (!this.options.fastLane || !isImmediateOnce(job)) return undefined;
-    if (job.actions?.some((a) => a.kind === "publish")) return undefined;
+    if (!this.options.fastLane || typeof job !== "object" || job === null || !isImmediateOnce(job)) {
+      return undefined;
+    }
+    const actions: unknown = job.actions;
+    if (Array.isArray(actions) && actions.some((a) => (a as { kind?: unknown })?.kind === "publish")) {
+      return undefined;
+    }
     return fastJobMessage(this.ns, this.options.tenant, job, newId, root);
   }
 
@@ -167,10 +175,13 @@ export class JobScheduler {
   async queueMany(input: readonly QueueInput[]): Promise<QueueManyResult> {
     if (input.length === 0) parseOrThrow(QueueManyRequestSchema, { jobs: input });
     let jobs = input.map(withIsoTimes);
-    jobs.forEach((job, i) => parseOrThrow(JobInputSchema, job, `jobs.${i}`));
+    // every job checked before any is sent: fast-lane ones as they are built (the fast lane's rules too)
+    const fast = jobs.map((job, i) => {
+      const m = this.fastMessage(job, `jobs.${i}`);
+      if (!m) parseOrThrow(JobInputSchema, job, `jobs.${i}`);
+      return m;
+    });
     jobs = jobs.map(withId);
-    // every job checked before any is sent: fast-lane ones against the fast lane's rules too
-    const fast = jobs.map((job, i) => this.fastMessage(job, `jobs.${i}`));
     if (fast.some((m) => m !== undefined)) return this.queueMixed(jobs, fast);
     return this.queueStored(jobs);
   }

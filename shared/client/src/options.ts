@@ -34,8 +34,8 @@ export const ClientOptionsSchema = z.strictObject({
   /**
    * immediate once jobs (no delay, start time or interval) are published straight to the run stream, the
    * PubAck their acceptance, with no scheduler in between (docs/protocol.md, "The fast lane"). Off: every
-   * job goes through the scheduler's `queue`; needed when the job's workers read fires only (the Go and raw
-   * worker examples)
+   * job goes through the scheduler's `queue`; needed when the job's workers read fires only (the Go worker
+   * example)
    */
   fastLane: z.boolean().default(true),
 });
