@@ -30,6 +30,7 @@ const errors = (...codes: number[]) =>
 const errorText: Record<number, string> = {
   400: "INVALID_ARGUMENT or DECODE_ERROR: bad input (field names it); nothing was changed",
   401: "UNAUTHENTICATED: missing or wrong bearer token",
+  403: "PERMISSION_DENIED: a read-only token on a route that changes something",
   404: "NOT_FOUND",
   409: "ALREADY_EXISTS, CONFLICT or FAILED_PRECONDITION",
   413: "INVALID_ARGUMENT (field (body)): the body is larger than the gateway's bodyLimitBytes",
