@@ -33,6 +33,13 @@ function App() {
 
   const signIn = async () => {
     try {
+      if (!storedToken()) {
+        const { authRequired } = await get<{ authRequired: boolean }>("/dashboard/config.json");
+        if (authRequired) {
+          setNeedsToken(true);
+          return;
+        }
+      }
       setSession(await get<Session>("/v1/dashboard/session"));
       setNeedsToken(false);
       setError(undefined);

@@ -90,6 +90,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   jobRoutes(app, opts.client, new JobManagement(opts.client.scheduler), metrics);
   systemRoutes(app, opts.client, metrics);
-  dashboardRoutes(app, opts.client, { sampleSeconds: opts.settings.dashboardSampleSeconds ?? 10 });
+  dashboardRoutes(app, opts.client, {
+    sampleSeconds: opts.settings.dashboardSampleSeconds ?? 10,
+    authRequired: auth.enabled,
+  });
   return app;
 }

@@ -145,6 +145,9 @@ describe("gateway dashboard routes", () => {
     const js = await fetch(`${base}/dashboard/${script}`);
     expect(js.status).toBe(200);
     expect(js.headers.get("cache-control")).toMatch(/immutable/);
+    expect((await call("GET", "/dashboard/config.json", undefined, null)).body).toEqual({
+      authRequired: true,
+    });
     // the API behind it is not open
     expect((await call("GET", "/v1/dashboard/session", undefined, null)).status).toBe(401);
   });

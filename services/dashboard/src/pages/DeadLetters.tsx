@@ -77,25 +77,27 @@ export function DeadLetters() {
                 <td>{d.letter ? <Badge value={d.letter.reason} /> : "unreadable"}</td>
                 <td class="error-text">{d.letter?.error ?? d.decodeError}</td>
                 <td>{when(d.storedAt)}</td>
-                <td class="row-actions">
-                  <button
-                    type="button"
-                    class="secondary"
-                    aria-expanded={open === d.seq}
-                    onClick={() => setOpen(open === d.seq ? undefined : d.seq)}
-                  >
-                    {open === d.seq ? "Hide" : "Inspect"}
-                  </button>
-                  {canAct && (
-                    <>
-                      <button type="button" onClick={() => void act(d.seq, "requeue")}>
-                        Requeue
-                      </button>
-                      <button type="button" class="danger" onClick={() => void act(d.seq, "discard")}>
-                        Discard
-                      </button>
-                    </>
-                  )}
+                <td>
+                  <div class="row-actions">
+                    <button
+                      type="button"
+                      class="secondary"
+                      aria-expanded={open === d.seq}
+                      onClick={() => setOpen(open === d.seq ? undefined : d.seq)}
+                    >
+                      {open === d.seq ? "Hide" : "Inspect"}
+                    </button>
+                    {canAct && (
+                      <>
+                        <button type="button" onClick={() => void act(d.seq, "requeue")}>
+                          Requeue
+                        </button>
+                        <button type="button" class="danger" onClick={() => void act(d.seq, "discard")}>
+                          Discard
+                        </button>
+                      </>
+                    )}
+                  </div>
                 </td>
               </tr>
               {open === d.seq && (

@@ -112,7 +112,8 @@ export function Jobs({ params }: { params: URLSearchParams }) {
   return (
     <>
       <h1>Jobs</h1>
-      <form class="filters" onSubmit={onFilter} aria-label="job filters">
+      {/* keyed by the route: Clear and links reset the inputs to what the URL says */}
+      <form key={key} class="filters" onSubmit={onFilter} aria-label="job filters">
         <label>
           Search id or name
           <input name="q" type="search" defaultValue={f.q} placeholder="id or part of a name" />

@@ -2,6 +2,7 @@
  * The web dashboard (services/dashboard, a static single-page app) and the routes only it needs:
  *
  *   GET  /  /dashboard/...                   the app's page and assets (open: it signs in with a token)
+ *   GET  /dashboard/config.json              open: whether the app must ask for a token (no other facts)
  *   GET  /v1/dashboard/session               the caller's role (`full` or `read`) and tenant
  *   GET  /v1/dashboard/overview              scheduler status, consumer lag, dead-letter count, and the
  *                                            last hour of sampled rates and lateness (overviewSampler.ts)
@@ -95,7 +96,7 @@ const CronQuerySchema = z.strictObject({
 export function dashboardRoutes(
   app: FastifyInstance,
   client: TaskjetClient,
-  opts: { sampleSeconds: number },
+  opts: { sampleSeconds: number; authRequired: boolean },
 ): void {
   const deadLetters = new DeadLetterStore(client.nc, client.ns, client.tenant);
   const sampler = new OverviewSampler(client, opts.sampleSeconds, (err) =>
@@ -129,6 +130,8 @@ export function dashboardRoutes(
       );
     });
   }
+  // the app asks before its first API call, so a signed-out visit makes no 401 request
+  app.get(`${DASHBOARD_PREFIX}config.json`, async () => ({ authRequired: opts.authRequired }));
   app.get("/", async (_req, reply) => reply.redirect(DASHBOARD_PREFIX));
   app.get("/dashboard", async (_req, reply) => reply.redirect(DASHBOARD_PREFIX));
 
