@@ -260,7 +260,7 @@ describe.skipIf(skipBrowserTests)("web dashboard in Chromium", () => {
     const problems = page.getByRole("list", { name: "problems in the job" });
     await problems.getByText("type is required").waitFor();
     await problems.getByText(/^jobType: must be one of/).waitFor();
-    await problems.getByText("cron: must be string").waitFor();
+    await problems.getByText("cron: must be a string").waitFor();
     const queuedId = uniqueName("ui");
     await editor.fill(
       JSON.stringify({ id: queuedId, name: "from the editor", type: "echo", args: { n: 1 } }),

@@ -41,6 +41,8 @@ function toProblem(e: ErrorObject): FieldProblem {
     const allowed = (params["allowedValues"] as unknown[]).map((v) => JSON.stringify(v)).join(", ");
     return { field: path || "(root)", message: `must be one of ${allowed}` };
   }
+  if (e.keyword === "type")
+    return { field: path || "(root)", message: `must be a ${String(params["type"])}` };
   return { field: path || "(root)", message: e.message ?? e.keyword };
 }
 

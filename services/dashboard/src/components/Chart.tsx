@@ -7,7 +7,12 @@ export interface Series {
   label: string;
   color: string;
   values: (number | null)[];
+  /** dashed line (two series that often coincide stay apart) */
+  dash?: number[];
 }
+
+const hhmm = (s: number) =>
+  new Date(s * 1000).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hour12: false });
 
 export function Chart(props: { title: string; times: number[]; series: Series[]; unit: string }) {
   const host = useRef<HTMLDivElement>(null);
@@ -22,10 +27,18 @@ export function Chart(props: { title: string; times: number[]; series: Series[];
       {
         width: width(),
         height: 180,
-        legend: { show: true },
+        legend: { show: true, live: false },
         scales: { x: { time: true } },
-        axes: [{}, { label: props.unit, size: 60 }],
-        series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
+        axes: [{ values: (_u, splits) => splits.map(hhmm) }, { label: props.unit, size: 60 }],
+        series: [
+          {},
+          ...props.series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: 2,
+            ...(s.dash ? { dash: s.dash } : {}),
+          })),
+        ],
       },
       [props.times, ...props.series.map((s) => s.values)] as uPlot.AlignedData,
       el,

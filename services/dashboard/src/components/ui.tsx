@@ -44,7 +44,9 @@ export function TableWrap({ label, children }: { label: string; children: Compon
 export function when(iso: string | undefined): string {
   if (!iso) return "—";
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { hour12: false });
+  return Number.isNaN(d.getTime())
+    ? iso
+    : d.toLocaleString(undefined, { hour12: false, timeZoneName: "short" });
 }
 
 export function ago(iso: string | undefined): string {

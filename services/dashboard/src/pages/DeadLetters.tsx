@@ -41,8 +41,9 @@ export function DeadLetters() {
     <>
       <h1>Dead letters</h1>
       <p class="muted">
-        Fires given up on after their last try, and messages no worker could read. Requeue triggers the job
-        again (a new fire) and removes the letter; discard removes it.
+        Fires given up on after their last try, and messages no worker could read. Requeue runs the job again
+        (a job given up on is started again, an active one triggered) and removes the letter; discard removes
+        it.
       </p>
       <ErrorLine error={error ?? actionError} />
       {note && (

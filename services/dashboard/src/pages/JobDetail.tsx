@@ -153,7 +153,7 @@ export function JobDetail({ id }: { id: string }) {
             </tr>
           </thead>
           <tbody>
-            {[...(logs.data?.entries ?? [])].reverse().map((e) => (
+            {runLogRows(logs.data?.entries ?? []).map((e) => (
               <tr key={`${e.fireId}/${e.attempt}/${e.outcome}`}>
                 <td>{when(e.finishedAt)}</td>
                 <td>
@@ -316,6 +316,19 @@ function LiveEvents({ jobId, onEvent }: { jobId: string; onEvent: () => void }) 
       </ul>
     </Card>
   );
+}
+
+/**
+ * Newest first; a `started` entry is shown only while its attempt has no outcome yet (a run in progress,
+ * or one that died: the log keeps both lines, the page shows the one that says most).
+ */
+function runLogRows(entries: LogsResult["entries"]): LogsResult["entries"] {
+  const finished = new Set(
+    entries.filter((e) => e.outcome !== "started").map((e) => `${e.fireId}/${e.attempt}`),
+  );
+  return entries
+    .filter((e) => e.outcome !== "started" || !finished.has(`${e.fireId}/${e.attempt}`))
+    .reverse();
 }
 
 /** The definition fields of a job view (the state has its own card). */

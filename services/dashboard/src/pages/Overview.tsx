@@ -14,7 +14,7 @@ export function Overview() {
       times: s.map((x) => Date.parse(x.at) / 1000),
       rates: [
         { label: "fires/s", color: "#1d4ed8", values: s.map((x) => x.firesPerSecond) },
-        { label: "runs/s", color: "#047857", values: s.map((x) => x.runsPerSecond) },
+        { label: "runs/s", color: "#047857", values: s.map((x) => x.runsPerSecond), dash: [6, 4] },
       ],
       failures: [
         {
@@ -105,7 +105,7 @@ export function Overview() {
                 <th scope="col">node</th>
                 <th scope="col">type</th>
                 <th scope="col">workers</th>
-                <th scope="col">running / slots of those workers</th>
+                <th scope="col">running / slots</th>
               </tr>
             </thead>
             <tbody>
