@@ -12,6 +12,7 @@ import {
   jobStatuses,
 } from "@taskjet/protocol";
 import { BulkBodySchema, bulkRestOps } from "./routes/params.js";
+import { dashboardOpenApiPaths, withPermissionDenied } from "./dashboard/openapiPaths.js";
 
 const jsonSchema = (s: z.ZodType) => {
   const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io: "input", unrepresentable: "any" }) as Record<
@@ -132,7 +133,7 @@ function build(): unknown {
       },
     },
     security: [{ bearer: [] }],
-    paths: {
+    paths: withPermissionDenied({
       "/v1/jobs": {
         post: {
           tags: ["jobs"],
@@ -359,6 +360,7 @@ function build(): unknown {
           responses: { "200": ok("OpenAPI 3.1") },
         },
       },
-    },
+      ...dashboardOpenApiPaths(),
+    }),
   };
 }

@@ -148,6 +148,10 @@ describe("gateway dashboard routes", () => {
     expect((await call("GET", "/dashboard/config.json", undefined, null)).body).toEqual({
       authRequired: true,
     });
+    const doc = (await call("GET", "/openapi.json", undefined, null)).body;
+    expect(doc.paths["/v1/dead-letters/{seq}/requeue"].post.responses["403"]).toBeDefined();
+    expect(doc.paths["/v1/jobs/{id}/pause"].post.responses["403"]).toBeDefined();
+    expect(doc.paths["/v1/jobs"].get.responses["403"]).toBeUndefined();
     // the API behind it is not open
     expect((await call("GET", "/v1/dashboard/session", undefined, null)).status).toBe(401);
   });
