@@ -191,8 +191,10 @@ export class JobIndex {
   }
 
   /** Jobs of a tenant that match a filter, ordered by key (group, then id) for stable paging. */
-  list(tenant: string, filter: ListFilter): JobEntry[] {
+  list(tenant: string, filter: ListFilter): readonly JobEntry[] {
     const jobs = this.sorted(tenant);
+    const { status, group, type, jobType, node, name: anyName } = filter;
+    if ([status, group, type, jobType, node, anyName].every((v) => v === undefined)) return jobs;
     const name = filter.name?.toLowerCase();
     const maybeNamed = name === undefined ? undefined : namePrefilter(name);
     const out: JobEntry[] = [];
