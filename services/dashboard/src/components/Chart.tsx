@@ -11,8 +11,13 @@ export interface Series {
   dash?: number[];
 }
 
-const hhmm = (s: number) =>
-  new Date(s * 1000).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hour12: false });
+/** Tick labels: HH:MM, with seconds while the chart spans less than 10 minutes (ticks closer together). */
+const timeTicks = (splits: number[]) => {
+  const span = (splits.at(-1) ?? 0) - (splits[0] ?? 0);
+  const opts: Intl.DateTimeFormatOptions = { hour: "2-digit", minute: "2-digit", hour12: false };
+  if (span < 600) opts.second = "2-digit";
+  return splits.map((s) => new Date(s * 1000).toLocaleTimeString(undefined, opts));
+};
 
 export function Chart(props: { title: string; times: number[]; series: Series[]; unit: string }) {
   const host = useRef<HTMLDivElement>(null);
@@ -29,7 +34,7 @@ export function Chart(props: { title: string; times: number[]; series: Series[];
         height: 180,
         legend: { show: true, live: false },
         scales: { x: { time: true } },
-        axes: [{ values: (_u, splits) => splits.map(hhmm) }, { label: props.unit, size: 60 }],
+        axes: [{ values: (_u, splits) => timeTicks(splits) }, { label: props.unit, size: 60 }],
         series: [
           {},
           ...props.series.map((s) => ({
