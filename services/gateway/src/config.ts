@@ -6,7 +6,7 @@
  *   TASKJET_GATEWAY_TOKENS        comma-separated bearer tokens; one is required ...
  *   TASKJET_GATEWAY_READONLY_TOKENS  comma-separated bearer tokens that may only read (GET): dashboards, viewers
  *   TASKJET_GATEWAY_INSECURE_DEV  ... unless this is 1/true (a local dev run: no authentication)
- *   TASKJET_GATEWAY_DASHBOARD_SAMPLE_SECONDS  the dashboard's sampling period (default 10; 1-300)
+ *   TASKJET_GATEWAY_SAMPLE_SECONDS  the dashboard's sampling period (default 10; 1-300)
  *   TASKJET_TENANT                the tenant every request acts on (default `default`)
  *   TASKJET_REQUEST_TIMEOUT_MS    timeout of each control request to the scheduler (default 10000)
  *   plus the NATS settings of @taskjet/nats (NATS_URL, NATS_CREDS, ..., TASKJET_PREFIX)
@@ -68,7 +68,7 @@ export function gatewayConfigFromEnv(
       ?.split(",")
       .map((t) => t.trim())
       .filter(Boolean),
-    dashboardSampleSeconds: env["TASKJET_GATEWAY_DASHBOARD_SAMPLE_SECONDS"] || undefined,
+    dashboardSampleSeconds: env["TASKJET_GATEWAY_SAMPLE_SECONDS"] || undefined,
     insecureDev: env["TASKJET_GATEWAY_INSECURE_DEV"]
       ? truthy(env["TASKJET_GATEWAY_INSECURE_DEV"])
       : undefined,

@@ -83,7 +83,7 @@ describe("gateway dashboard routes", () => {
     });
     expect(fromEnv.config.readOnlyTokens).toEqual([READ, "other-read-token"]);
     expect(
-      () => new GatewayService({ env: { TASKJET_GATEWAY_DASHBOARD_SAMPLE_SECONDS: "0" }, tokens: [FULL] }),
+      () => new GatewayService({ env: { TASKJET_GATEWAY_SAMPLE_SECONDS: "0" }, tokens: [FULL] }),
     ).toThrow(/dashboardSampleSeconds/);
   });
 
