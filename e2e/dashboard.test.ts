@@ -49,6 +49,17 @@ describe.skipIf(skipBrowserTests)("web dashboard in Chromium", () => {
     return { page, errors };
   }
 
+  /** The elements that stick out furthest to the right (for the message of a failed width check). */
+  const widest = (page: Page) =>
+    page.evaluate(() => {
+      const w = globalThis as unknown as PageGlobals;
+      return Array.from(w.document.querySelectorAll("body *"))
+        .map((e) => ({ e, right: e.getBoundingClientRect().right }))
+        .sort((a, b) => b.right - a.right)
+        .slice(0, 3)
+        .map(({ e, right }) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(right)}px`)
+        .join(", ");
+    });
   const open = async (page: Page, hash: string) => {
     await page.evaluate((h) => {
       (globalThis as unknown as PageGlobals).location.hash = h;
@@ -88,18 +99,19 @@ describe.skipIf(skipBrowserTests)("web dashboard in Chromium", () => {
     for (const hash of ["#/", "#/jobs", "#/jobs/monthly-report", "#/dead-letters", "#/events", "#/queue"]) {
       await open(page, hash);
       await page.locator("main h1").waitFor();
+      const overflow = () =>
+        page.evaluate(() => {
+          const w = globalThis as unknown as PageGlobals;
+          return w.document.documentElement.scrollWidth - w.innerWidth;
+        });
       await expect
-        .poll(
-          () =>
-            page.evaluate(() => {
-              const w = globalThis as unknown as PageGlobals;
-              return w.document.documentElement.scrollWidth - w.innerWidth;
-            }),
-          {
-            message: `${hash} is wider than the screen`,
-          },
-        )
-        .toBeLessThanOrEqual(0);
+        .poll(overflow)
+        .toBeLessThanOrEqual(0)
+        .catch(async (err: unknown) => {
+          throw new Error(`${hash} is wider than the screen; furthest right: ${await widest(page)}`, {
+            cause: err,
+          });
+        });
     }
     expect(errors).toEqual([]);
     await page.close();

@@ -75,7 +75,12 @@ export function collectErrors(page: Page): string[] {
  * which have no DOM types (`const w = globalThis as unknown as PageGlobals`).
  */
 export interface PageGlobals {
-  document: { documentElement: { scrollWidth: number } };
+  document: {
+    documentElement: { scrollWidth: number };
+    querySelectorAll(
+      selector: string,
+    ): ArrayLike<{ tagName: string; className: string; getBoundingClientRect(): { right: number } }>;
+  };
   innerWidth: number;
   location: { hash: string };
   sessionStorage: { getItem(key: string): string | null };
