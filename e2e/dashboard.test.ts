@@ -49,17 +49,24 @@ describe.skipIf(skipBrowserTests)("web dashboard in Chromium", () => {
     return { page, errors };
   }
 
-  /** The elements that stick out furthest to the right (for the message of a failed width check). */
-  const widest = (page: Page) =>
-    page.evaluate(() => {
-      const w = globalThis as unknown as PageGlobals;
-      return Array.from(w.document.querySelectorAll("body *"))
-        .map((e) => ({ e, right: e.getBoundingClientRect().right }))
-        .sort((a, b) => b.right - a.right)
-        .slice(0, 3)
-        .map(({ e, right }) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(right)}px`)
+  /** The elements that stick out of the screen, outside any box that scrolls (for a failed width check). */
+  const widest = (page: Page): Promise<string> =>
+    page.evaluate(`(() => {
+      const clipped = (e) => {
+        for (let p = e.parentElement; p; p = p.parentElement) {
+          if (getComputedStyle(p).overflowX !== "visible") return true;
+        }
+        return false;
+      };
+      return Array.from(document.querySelectorAll("body *"))
+        .filter((e) => e.getBoundingClientRect().right > innerWidth && !clipped(e))
+        .slice(0, 5)
+        .map((e) => e.tagName.toLowerCase() + "." + e.className + " in " +
+          (e.parentElement ? e.parentElement.tagName.toLowerCase() + "." + e.parentElement.className : "") +
+          " " + Math.round(e.getBoundingClientRect().right) + "px")
         .join(", ");
-    });
+    })()`);
+
   const open = async (page: Page, hash: string) => {
     await page.evaluate((h) => {
       (globalThis as unknown as PageGlobals).location.hash = h;
@@ -105,7 +112,7 @@ describe.skipIf(skipBrowserTests)("web dashboard in Chromium", () => {
           return w.document.documentElement.scrollWidth - w.innerWidth;
         });
       await expect
-        .poll(overflow)
+        .poll(overflow, { timeout: 5_000 })
         .toBeLessThanOrEqual(0)
         .catch(async (err: unknown) => {
           throw new Error(`${hash} is wider than the screen; furthest right: ${await widest(page)}`, {

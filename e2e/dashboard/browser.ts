@@ -77,9 +77,6 @@ export function collectErrors(page: Page): string[] {
 export interface PageGlobals {
   document: {
     documentElement: { scrollWidth: number };
-    querySelectorAll(
-      selector: string,
-    ): ArrayLike<{ tagName: string; className: string; getBoundingClientRect(): { right: number } }>;
   };
   innerWidth: number;
   location: { hash: string };
