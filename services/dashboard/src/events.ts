@@ -47,10 +47,17 @@ export function streamEvents(
           body?.error ?? { code: "INTERNAL", message: res.statusText, field: null },
         );
       }
-      handlers.onOpen?.();
+      // the gateway's first comment says its subscription is registered: from then on nothing is missed
+      let opened = false;
+      const onComment = (comment: string) => {
+        if (!opened && comment.trim() === "subscribed") {
+          opened = true;
+          handlers.onOpen?.();
+        }
+      };
       const reader = res.body
         .pipeThrough(new TextDecoderStream())
-        .pipeThrough(new EventSourceParserStream())
+        .pipeThrough(new EventSourceParserStream({ onComment }))
         .getReader();
       for (;;) {
         const { value, done } = await reader.read();

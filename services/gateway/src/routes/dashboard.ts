@@ -195,32 +195,41 @@ export function dashboardRoutes(
       ...(q.type ? { type: q.type } : {}),
       ...(q.phases ? { phases: q.phases as EventPhase[] } : {}),
     };
-    const sub = client.events.on(
-      filter,
-      (e) => {
-        reply.raw.write(`id: ${e.id}\nevent: job\ndata: ${JSON.stringify(e)}\n\n`);
-      },
-      (err) => app.log.warn({ err }, "dashboard: an event could not be read"),
-    );
-    await sub.ready();
+    // headers first: an event may arrive while the subscription is being registered
     reply.hijack();
-    reply.raw.writeHead(200, {
+    const res = reply.raw;
+    res.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache",
       connection: "keep-alive",
       "x-accel-buffering": "no",
     });
-    // a first comment: the client knows the subscription is in place before any event can be missed
-    reply.raw.write(": subscribed\n\n");
-    const keepalive = setInterval(() => reply.raw.write(": keepalive\n\n"), KEEPALIVE_MS);
+    const write = (text: string) => {
+      // an event can still arrive between the client leaving and the subscription closing
+      if (!res.writableEnded && !res.destroyed) res.write(text);
+    };
+    const sub = client.events.on(
+      filter,
+      (e) => write(`id: ${e.id}\nevent: job\ndata: ${JSON.stringify(e)}\n\n`),
+      (err) => app.log.warn({ err }, "dashboard: an event could not be read"),
+    );
+    const keepalive = setInterval(() => write(": keepalive\n\n"), KEEPALIVE_MS);
     const end = () => {
       clearInterval(keepalive);
       streams.delete(end);
       void sub.close();
-      if (!reply.raw.writableEnded) reply.raw.end();
+      if (!res.writableEnded) res.end();
     };
     streams.add(end);
     req.raw.on("close", end);
+    try {
+      await sub.ready();
+      // the client knows the subscription is in place: events published from now on arrive
+      write(": subscribed\n\n");
+    } catch (err) {
+      app.log.warn({ err }, "dashboard: the event stream could not subscribe");
+      end();
+    }
   });
 }
 
