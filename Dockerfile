@@ -10,6 +10,8 @@ WORKDIR /app
 COPY package.json package-lock.json turbo.json tsconfig.base.json ./
 COPY shared ./shared
 COPY services ./services
+# the dashboard's build checks its job editor against the protocol's generated JSON Schema
+COPY docs/schemas ./docs/schemas
 RUN npm ci --no-audit --no-fund && npx turbo run build && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf .turbo shared/*/src shared/*/test services/*/src services/*/test
 

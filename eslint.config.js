@@ -17,13 +17,13 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ["**/*.ts"],
+    files: ["**/*.ts", "**/*.tsx"],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     plugins: { "import-x": importX },
     settings: {
       "import-x/resolver-next": [createTypeScriptImportResolver({ project: "tsconfig.json" })],
-      "import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
-      "import-x/extensions": [".ts", ".js"],
+      "import-x/parsers": { "@typescript-eslint/parser": [".ts", ".tsx"] },
+      "import-x/extensions": [".ts", ".tsx", ".js"],
     },
     rules: {
       "@typescript-eslint/no-floating-promises": "error",
@@ -49,6 +49,17 @@ export default tseslint.config(
       "no-restricted-imports": restrict({
         group: ["@taskjet/scheduler", "@taskjet/worker", "@taskjet/gateway", "taskjet"],
         message: "shared/ libraries never import services (arrows point down).",
+      }),
+    },
+  },
+  {
+    // the dashboard runs in the browser (its tsconfig has the DOM types; here its globals)
+    files: ["services/dashboard/src/**/*.{ts,tsx}"],
+    languageOptions: { globals: globals.browser },
+    rules: {
+      "no-restricted-imports": restrict({
+        group: ["@taskjet/*", "!@taskjet/protocol"],
+        message: "the dashboard talks to the gateway over HTTP; it imports only types of @taskjet/protocol.",
       }),
     },
   },

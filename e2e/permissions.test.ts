@@ -13,6 +13,7 @@ import { nkeys, PermissionViolationError, type NatsConnection } from "@nats-io/n
 import { TaskjetClient, type JobEvent } from "@taskjet/client";
 import { connectNats, natsConfigFromEnv, type NatsConfigInput } from "@taskjet/nats";
 import { SchedulerService } from "@taskjet/scheduler";
+import { GatewayService } from "@taskjet/gateway";
 import { createWorker, type Worker } from "@taskjet/worker-runtime";
 import { startNats, waitFor, type NatsServerFixture } from "@taskjet/testing";
 
@@ -229,6 +230,46 @@ describe.skipIf(process.env["NATS_URL"])("deploy/nats permissions", () => {
       await gateway.cluster.checkStore();
       await expect.poll(async () => (await gateway.cluster.types()).map((t) => t.type)).toContain("console");
       expect((await gateway.cluster.consumers()).map((c) => c.name)).toContain("taskjet-node2-n1-console-p3");
+    });
+
+    it("the gateway's dashboard reads and discards acme's dead letters", async () => {
+      // a message naming acme's job but no fire, on acme's run subject of n1: the worker dead-letters it
+      // (poison) to taskjet.dlq.acme.bad-fire
+      const snc = await workingConnection("scheduler");
+      snc.publish(
+        "taskjet.run.acme.n1.console.p3",
+        te.encode(JSON.stringify({ tenantId: "acme", jobId: "bad-fire" })),
+      );
+      const dashboard = new GatewayService({
+        connection: gateway.nc,
+        nats: { prefix: "taskjet" },
+        tenant: "acme",
+        port: 0,
+        host: "127.0.0.1",
+        insecureDev: true,
+        env: {},
+      });
+      const url = (await dashboard.start()).url;
+      try {
+        let letters: { seq: number; letter: { reason: string } | null }[] = [];
+        await waitFor(
+          async () => {
+            letters = ((await (await fetch(`${url}/v1/dead-letters`)).json()) as { letters: typeof letters })
+              .letters;
+            return letters.length > 0;
+          },
+          { timeoutMs: 20_000, message: "acme's poison dead letter listed through the gateway" },
+        );
+        expect(letters[0]?.letter?.reason).toBe("poison");
+        const overview = (await (await fetch(`${url}/v1/dashboard/overview`)).json()) as {
+          deadLetters: number;
+        };
+        expect(overview.deadLetters).toBe(letters.length);
+        const del = await fetch(`${url}/v1/dead-letters/${letters[0]?.seq}`, { method: "DELETE" });
+        expect(del.status).toBe(204);
+      } finally {
+        await dashboard.stop();
+      }
     });
 
     it("a worker cannot call control operations nor read another node's fires", async () => {

@@ -33,6 +33,13 @@ describe("taskjet dev", () => {
       });
       const gateway = /gateway\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(dev.stderr)?.[1];
       expect(gateway).toBeDefined();
+      // the printed dashboard address opens the app (the gateway from dist finds the built assets)
+      const dashboard = /dashboard\s+(http:\/\/127\.0\.0\.1:\d+\/dashboard\/)/.exec(dev.stderr)?.[1];
+      expect(dashboard, dev.stderr).toBe(`${gateway!}/dashboard/`);
+      const page = await fetch(dashboard!);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("<title>taskjet dashboard</title>");
+      expect(await (await fetch(`${dashboard!}config.json`)).json()).toEqual({ authRequired: false });
       // a dev run allows http jobs to reach this machine (a worker refuses loopback by default)
       const local = createServer((_req, res) => res.end("from localhost"));
       await new Promise<void>((r) => local.listen(0, "127.0.0.1", r));

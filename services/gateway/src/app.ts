@@ -10,10 +10,13 @@ import { JobManagement } from "./JobManagement.js";
 import { GatewayMetrics } from "./metrics.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { systemRoutes } from "./routes/system.js";
+import { enforceRole } from "./readOnly.js";
+import { dashboardRoutes, isDashboardPath } from "./routes/dashboard.js";
 
 export interface AppOptions {
   client: TaskjetClient;
-  settings: Pick<GatewaySettings, "tokens" | "bodyLimitBytes">;
+  settings: Pick<GatewaySettings, "tokens" | "bodyLimitBytes"> &
+    Partial<Pick<GatewaySettings, "readOnlyTokens" | "dashboardSampleSeconds">>;
   logger?: FastifyServerOptions["logger"];
 }
 
@@ -21,7 +24,7 @@ const OPEN_ROUTES = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json"]
 
 export function buildApp(opts: AppOptions): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.settings.bodyLimitBytes });
-  const auth = new TokenAuth(opts.settings.tokens);
+  const auth = new TokenAuth(opts.settings.tokens, opts.settings.readOnlyTokens);
   const metrics = new GatewayMetrics(opts.client, (source, err) =>
     app.log.warn({ err, source }, "metrics: could not read a job-level source"),
   );
@@ -60,7 +63,10 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.addHook("onRequest", async (req) => {
     started.set(req, process.hrtime.bigint());
     const path = req.url.split("?")[0] ?? "";
-    if (!OPEN_ROUTES.has(path)) auth.check(req.headers.authorization);
+    // the dashboard's page and assets are open (it signs in with a token itself); its API calls are not
+    if (!OPEN_ROUTES.has(path) && !isDashboardPath(path)) {
+      enforceRole(req, auth.check(req.headers.authorization));
+    }
   });
 
   app.addHook("onResponse", async (req, reply) => {
@@ -84,5 +90,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   jobRoutes(app, opts.client, new JobManagement(opts.client.scheduler), metrics);
   systemRoutes(app, opts.client, metrics);
+  dashboardRoutes(app, opts.client, {
+    sampleSeconds: opts.settings.dashboardSampleSeconds ?? 10,
+    authRequired: auth.enabled,
+  });
   return app;
 }

@@ -4,7 +4,9 @@
  *   TASKJET_GATEWAY_PORT          listen port (default 8080; 0 = a random free port)
  *   TASKJET_GATEWAY_HOST          listen address (default 0.0.0.0)
  *   TASKJET_GATEWAY_TOKENS        comma-separated bearer tokens; one is required ...
+ *   TASKJET_GATEWAY_READONLY_TOKENS  comma-separated bearer tokens that may only read (GET): dashboards, viewers
  *   TASKJET_GATEWAY_INSECURE_DEV  ... unless this is 1/true (a local dev run: no authentication)
+ *   TASKJET_GATEWAY_SAMPLE_SECONDS  the dashboard's sampling period (default 10; 1-300)
  *   TASKJET_TENANT                the tenant every request acts on (default `default`)
  *   TASKJET_REQUEST_TIMEOUT_MS    timeout of each control request to the scheduler (default 10000)
  *   plus the NATS settings of @taskjet/nats (NATS_URL, NATS_CREDS, ..., TASKJET_PREFIX)
@@ -32,6 +34,17 @@ const GatewaySettingsSchema = z.strictObject({
     .default(DEFAULT_GATEWAY_PORT),
   host: z.string().min(1).default("0.0.0.0"),
   tokens: z.array(z.string().min(8, "each token must have at least 8 characters")).default([]),
+  /** tokens that may read but not change anything: a mutating route answers 403 PERMISSION_DENIED */
+  readOnlyTokens: z
+    .array(z.string().min(8, "each read-only token must have at least 8 characters"))
+    .default([]),
+  /** how often the dashboard's overview samples rates and lateness (its charts keep the last hour) */
+  dashboardSampleSeconds: z.coerce
+    .number({ error: "dashboardSampleSeconds must be a number" })
+    .int("dashboardSampleSeconds must be a whole number")
+    .min(1, "dashboardSampleSeconds must be 1-300")
+    .max(300, "dashboardSampleSeconds must be 1-300")
+    .default(10),
   insecureDev: z.boolean().default(false),
   tenant: token("tenant").default("default"),
   requestTimeoutMs: z.coerce.number().int().positive().max(600_000).default(10_000),
@@ -49,6 +62,8 @@ const GATEWAY_ENV = {
   port: { env: "TASKJET_GATEWAY_PORT", schema: envText.string() },
   host: { env: "TASKJET_GATEWAY_HOST", schema: envText.string() },
   tokens: { env: "TASKJET_GATEWAY_TOKENS", schema: envText.list() },
+  readOnlyTokens: { env: "TASKJET_GATEWAY_READONLY_TOKENS", schema: envText.list() },
+  dashboardSampleSeconds: { env: "TASKJET_GATEWAY_SAMPLE_SECONDS", schema: envText.string() },
   insecureDev: { env: "TASKJET_GATEWAY_INSECURE_DEV", schema: envText.bool() },
   tenant: { env: "TASKJET_TENANT", schema: envText.string() },
   requestTimeoutMs: { env: "TASKJET_REQUEST_TIMEOUT_MS", schema: envText.string() },
@@ -75,6 +90,20 @@ export function resolveGatewaySettings(input: GatewaySettingsInput): GatewaySett
         "--token; for a local dev run without authentication pass --insecure-dev " +
         "(TASKJET_GATEWAY_INSECURE_DEV=1)",
       { field: "tokens" },
+    );
+  }
+  const both = s.readOnlyTokens.find((t) => s.tokens.includes(t));
+  if (both !== undefined) {
+    throw new ValidationError(
+      "a token is both a full token and a read-only token: give each token one role",
+      { field: "readOnlyTokens" },
+    );
+  }
+  if (s.readOnlyTokens.length > 0 && s.tokens.length === 0) {
+    throw new ValidationError(
+      "read-only tokens need at least one full token (TASKJET_GATEWAY_TOKENS, --token): without one the " +
+        "gateway runs without authentication and the read-only tokens would protect nothing",
+      { field: "readOnlyTokens" },
     );
   }
   return s;

@@ -21,6 +21,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   CONFLICT: 409,
   FAILED_PRECONDITION: 409,
   UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
   FENCED: 503,
   UNAVAILABLE: 503,
   TIMEOUT: 504,

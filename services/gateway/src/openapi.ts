@@ -12,6 +12,7 @@ import {
   jobStatuses,
 } from "@taskjet/protocol";
 import { BulkBodySchema, bulkRestOps } from "./routes/params.js";
+import { dashboardOpenApiPaths, withPermissionDenied } from "./dashboard/openapiPaths.js";
 
 const jsonSchema = (s: z.ZodType) => {
   const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io: "input", unrepresentable: "any" }) as Record<
@@ -30,6 +31,7 @@ const errors = (...codes: number[]) =>
 const errorText: Record<number, string> = {
   400: "INVALID_ARGUMENT or DECODE_ERROR: bad input (field names it); nothing was changed",
   401: "UNAUTHENTICATED: missing or wrong bearer token",
+  403: "PERMISSION_DENIED: a read-only token on a route that changes something",
   404: "NOT_FOUND",
   409: "ALREADY_EXISTS, CONFLICT or FAILED_PRECONDITION",
   413: "INVALID_ARGUMENT (field (body)): the body is larger than the gateway's bodyLimitBytes",
@@ -131,7 +133,7 @@ function build(): unknown {
       },
     },
     security: [{ bearer: [] }],
-    paths: {
+    paths: withPermissionDenied({
       "/v1/jobs": {
         post: {
           tags: ["jobs"],
@@ -358,6 +360,7 @@ function build(): unknown {
           responses: { "200": ok("OpenAPI 3.1") },
         },
       },
-    },
+      ...dashboardOpenApiPaths(),
+    }),
   };
 }

@@ -79,4 +79,52 @@ describe("JobIndex", () => {
     await store.remove(store.keyOf(record(1)));
     await waitFor(() => index.size === 0, { message: "delete seen" });
   });
+
+  it("lists in key order across adds, updates and deletes, and searches names by the exact rule", async () => {
+    const { store, index } = await openIndex();
+    await index.start();
+    const named = (i: number, name: string, group = "g"): JobRecord => {
+      const r = record(i);
+      return { ...r, def: { ...r.def, name, group } };
+    };
+    const names = [
+      "Nightly Export",
+      "export weekly",
+      "EXPORTS for ÄÖÜ",
+      "\u212Aelvin report", // KELVIN SIGN: lowercases to "kelvin report"
+      "\u0130stanbul sync", // capital I with dot: lowercases to "i̇stanbul sync"
+      "größe prüfen",
+      "args only",
+    ];
+    for (let i = 0; i < names.length; i++) await store.create(named(i, names[i]!, i % 2 ? "b" : "a"));
+    // the args carry the needle too: bytes match, the name does not
+    await store.mutate(store.keyOf(named(6, "args only", "a")), (j) => ({
+      ...j,
+      def: { ...j.def, args: { note: "export" } },
+    }));
+    expect(await index.catchUp(10_000)).toBe(true);
+    const ids = (f: Parameters<JobIndex["list"]>[1]) => index.list("default", f).map((e) => e.id);
+    const keys = () => index.list("default", {}).map((e) => e.key);
+    expect(keys()).toEqual([...keys()].sort());
+    expect(ids({ name: "export" })).toEqual(["j0", "j2", "j1"]); // a.j0, a.j2, b.j1 (key order)
+    expect(ids({ name: "EXPORT" })).toEqual(["j0", "j2", "j1"]);
+    expect(ids({ name: "kelvin" })).toEqual(["j3"]);
+    expect(ids({ name: "i\u0307stanbul" })).toEqual(["j4"]);
+    expect(ids({ name: "öss" })).toEqual([]);
+    expect(ids({ name: "grösse" })).toEqual([]);
+    expect(ids({ name: "größe" })).toEqual(["j5"]);
+    expect(ids({ name: "äöü" })).toEqual(["j2"]);
+    expect(ids({ name: "ex.ort" })).toEqual([]); // not a pattern
+    // an update keeps the order; an add and a delete change it
+    await store.mutate(store.keyOf(named(0, "x", "a")), (j) => ({
+      ...j,
+      state: { ...j.state, triggerCount: 9 },
+    }));
+    await store.create(named(10, "export again", "a"));
+    await store.remove(store.keyOf(named(2, "x", "a")));
+    expect(await index.catchUp(10_000)).toBe(true);
+    expect(ids({ name: "export" })).toEqual(["j0", "j10", "j1"]);
+    expect(keys()).toEqual([...keys()].sort());
+    expect(keys()).toHaveLength(names.length);
+  });
 });

@@ -12,6 +12,8 @@ export const ErrorCode = {
   FailedPrecondition: "FAILED_PRECONDITION",
   Decode: "DECODE_ERROR",
   Unauthenticated: "UNAUTHENTICATED",
+  /** authenticated, but not allowed to do this (e.g. a read-only gateway token on a mutating route) */
+  PermissionDenied: "PERMISSION_DENIED",
   Fenced: "FENCED",
   Unavailable: "UNAVAILABLE",
   Timeout: "TIMEOUT",
@@ -144,6 +146,14 @@ export class UnauthenticatedError extends TaskjetError {
   }
 }
 
+/** The caller is known but may not do this (a read-only token asking for a change). */
+export class PermissionDeniedError extends TaskjetError {
+  override name = "PermissionDeniedError";
+  constructor(message: string, opts: TaskjetErrorOptions = {}) {
+    super(ErrorCode.PermissionDenied, message, opts);
+  }
+}
+
 /** A deposed leader tried to act with an old epoch. */
 export class FencedError extends TaskjetError {
   override name = "FencedError";
@@ -189,6 +199,7 @@ const classes: Record<ErrorCode, new (message: string, opts?: TaskjetErrorOption
   FAILED_PRECONDITION: FailedPreconditionError,
   DECODE_ERROR: DecodeError,
   UNAUTHENTICATED: UnauthenticatedError,
+  PERMISSION_DENIED: PermissionDeniedError,
   FENCED: FencedError,
   UNAVAILABLE: UnavailableError,
   TIMEOUT: TimeoutError,

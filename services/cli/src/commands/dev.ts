@@ -85,6 +85,7 @@ export function devCommand(program: Command, ctx: CommandContext): void {
         await worker.start();
         services.push(worker);
         let gatewayUrl = "(off)";
+        let dashboardUrl: string | undefined;
         if (flags.gateway) {
           const { GatewayService } = await import("@taskjet/gateway");
           const gateway = new GatewayService({
@@ -95,7 +96,9 @@ export function devCommand(program: Command, ctx: CommandContext): void {
             host: "127.0.0.1",
             insecureDev: true,
           });
-          gatewayUrl = `${(await gateway.start()).url} (no authentication: dev run)`;
+          const { url } = await gateway.start();
+          gatewayUrl = `${url} (no authentication: dev run)`;
+          dashboardUrl = `${url}/dashboard/`;
           services.push({ name: "gateway", start: () => gateway.start(), stop: () => gateway.stop() });
         }
         client = await TaskjetClient.connect({ ...cfg.nats, tenant: cfg.tenant }, {});
@@ -133,6 +136,7 @@ export function devCommand(program: Command, ctx: CommandContext): void {
             "taskjet dev is running",
             `  NATS      ${natsUrl}`,
             `  gateway   ${gatewayUrl}`,
+            dashboardUrl ? `  dashboard ${dashboardUrl}` : "",
             `  worker    node ${node} (types: http, sleep, console)`,
             flags.demo ? `  demo job  ${DEMO_JOB_ID}: console, every 5 s` : "",
             `  try       NATS_URL=${natsUrl} npx taskjet list`,
