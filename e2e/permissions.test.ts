@@ -237,7 +237,7 @@ describe.skipIf(process.env["NATS_URL"])("deploy/nats permissions", () => {
       // (poison) to taskjet.dlq.acme.bad-fire
       const snc = await workingConnection("scheduler");
       snc.publish(
-        "taskjet.run.acme.n1.console.p3",
+        "taskjet.run.acme.n1.console.p3.bad-fire",
         te.encode(JSON.stringify({ tenantId: "acme", jobId: "bad-fire" })),
       );
       const dashboard = new GatewayService({
