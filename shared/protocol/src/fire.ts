@@ -167,7 +167,10 @@ export function runKeyOf(fire: Pick<FireMessage, "fireId" | "attempt">): string 
 
 /** `done` with `key` appended, the oldest dropped past DONE_RUNS_KEPT. */
 export function withDoneRun(done: readonly string[] | undefined, key: string): string[] {
-  return withDoneRuns(done, [key]);
+  // once per run on the outcome write: no Map for a single key
+  const out = done === undefined ? [] : done.filter((k) => k !== key);
+  out.push(key);
+  return out.length > DONE_RUNS_KEPT ? out.slice(out.length - DONE_RUNS_KEPT) : out;
 }
 
 /**
