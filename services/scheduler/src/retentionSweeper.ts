@@ -13,6 +13,10 @@
  * the store would grow with every job ever removed. The sweep purges each marker `markerPurgeDelayMs`
  * after the index saw it (every replica's view has applied the delete by then), up to the marker's own
  * revision, so a job queued again under the same key since is not touched.
+ *
+ * Removals and purges run as two loops, each on its own timer and with its own CONCURRENCY requests in
+ * flight: under load (the soak of bench/RESULTS.md) a pass that purged after it removed made the next
+ * removals wait for the slowest purge, and finished jobs piled up while markers drained.
  */
 import type { Logger } from "pino";
 import type { JobStore } from "@taskjet/nats";
@@ -42,7 +46,9 @@ const CONCURRENCY = 64;
 
 export class RetentionSweeper {
   private readonly every: Every;
+  private readonly purgeEvery: Every;
   private sweeping: Promise<number> | undefined;
+  private purging: Promise<void> | undefined;
   /** jobs removed since start */
   removed = 0;
   /** delete markers purged since start */
@@ -50,20 +56,29 @@ export class RetentionSweeper {
 
   constructor(private readonly d: RetentionSweeperDeps) {
     this.every = new Every(d.intervalMs, () => this.sweep());
+    this.purgeEvery = new Every(d.intervalMs, () => this.purge());
   }
 
   start(): void {
     this.every.start();
+    if (this.d.purgeMarker) this.purgeEvery.start();
   }
 
   stop(): void {
     this.every.stop();
+    this.purgeEvery.stop();
   }
 
-  /** One sweep (a concurrent caller shares it); resolves with how many jobs it removed. */
+  /** One sweep of removals (a concurrent caller shares it); resolves with how many jobs it removed. */
   sweep(): Promise<number> {
     this.sweeping ??= this.run().finally(() => (this.sweeping = undefined));
     return this.sweeping;
+  }
+
+  /** One pass over the delete markers old enough to purge (a concurrent caller shares it). */
+  purge(): Promise<void> {
+    this.purging ??= this.purgeMarkers().finally(() => (this.purging = undefined));
+    return this.purging;
   }
 
   /** The finished jobs whose retention is over, the oldest first. */
@@ -111,13 +126,12 @@ export class RetentionSweeper {
     });
     this.removed += removed;
     if (removed > 0) this.d.log.debug({ removed }, "retention: finished jobs removed");
-    await this.purgeMarkers();
     return removed;
   }
 
   private async purgeMarkers(): Promise<void> {
     const purge = this.d.purgeMarker;
-    if (!purge) return;
+    if (!purge || !this.d.mayRemove()) return;
     const markers = this.d.index.deleteMarkers();
     const cutoff = Date.now() - (this.d.markerPurgeDelayMs ?? 10_000);
     const due: [string, number][] = [];
