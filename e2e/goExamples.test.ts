@@ -19,6 +19,8 @@ import { startStack, type Stack } from "@taskjet/test-stack";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const hasGo = spawnSync("go", ["version"]).status === 0;
+if (!hasGo && process.env["CI"])
+  throw new Error("CI needs go for the Go examples test (.ci/run installs golang-go)");
 if (!hasGo) console.log("Go examples test skipped: no go on PATH (.ci/run installs golang-go)");
 
 const goEnv = {

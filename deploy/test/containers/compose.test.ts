@@ -4,7 +4,9 @@
 // leading scheduler's container and the NATS server leading the run stream are killed (SIGKILL). Every
 // job must run exactly as often as it should: each once job once, each recurring job once per fire up to
 // its maxCount, no fire twice, none lost. Last, every taskjet container stops gracefully on SIGTERM.
-// Skipped, with the reason printed, where no Docker engine answers or the images are not built
+// The stack runs through the docker-compose CLI on the committed files, as an operator runs it, so the test
+// checks those files rather than a programmatic copy; testcontainers drives the single-image containers of
+// k8s-smoke.test.ts. Skipped, with the reason printed, where no Docker engine answers or the images are not built
 // (`npm run images`); TASKJET_REQUIRE_CONTAINERS=1 (CI) turns that into a failure.
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";

@@ -5,8 +5,8 @@
  * three zones, every 2026 DST change). Both must reject the same expressions and give the same fire times,
  * unless the expression is a documented difference (quartz/differences.ts, docs/scheduler.md).
  *
- * Skipped, with the reason printed, only when there is no java; .ci/run installs java's Quartz, so CI runs
- * it. A missing Quartz jar where java exists is a failure, not a skip.
+ * Skipped, with the reason printed, only when there is no java outside CI; .ci/run installs java's Quartz,
+ * so under CI (the CI variable set) a missing java is a failure. A missing Quartz jar where java exists is a failure, not a skip.
  */
 import { describe, expect, it } from "vitest";
 import { buildCorpus, seedStrings, type Case } from "./quartz/corpus.js";
@@ -14,6 +14,8 @@ import { documentedDifferences } from "./quartz/differences.js";
 import { findJava, findQuartzJar, runQuartz, runTaskjet, type Outcome } from "./quartz/reference.js";
 
 const java = findJava();
+if (!java && process.env["CI"])
+  throw new Error("CI needs java for the quartz differential test (.ci/run installs it)");
 if (!java) console.log("quartz differential test skipped: no java on PATH (.ci/run installs it)");
 
 function same(a: Outcome, b: Outcome): boolean {
