@@ -115,6 +115,26 @@ describe("taskjet management commands against a real scheduler", () => {
     expect(shown.stdout).toContain(type);
   });
 
+  it("get shows which cron dialect and DST rule a period job uses", async () => {
+    const id = uniqueName("dstshown");
+    const job = {
+      id,
+      name: "d",
+      type: "echo",
+      jobType: "period",
+      cron: "0 30 2 * * ?",
+      timeZone: "Europe/Berlin",
+    };
+    expect((await cli(["queue", "-"], JSON.stringify({ ...job, dstRule: "quartz" }))).code).toBe(0);
+    const shown = await cli(["get", id]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^cron:\s+quartz dialect, DST rule quartz$/m);
+    const other = uniqueName("dstdefault");
+    expect((await cli(["queue", "-"], JSON.stringify({ ...job, id: other }))).code).toBe(0);
+    expect((await cli(["get", other])).stdout).toMatch(/^cron:\s+quartz dialect, DST rule single-value$/m);
+    await cli(["remove", "--force", id, other]);
+  });
+
   it("queue of an immediate once job takes the fast lane: no stored record while it waits, get/list/remove see it, it runs", async () => {
     const waits = uniqueName("fastwait");
     const type = uniqueName("nobody");
