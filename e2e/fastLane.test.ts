@@ -163,6 +163,46 @@ describe("the fast lane", () => {
     expect(ran.get(bad)).toBeUndefined();
   });
 
+  it("a fast-lane job over maxJobBytes is refused by the SDK naming its biggest field, and dead-lettered by the worker when a raw client sends it", async () => {
+    const big = { pad: "x".repeat(900_000) };
+    const one = await refused(
+      stack.client.scheduler.queue({ id: uniqueName("big"), name: "big", type: "fast-echo", args: big }),
+    );
+    expect(one).toEqual({ code: "INVALID_ARGUMENT", field: "args" });
+    const id0 = uniqueName("ok");
+    const many = await refused(
+      stack.client.scheduler.queueMany([
+        { id: id0, name: "ok", type: "fast-echo" },
+        { id: uniqueName("big"), name: "big", type: "fast-echo", args: big },
+      ]),
+    );
+    expect(many).toEqual({ code: "INVALID_ARGUMENT", field: "jobs.1.args" });
+    // all or nothing: the good job of the refused batch was not sent
+    expect(await stack.client.scheduler.exists(id0)).toBe(false);
+
+    const raw = uniqueName("rawbig");
+    const events: Msg[] = [];
+    const sub = stack.nc.subscribe(namespace(stack.prefix).eventFilter({ jobId: raw, phase: "deadletter" }), {
+      callback: (_e, m) => void events.push(m),
+    });
+    await stack.nc.flush();
+    const body = { id: raw, name: "raw", type: "fast-echo", args: { pad: "x".repeat(100_000) } };
+    await jetstream(stack.nc).publish(
+      `${stack.prefix}.run.default._any.fast-echo.p3.${raw}`,
+      new TextEncoder().encode(JSON.stringify(body)),
+      { msgID: fastJobMsgId("default", raw) },
+    );
+    await waitFor(() => events.length === 1, { message: "deadletter event" });
+    sub.unsubscribe();
+    expect(JSON.parse(new TextDecoder().decode(events[0]!.data))).toMatchObject({
+      reason: "poison",
+      error: expect.stringMatching(
+        /^invalid fast-lane job: maxJobBytes: the message is \d+ bytes, more than the 65536/,
+      ),
+    });
+    expect(ran.get(raw)).toBeUndefined();
+  });
+
   it("the gateway's POST /v1/jobs takes the fast lane for an immediate once job", async () => {
     const { gateway, url } = await startDevGateway(stack);
     try {

@@ -9,7 +9,7 @@
  *
  * Each breach is a ValidationError naming the field (`args`, `jobs.3.intervalSeconds`, `patch.args`).
  */
-import { encode, ValidationError, type JobDefinition } from "@taskjet/protocol";
+import { encode, jobTooLargeError, ValidationError, type JobDefinition } from "@taskjet/protocol";
 
 export interface JobLimits {
   maxJobBytes: number;
@@ -38,19 +38,6 @@ export function checkJobLimits(
     );
   }
   const bytes = encode(def).length;
-  if (bytes <= limits.maxJobBytes) return;
-  // name the biggest field: almost always args, and that is what the caller has to shrink
-  let biggest = "args";
-  let biggestBytes = -1;
-  for (const [name, value] of Object.entries(def)) {
-    const n = value === undefined ? 0 : encode(value).length;
-    if (n > biggestBytes) [biggest, biggestBytes] = [name, n];
-  }
-  const field = fieldOf(biggest, root);
-  throw new ValidationError(
-    `${field}: the job encodes to ${bytes} bytes, more than the ${limits.maxJobBytes} the scheduler ` +
-      `allows (maxJobBytes); ${biggest} takes ${biggestBytes} of them: keep large data elsewhere and pass ` +
-      "a reference",
-    { field, details: { bytes, maxJobBytes: limits.maxJobBytes } },
-  );
+  if (bytes > limits.maxJobBytes)
+    throw jobTooLargeError(def, bytes, limits.maxJobBytes, "the scheduler", root);
 }

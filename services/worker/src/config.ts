@@ -13,6 +13,7 @@
  *                          TASKJET_CREATE_TOPOLOGY=0  only open streams and buckets a scheduler created
  *                          TASKJET_HTTP_ALLOW, TASKJET_HTTP_DENY (comma-separated hosts, addresses, CIDRs),
  *                          TASKJET_HTTP_MAX_RESPONSE_BYTES, TASKJET_ACTION_SUBJECT_ALLOW (subject patterns)
+ *                          TASKJET_MAX_JOB_BYTES  largest fast-lane job run (default 65536)
  *                          TASKJET_RETENTION  the scheduler's retention JSON, for finished fast-lane jobs
  *   NATS_URL, NATS_CREDS, NATS_NKEY_SEED(_FILE), NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_TLS_*, TASKJET_PREFIX,
  *   TASKJET_NATS_INBOX_PREFIX (natsConfigFromEnv)
@@ -40,7 +41,7 @@ Environment: NATS_URL (default nats://127.0.0.1:4222), TASKJET_PREFIX, TASKJET_N
 TASKJET_CONCURRENCY, TASKJET_PREFETCH, TASKJET_ACK_WAIT_MS, TASKJET_SHUTDOWN_GRACE_MS, TASKJET_IDLE_POLL_MS,
 TASKJET_COALESCE_STATE_MS, TASKJET_MAX_EARLY_MS, TASKJET_JOB_CACHE_SIZE, TASKJET_HOLD_EARLY_FIRES=0, TASKJET_EVENTS=0, TASKJET_RUN_LOG=0, TASKJET_BUILTINS=0,
 TASKJET_CREATE_TOPOLOGY=0, TASKJET_NATS_INBOX_PREFIX, TASKJET_HTTP_ALLOW, TASKJET_HTTP_DENY, TASKJET_HTTP_MAX_RESPONSE_BYTES,
-TASKJET_ACTION_SUBJECT_ALLOW, TASKJET_RETENTION, TASKJET_LOG_LEVEL.
+TASKJET_MAX_JOB_BYTES, TASKJET_ACTION_SUBJECT_ALLOW, TASKJET_RETENTION, TASKJET_LOG_LEVEL.
 The http job and webhooks refuse loopback, link-local and private addresses unless TASKJET_HTTP_ALLOW names them.
 SIGTERM/SIGINT stop gracefully.`;
 
@@ -69,6 +70,7 @@ const SETTINGS = {
   httpAllow: { env: "TASKJET_HTTP_ALLOW", schema: envText.string() },
   httpDeny: { env: "TASKJET_HTTP_DENY", schema: envText.string() },
   httpMaxResponseBytes: { env: "TASKJET_HTTP_MAX_RESPONSE_BYTES", schema: envText.int() },
+  maxJobBytes: { env: "TASKJET_MAX_JOB_BYTES", schema: envText.int() },
   actionSubjectAllow: { env: "TASKJET_ACTION_SUBJECT_ALLOW", schema: envText.string() },
   handlers: { env: "TASKJET_HANDLERS", schema: envText.list() },
   // the scheduler's retention JSON: a finished fast-lane job is removed or kept by the worker that ran it

@@ -10,6 +10,7 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { ArgsChecker, publishFastJob, Registry, request } from "@taskjet/nats";
 import {
+  encode,
   errorFromBody,
   fastJobMessage,
   fastJobView,
@@ -17,6 +18,7 @@ import {
   type FastJobMessage,
   IdRequestSchema,
   JobInputSchema,
+  jobTooLargeError,
   ListRequestSchema,
   LogsRequestSchema,
   parseOrThrow,
@@ -113,7 +115,7 @@ export class JobScheduler {
       return this.retrying(() => this.call("queue", withOwnId));
     }
     const warnings = await this.checkArgs([{ m: fast }]);
-    const r = await this.retrying(() => this.publishFast(fast));
+    const r = await this.retrying((resent) => this.publishFast(fast, resent));
     return warnings.length > 0 ? { ...r, warnings } : r;
   }
 
@@ -130,7 +132,13 @@ export class JobScheduler {
     if (Array.isArray(actions) && actions.some((a) => (a as { kind?: unknown })?.kind === "publish")) {
       return undefined;
     }
-    return fastJobMessage(this.ns, this.options.tenant, job, newId, root);
+    const m = fastJobMessage(this.ns, this.options.tenant, job, newId, root);
+    // measured as it will be sent: the scheduler's size limit, which a fast-lane job never meets
+    m.encoded = encode(m.payload, this.options.encoding);
+    if (m.encoded.length > this.options.maxJobBytes) {
+      throw jobTooLargeError(m.payload, m.encoded.length, this.options.maxJobBytes, "this client", root);
+    }
+    return m;
   }
 
   /**
@@ -160,9 +168,15 @@ export class JobScheduler {
     return this.registry;
   }
 
-  private async publishFast(m: FastJobMessage): Promise<QueueResult> {
+  private async publishFast(m: FastJobMessage, resent: boolean): Promise<QueueResult> {
     this.js ??= jetstream(this.nc, { timeout: this.options.requestTimeoutMs });
-    const ack = await publishFastJob(this.js, m, this.options.encoding, this.options.requestTimeoutMs);
+    const ack = await publishFastJob(
+      this.js,
+      m,
+      this.options.encoding,
+      this.options.requestTimeoutMs,
+      resent,
+    );
     // the stream's own acceptance time is what `get` shows; the PubAck does not carry it
     return { id: m.def.id, created: !ack.duplicate, job: fastJobView(m.def, Date.now()) };
   }
@@ -205,7 +219,7 @@ export class JobScheduler {
         const i = next++;
         const m = fast[i];
         if (m === undefined) continue;
-        const r = await this.retrying(() => this.publishFast(m));
+        const r = await this.retrying((resent) => this.publishFast(m, resent));
         results[i] = { id: r.id, created: r.created };
       }
     };
@@ -337,11 +351,14 @@ export class JobScheduler {
     return this.sys("shutdown");
   }
 
-  /** `send`, again after a TIMEOUT or UNAVAILABLE (backoff 100 ms, doubling), up to queueRetries times. */
-  private async retrying<T>(send: () => Promise<T>): Promise<T> {
+  /**
+   * `send`, again after a TIMEOUT or UNAVAILABLE (backoff 100 ms, doubling), up to queueRetries times;
+   * `resent` is true on every try after the first.
+   */
+  private async retrying<T>(send: (resent: boolean) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await send();
+        return await send(attempt > 0);
       } catch (err) {
         const unknown = err instanceof TimeoutError || err instanceof UnavailableError;
         if (!unknown || attempt >= this.options.queueRetries) throw err;

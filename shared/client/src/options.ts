@@ -5,6 +5,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import {
+  DEFAULT_MAX_JOB_BYTES,
   DEFAULT_PREFIX,
   parseOrThrow,
   PREFIX_PATTERN,
@@ -38,6 +39,17 @@ export const ClientOptionsSchema = z.strictObject({
    * example)
    */
   fastLane: z.boolean().default(true),
+  /**
+   * the largest fast-lane job this client publishes, encoded (INVALID_ARGUMENT naming the biggest field,
+   * usually `args`, beyond it): the scheduler's default limit for the jobs it stores; keep it at or below
+   * the workers' `maxJobBytes`, which dead-letter a larger one
+   */
+  maxJobBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(DEFAULT_MAX_JOB_BYTES),
 });
 export type ClientOptionsInput = z.input<typeof ClientOptionsSchema>;
 export interface ClientOptions {
@@ -48,6 +60,7 @@ export interface ClientOptions {
   encoding: Encoding;
   queueRetries: number;
   fastLane: boolean;
+  maxJobBytes: number;
 }
 
 /** The host name as a subject token: the default node name. */

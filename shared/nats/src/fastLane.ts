@@ -4,7 +4,9 @@
  * it is durable (promise 1). Failures are the protocol's typed errors: UNAVAILABLE when no stream answers
  * (no taskjet topology yet, or NATS down), TIMEOUT when the outcome is unknown; both safe to send again,
  * since the message id makes a second copy inside the duplicate window a no-op. A full run stream is
- * RESOURCE_EXHAUSTED (retryable), like a full job store.
+ * RESOURCE_EXHAUSTED (retryable), like a full job store. `resent`: this copy follows a try whose outcome is
+ * unknown; it carries RESENT_HEADER, so a worker checks the store before running it (a server restart
+ * forgets the message ids of jobs already run: protocol fastJob.ts).
  */
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import {
@@ -17,6 +19,7 @@ import {
   CONTENT_TYPE_HEADER,
   contentTypeOf,
   encode,
+  RESENT_HEADER,
   ResourceExhaustedError,
   TimeoutError,
   UnavailableError,
@@ -31,13 +34,15 @@ export async function publishFastJob(
   m: FastJobMessage,
   encoding: Encoding,
   timeoutMs: number,
+  resent = false,
 ): Promise<PubAck> {
   const h = natsHeaders();
   h.set(CONTENT_TYPE_HEADER, contentTypeOf(encoding));
+  if (resent) h.set(RESENT_HEADER, "1");
   // tracing on: the run's span descends from the producer's, as a queued job's fires do from its `queue`
   injectTrace(h);
   try {
-    return await js.publish(m.subject, encode(m.payload, encoding), {
+    return await js.publish(m.subject, m.encoded ?? encode(m.payload, encoding), {
       headers: h,
       msgID: m.msgId,
       timeout: timeoutMs,

@@ -7,7 +7,9 @@
  *             required; an immediate once job: no `delayMs`, `runAt`, `beginTime`, `intervalSeconds`,
  *             `endTime`, `cron`, and `jobType` once (the default)
  *   headers   Nats-Msg-Id = `<tenant>.<jobId>:q` (fastJobMsgId): the same job published twice inside the
- *             stream's duplicate window is stored once
+ *             stream's duplicate window is stored once; Taskjet-Resent (RESENT_HEADER) on a copy sent again
+ *             after an unknown outcome, which the worker checks against the store before it runs
+ *   size      the payload is at most the producer's and the worker's maxJobBytes (DEFAULT_MAX_JOB_BYTES)
  *
  * Accepted means the PubAck: the message is stored (on a replicated stream, by a quorum) and is the job's
  * record until a worker has run it. A fire carries `fireId`; a fast-lane job never does: that is how a
@@ -34,6 +36,18 @@ import {
 import { MAX_ARGS_DEPTH, pathDeeperThan } from "./limits.js";
 import { isName, subjectToken } from "./names.js";
 import { ANY_NODE, type Namespace } from "./subjects.js";
+
+/**
+ * Set (to "1") by a producer on a fast-lane job it publishes again because the outcome of an earlier try is
+ * unknown (a TIMEOUT, no answer). The stream's duplicate window normally stores such a copy once, but a
+ * nats-server restart forgets the ids of messages already run and removed, so the copy would run again. A
+ * worker given a resent copy asks the store first: a record of the same job accepted within
+ * RESENT_WINDOW_MS before the copy means it ran (or is being retried by the scheduler), and the copy is acked
+ * unrun. A producer that never resends needs nothing; one that does should set it.
+ */
+export const RESENT_HEADER = "Taskjet-Resent";
+/** How far back a stored record counts as the same job as a resent copy: the longest a producer retries. */
+export const RESENT_WINDOW_MS = 10 * 60_000;
 
 /** Fields a fast-lane job must not have: it runs now, once. */
 const NOT_FAST = ["delayMs", "runAt", "beginTime", "intervalSeconds", "endTime", "cron"] as const;
@@ -166,6 +180,8 @@ export interface FastJobMessage {
   msgId: string;
   /** the caller's input with `id` and `tenantId` set: what the worker parses again */
   payload: Record<string, unknown>;
+  /** the payload encoded, where the producer measured it against maxJobBytes (published as is) */
+  encoded?: Uint8Array;
 }
 
 /** Validates a job for the fast lane and addresses it. `id` is filled in by `newId` when the input has none. */

@@ -2,6 +2,7 @@ export * from "./errors.js";
 export * from "./validate.js";
 export * from "./codec.js";
 export * from "./limits.js";
+export * from "./jobSize.js";
 export * from "./cron.js";
 export * from "./names.js";
 export * from "./job.js";

@@ -18,6 +18,7 @@ import {
   ValidationError,
   fastFireOf,
   parseFastJobOnSubject,
+  RESENT_HEADER,
   type Encoding,
   type FireMessage,
   type JobDefinition,
@@ -136,6 +137,8 @@ function decodeFastJob(
   try {
     const def = parseFastJobOnSubject(value, msg.subject);
     const fire = fastFireOf(def, msg.storedAtMs);
+    // headers are parsed only for fast-lane jobs (fires never carry it)
+    msg.resent = msg.headers?.get(RESENT_HEADER) === "1";
     msg.release();
     return { ok: true, fire, fast: def };
   } catch (err) {

@@ -10,6 +10,7 @@ import { z } from "zod";
 import {
   ALL_NODES,
   ANY_NODE,
+  DEFAULT_MAX_JOB_BYTES,
   parseOrThrow,
   parseRetentionConfig,
   parseSubjectPatterns,
@@ -109,6 +110,12 @@ export interface WorkerOptions {
    * its setting to the finished record later.
    */
   retention?: RetentionConfigInput;
+  /**
+   * Largest fast-lane job message run here (default 64 KiB, the scheduler's and the SDK's maxJobBytes): a
+   * larger one is dead-lettered as poison, field `maxJobBytes`. Producers check it before they publish; this
+   * catches a raw NATS client that did not.
+   */
+  maxJobBytes?: number;
   /** Retry backoff of once jobs: min(baseMs * 2^(n-1), maxMs) * (0.5 + random) (defaults 1 s, 1 h). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -149,6 +156,12 @@ const OptionsSchema = z.object({
   jobCacheSize: z.number().int().nonnegative().default(10_000),
   backoffBaseMs: positiveMs("backoffBaseMs").default(1_000),
   backoffMaxMs: positiveMs("backoffMaxMs").default(3_600_000),
+  maxJobBytes: z
+    .number()
+    .int()
+    .min(1024, "maxJobBytes must be at least 1024")
+    .max(64 * 1024 * 1024, "maxJobBytes must be at most 64 MiB")
+    .default(DEFAULT_MAX_JOB_BYTES),
   httpMaxResponseBytes: z
     .number()
     .int()

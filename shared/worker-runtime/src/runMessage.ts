@@ -21,6 +21,10 @@ export class RunMessage {
   readonly subject: string;
   /** the payload, until it was decoded (release) */
   data: Uint8Array;
+  /** the payload's length, kept after release */
+  readonly size: number;
+  /** a fast-lane job sent again by its producer after an unknown outcome (protocol RESENT_HEADER) */
+  resent = false;
   private raw: Msg | undefined;
   private trace: TraceContext | undefined;
   /** `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` (or the v2 form with domain) */
@@ -35,6 +39,7 @@ export class RunMessage {
     this.raw = raw;
     this.subject = raw.subject;
     this.data = raw.data;
+    this.size = raw.data.length;
     this.reply = raw.reply ?? "";
   }
 

@@ -24,6 +24,7 @@ import {
   fastRecordOf,
   isName,
   nameOfToken,
+  RESENT_WINDOW_MS,
   withRetention,
   type FireMessage,
   type JobDefinition,
@@ -212,6 +213,18 @@ export class Runner {
     job: JobDefinition,
   ): Promise<PreparedRun | undefined> {
     const fire: FireMessage = ref.fire;
+    if (msg.size > this.d.o.maxJobBytes) {
+      // a producer checks this before it publishes (the SDK does); a raw client may not
+      await this.poison(msg, {
+        error:
+          `invalid fast-lane job: maxJobBytes: the message is ${msg.size} bytes, more than the ` +
+          `${this.d.o.maxJobBytes} this worker runs`,
+        field: "maxJobBytes",
+        tenant: fire.tenantId,
+        jobId: fire.jobId,
+      });
+      return undefined;
+    }
     // retention resolved here, as the scheduler does at acceptance for the jobs it stores (retention.ts)
     const def = this.d.o.retention ? withRetention(job, this.d.o.retention) : job;
     const key = this.d.ns.jobKey(def);
@@ -221,9 +234,13 @@ export class Runner {
       await this.skip(msg, ref, "finished", undefined);
       return undefined;
     }
-    if (ref.delivery > 1 || earlier) {
+    if (ref.delivery > 1 || earlier || msg.resent) {
       const stored = await this.durable.call(() => this.d.store.latest(key));
-      if (stored?.def && stored.state && ranAlready(stored, fire)) {
+      if (
+        stored?.def &&
+        stored.state &&
+        (ranAlready(stored, fire) || (msg.resent && sameJob(stored, fire)))
+      ) {
         await this.skip(msg, ref, "finished", stored);
         return undefined;
       }
@@ -421,4 +438,16 @@ function skipReason(rec: JobRecord | undefined): string | undefined {
   if (!rec?.def || !rec.state) return "removed";
   const s = rec.state.status;
   return s === "paused" || s === "stopped" ? s : undefined;
+}
+
+/**
+ * A resent fast-lane job (protocol RESENT_HEADER) whose earlier copy was stored and ran although the stream
+ * forgot its message id (a server restart): the store holds a record of the job accepted at most
+ * RESENT_WINDOW_MS before this copy (its finished record, or the stored retry the scheduler now owns). An
+ * older record is an earlier job under a reused id: the copy runs.
+ */
+function sameJob(stored: JobRecord, fire: FireMessage): boolean {
+  const acceptedMs = Date.parse(stored.state.createdAt);
+  const copyMs = Date.parse(fire.nominalTime);
+  return acceptedMs <= copyMs && copyMs - acceptedMs <= RESENT_WINDOW_MS;
 }

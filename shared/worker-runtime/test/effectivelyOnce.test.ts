@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
-import type { FireMessage } from "@taskjet/protocol";
+import { fastJobMessage, initialState, RESENT_WINDOW_MS, type FireMessage } from "@taskjet/protocol";
+import { publishFastJob } from "@taskjet/nats";
 import { publishFire } from "@taskjet/worker-runtime";
 import { TestEnv } from "./helpers.js";
 
@@ -65,6 +66,52 @@ describe("effectively-once runs", () => {
       "succeeded",
       "skipped:finished",
     ]);
+  });
+
+  it("a fast-lane job its producer sends again after a server restart (marked resent) is acked, not run again; a resent copy of an id last used long ago runs", async () => {
+    const env = await envOn();
+    const w = env.worker({ node: "eo5" });
+    const runs = new Map<string, number>();
+    w.register("fast-once", async (ctx) => {
+      runs.set(ctx.job.id, (runs.get(ctx.job.id) ?? 0) + 1);
+      return "done";
+    });
+    await w.start();
+    const m = fastJobMessage(
+      env.ns,
+      "default",
+      { id: uniqueName("f"), name: "f", type: "fast-once", nodeName: "eo5" },
+      () => "",
+    );
+    await publishFastJob(env.js, m, "msgpack", 5_000);
+    await env.waitRecord(m.def, (j) => j.state.status === "completed", "the first run");
+
+    // the duplicate window forgets the acked message in the restart: the copy the SDK sends after an unknown
+    // outcome is stored again, and says it is a resent copy
+    await env.server.restart();
+    const again = await waitFor(() => publishFastJob(env.js, m, "msgpack", 5_000, true), {
+      timeoutMs: 15_000,
+      message: "publish after the restart",
+    });
+    expect(again.duplicate).toBe(false);
+    const skipped = await w.events.next("run:skipped", (e) => e.fire.jobId === m.def.id, 20_000);
+    expect(skipped.reason).toBe("finished");
+    expect(runs.get(m.def.id)).toBe(1);
+
+    // an id reused: its last record was accepted longer than RESENT_WINDOW_MS before, so it is another job
+    const old = fastJobMessage(
+      env.ns,
+      "default",
+      { id: uniqueName("r"), name: "r", type: "fast-once", nodeName: "eo5" },
+      () => "",
+    );
+    const longAgo = new Date(Date.now() - RESENT_WINDOW_MS - 60_000).toISOString();
+    await env.store.create({ def: old.def, state: { ...initialState(longAgo), status: "completed" } });
+    await publishFastJob(env.js, old, "msgpack", 5_000, true);
+    await waitFor(() => runs.get(old.def.id) === 1, {
+      timeoutMs: 15_000,
+      message: "the reused id's job ran",
+    });
   });
 
   it("a retry is a run of its own: attempt 2 of a once job runs after attempt 1 failed", async () => {
