@@ -16,6 +16,7 @@ import {
   parseOrThrow,
   parseRetentionConfig,
   parseSubjectPatterns,
+  printableName,
   TOKEN_PATTERN,
   type RetentionConfig,
   type RetentionConfigInput,
@@ -152,7 +153,8 @@ export interface ResolvedSchedulerOptions extends Tunables {
 
 const JsonFiresSchema = z.strictObject({
   nodes: z.array(z.string().regex(TOKEN_PATTERN, "a node name (letters, digits, _ and -)")).default([]),
-  types: z.array(z.string().regex(TOKEN_PATTERN, "a job type (letters, digits, _ and -)")).default([]),
+  // job type names as written (printable: dots, colons, spaces, commas), checked as a job's `type` is
+  types: z.array(printableName("type")).default([]),
 });
 
 export function defaultReplicaId(): string {
