@@ -134,8 +134,8 @@ export interface SchedulerOptions extends Partial<Tunables> {
   retention?: RetentionConfigInput;
   /**
    * fires published as JSON (Content-Type application/json) instead of msgpack: those of jobs addressed to
-   * one of `nodes` (`_any` for jobs without a node) or of one of `types` (names as written), so a worker in another language
-   * needs no msgpack library for them (docs/protocol.md, Fires). Taskjet workers read both.
+   * one of `nodes` (`_any` for jobs without a node) or of one of `types` (names as written), so a worker in
+   * another language needs no msgpack library for them (docs/protocol.md, Fires). Taskjet workers read both.
    */
   jsonFires?: { nodes?: readonly string[]; types?: readonly string[] };
 }
