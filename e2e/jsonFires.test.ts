@@ -11,6 +11,8 @@ import { startStack, type Stack } from "@taskjet/test-stack";
 
 let stack: Stack;
 const contentTypes: Record<string, string> = {};
+// a printable type name with a dot, a comma and a space (issue 19): listed as written
+const PRINTABLE = "mail.send, v2";
 
 beforeAll(async () => {
   stack = await startStack({
@@ -18,8 +20,11 @@ beforeAll(async () => {
     clientOptions: { fastLane: false },
     worker: true,
     node: "n1",
-    schedulerOptions: { jsonFires: { nodes: ["n1"], types: [] } },
-    register: (w) => w.register("echo", async (ctx) => ({ echoed: ctx.args })),
+    schedulerOptions: { jsonFires: { nodes: ["n1"], types: [PRINTABLE] } },
+    register: (w) => {
+      w.register("echo", async (ctx) => ({ echoed: ctx.args }));
+      w.register(PRINTABLE, async (ctx) => ({ sent: ctx.args }));
+    },
   });
   // every fire as stored in the run stream (a core subscription sees each published message)
   stack.nc.subscribe(`${stack.prefix}.run.>`, {
@@ -59,5 +64,17 @@ describe("jsonFires", () => {
     // nothing was dead-lettered
     const dlq = await (await jetstreamManager(stack.nc)).streams.info(`${stack.prefix}-dlq`);
     expect(dlq.state.messages).toBe(0);
+  });
+
+  it("a listed type's fires go out as JSON by its name as written, another type's without a node as msgpack", async () => {
+    const s = stack.client.scheduler;
+    await s.queue({ id: "t-json", name: "json", type: PRINTABLE, args: { to: "a" } });
+    await s.queue({ id: "t-pack", name: "pack", type: "echo", args: { n: 2 } });
+    for (const id of ["t-json", "t-pack"]) {
+      await waitFor(async () => (await s.get(id)).status === "completed", { message: `${id} ran` });
+    }
+    expect(contentTypes["t-json"]).toBe("application/json");
+    expect(contentTypes["t-pack"]).toBe("application/msgpack");
+    expect(await s.get("t-json")).toMatchObject({ type: PRINTABLE, result: { sent: { to: "a" } } });
   });
 });

@@ -34,7 +34,8 @@ export const ENV_VARS: Record<string, string> = {
   TASKJET_ACTION_SUBJECT_ALLOW: "actionSubjectAllow (comma-separated subject patterns)",
   TASKJET_RETENTION: "retention (JSON: removeOnComplete, removeOnFail, types, tenants)",
   TASKJET_JSON_FIRE_NODES: "jsonFires.nodes (comma-separated node names; _any = jobs without a node)",
-  TASKJET_JSON_FIRE_TYPES: "jsonFires.types (comma-separated job types)",
+  TASKJET_JSON_FIRE_TYPES:
+    'jsonFires.types (comma-separated job types, or a JSON array for names with commas: ["a, b","c.d"])',
   ...Object.fromEntries(Object.keys(TunablesSchema.shape).map((k) => [`TASKJET_${snake(k)}`, k])),
 };
 
@@ -74,7 +75,8 @@ const SETTINGS = {
   ) as Record<keyof typeof LIMITS, Setting<typeof atLeastOne>>),
   actionSubjectAllow: { env: "TASKJET_ACTION_SUBJECT_ALLOW", schema: envText.string() },
   jsonFireNodes: { env: "TASKJET_JSON_FIRE_NODES", schema: envText.list() },
-  jsonFireTypes: { env: "TASKJET_JSON_FIRE_TYPES", schema: envText.list() },
+  // type names may hold commas (issue 19): a JSON array form besides the comma-separated one
+  jsonFireTypes: { env: "TASKJET_JSON_FIRE_TYPES", schema: envText.nameList() },
   retention: { env: "TASKJET_RETENTION", schema: envText.json() },
 } satisfies Record<string, Setting>;
 

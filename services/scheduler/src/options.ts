@@ -16,6 +16,7 @@ import {
   parseOrThrow,
   parseRetentionConfig,
   parseSubjectPatterns,
+  printableName,
   TOKEN_PATTERN,
   type RetentionConfig,
   type RetentionConfigInput,
@@ -133,8 +134,8 @@ export interface SchedulerOptions extends Partial<Tunables> {
   retention?: RetentionConfigInput;
   /**
    * fires published as JSON (Content-Type application/json) instead of msgpack: those of jobs addressed to
-   * one of `nodes` (`_any` for jobs without a node) or of one of `types`, so a worker in another language
-   * needs no msgpack library for them (docs/protocol.md, Fires). Taskjet workers read both.
+   * one of `nodes` (`_any` for jobs without a node) or of one of `types` (names as written), so a worker in
+   * another language needs no msgpack library for them (docs/protocol.md, Fires). Taskjet workers read both.
    */
   jsonFires?: { nodes?: readonly string[]; types?: readonly string[] };
 }
@@ -152,7 +153,8 @@ export interface ResolvedSchedulerOptions extends Tunables {
 
 const JsonFiresSchema = z.strictObject({
   nodes: z.array(z.string().regex(TOKEN_PATTERN, "a node name (letters, digits, _ and -)")).default([]),
-  types: z.array(z.string().regex(TOKEN_PATTERN, "a job type (letters, digits, _ and -)")).default([]),
+  // job type names as written (printable: dots, colons, spaces, commas), checked as a job's `type` is
+  types: z.array(printableName("type")).default([]),
 });
 
 export function defaultReplicaId(): string {

@@ -29,8 +29,39 @@ describe("options", () => {
     const env = optionsFromEnv({ TASKJET_JSON_FIRE_NODES: "go1, _any", TASKJET_JSON_FIRE_TYPES: "greet" });
     expect(resolveOptions(env).jsonFires).toEqual({ nodes: ["go1", "_any"], types: ["greet"] });
     expect(ENV_VARS).toHaveProperty("TASKJET_JSON_FIRE_NODES");
-    expect(() => resolveOptions({ jsonFires: { types: ["a.b"] } })).toThrow(
-      expect.objectContaining({ code: "INVALID_ARGUMENT", field: "jsonFires.types.0" }),
+    expect(() => resolveOptions({ jsonFires: { nodes: ["a.b"] } })).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT", field: "jsonFires.nodes.0" }),
+    );
+  });
+
+  it("jsonFires.types: printable type names, comma-separated or a JSON array (for names with commas)", () => {
+    const seed = "My.Company.Jobs.ConsoleJob, My.Company.Jobs";
+    // from code: names as a job's type takes them
+    expect(
+      resolveOptions({ jsonFires: { types: ["email.send", "billing:invoice", seed] } }).jsonFires.types,
+    ).toEqual(["email.send", "billing:invoice", seed]);
+    // comma-separated: names without commas
+    const listed = optionsFromEnv({ TASKJET_JSON_FIRE_TYPES: "email.send, billing:invoice,send mail" });
+    expect(resolveOptions(listed).jsonFires.types).toEqual(["email.send", "billing:invoice", "send mail"]);
+    // a JSON array (the value starts with `[`): names with commas too
+    const json = optionsFromEnv({ TASKJET_JSON_FIRE_TYPES: ` ${JSON.stringify([seed, "greet"])}` });
+    expect(resolveOptions(json).jsonFires).toEqual({ nodes: [], types: [seed, "greet"] });
+    // each name checked with the job type's rule, naming the item
+    expect(() => resolveOptions(optionsFromEnv({ TASKJET_JSON_FIRE_TYPES: '["ok", "tab\\there"]' }))).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT", field: "jsonFires.types.1" }),
+    );
+    expect(() => resolveOptions({ jsonFires: { types: [" padded"] } })).toThrow(
+      /jsonFires\.types\.0: type must not begin or end/,
+    );
+    expect(() => resolveOptions({ jsonFires: { types: ["x".repeat(129)] } })).toThrow(
+      expect.objectContaining({ field: "jsonFires.types.0" }),
+    );
+    // a malformed array names the variable
+    expect(() => optionsFromEnv({ TASKJET_JSON_FIRE_TYPES: '["a", ' })).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT", field: "TASKJET_JSON_FIRE_TYPES" }),
+    );
+    expect(() => optionsFromEnv({ TASKJET_JSON_FIRE_TYPES: "[1, 2]" })).toThrow(
+      expect.objectContaining({ field: "TASKJET_JSON_FIRE_TYPES" }),
     );
   });
 

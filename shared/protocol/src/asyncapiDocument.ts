@@ -2,8 +2,8 @@
  * The AsyncAPI 3 document of every taskjet channel (contract.ts feeds it the payload schemas). Addresses come
  * from the namespace builders of subjects.ts called with `{parameter}` placeholders, so a change to a subject
  * shows up here (and in the committed docs/asyncapi.yaml, which a test compares). The application it
- * describes is taskjet itself (schedulers and workers): it receives requests and sends fires, events, run-log
- * entries and interrupts; a client or a foreign worker does the opposite.
+ * describes is taskjet itself (schedulers and workers): it receives requests and fast-lane jobs and sends
+ * fires, events, run-log entries and interrupts; a client or a foreign worker does the opposite.
  */
 import { eventType } from "./events.js";
 import { apiOps, eventPhases, Headers, namespace, sysOps, type ApiOp, type SysOp } from "./subjects.js";
@@ -167,15 +167,51 @@ export function buildAsyncApi(prefix: string, schemas: Record<string, Obj>): Obj
     },
     required: [Headers.MsgId, Headers.FireId, Headers.Epoch, Headers.Nominal, Headers.ContentType],
   };
+  const fastJobHeaders = {
+    type: "object",
+    properties: {
+      [Headers.MsgId]: {
+        type: "string",
+        description:
+          "<tenant>.<jobId>:q (should): the same job published again inside the duplicate window is stored once",
+      },
+      [Headers.ContentType]: {
+        type: "string",
+        enum: ["application/msgpack", "application/json"],
+        description:
+          "the producer's choice (the taskjet SDK: msgpack); without it a payload starting with `{` is JSON",
+      },
+    },
+  };
   channel(
     "run",
     runAddress,
-    { fire: message("Fire", "FireMessage", { headers: fireHeaders }) },
-    `fires (JetStream stream ${ns.streams.run}, work queue), addressed by node and job type: pull with ` +
-      `durable consumers ${prefix}-node<len>-<node>-<type>-p<N> and ${prefix}-any-<type>-p<N> (one per ` +
-      `type the worker runs), explicit ack`,
+    {
+      fire: message("Fire", "FireMessage", { headers: fireHeaders }),
+      fastJob: message("FastJob", "JobInput", {
+        headers: fastJobHeaders,
+        description:
+          "a fast-lane job: an immediate once job published by a client straight to the run stream (its " +
+          "PubAck is the acceptance); `id` and `type` required; no delayMs, runAt, beginTime, " +
+          "intervalSeconds, endTime, cron; jobType once; tenantId (when given), nodeName, type, priority " +
+          "and id must be the subject's tokens. It has no fireId: that is how a worker tells it from a fire",
+      }),
+    },
+    `fires and fast-lane jobs (JetStream stream ${ns.streams.run}, work queue), addressed by node and job ` +
+      `type: pull with durable consumers ${prefix}-node<len>-<node>-<type>-p<N> and ` +
+      `${prefix}-any-<type>-p<N> (one per type the worker runs), explicit ack`,
   );
-  operations["sendFire"] = { action: "send", channel: ref("#/channels/run") };
+  operations["sendFire"] = {
+    action: "send",
+    channel: ref("#/channels/run"),
+    messages: [ref("#/channels/run/messages/fire")],
+  };
+  operations["receiveFastJob"] = {
+    action: "receive",
+    summary: "clients publish fast-lane jobs (a JetStream publish; wait for the PubAck), workers run them",
+    channel: ref("#/channels/run"),
+    messages: [ref("#/channels/run/messages/fastJob")],
+  };
 
   channel(
     "ctl",
@@ -266,7 +302,8 @@ export function buildAsyncApi(prefix: string, schemas: Record<string, Obj>): Obj
       description:
         "Every taskjet channel, generated from shared/protocol (npm run protocol:generate); the prose is " +
         `docs/protocol.md. Subjects use the default prefix "${prefix}" (TASKJET_PREFIX). The application ` +
-        "described is taskjet (schedulers and workers): it receives the API requests and sends fires, events, " +
+        "described is taskjet (schedulers and workers): it receives the API requests and fast-lane jobs, and " +
+        "sends fires, events, " +
         "interrupts, run-log entries and store values. Requests are msgpack or JSON by Content-Type; replies " +
         "come in the request's encoding.",
     },

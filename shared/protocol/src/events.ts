@@ -47,6 +47,11 @@ export const JobEventDataSchema = z.object({
   worker: z.string().optional(),
   /** for `skipped`: which policy skipped the fire */
   reason: z.string().optional(),
+  /** for `progress`: what the handler reported (ctx.progress), a number or an object */
+  progress: z
+    .union([z.number(), z.record(z.string(), z.unknown())])
+    .optional()
+    .describe("progress events only: what the handler reported, a number or an object"),
 });
 export type JobEventData = z.output<typeof JobEventDataSchema>;
 

@@ -115,6 +115,32 @@ export const envText = {
     z
       .union([z.string(), z.array(z.string())])
       .transform((v) => (Array.isArray(v) ? v : v.split(",")).map((s) => s.trim()).filter((s) => s !== "")),
+  /**
+   * a list whose items may hold commas (job type names): a JSON array of strings when the text starts with
+   * `[` (`["a, b", "c.d"]`), else comma-separated like `list`; items trimmed, empty ones dropped
+   */
+  nameList: () =>
+    z.union([z.string(), z.array(z.string())]).transform((v, ctx): string[] => {
+      let items: unknown = v;
+      if (typeof v === "string" && v.trimStart().startsWith("[")) {
+        try {
+          items = JSON.parse(v) as unknown;
+        } catch (err) {
+          ctx.addIssue({
+            code: "custom",
+            message: `must be a JSON array of names (${(err as Error).message})`,
+          });
+          return z.NEVER;
+        }
+        if (!Array.isArray(items) || !items.every((i) => typeof i === "string")) {
+          ctx.addIssue({ code: "custom", message: "must be a JSON array of strings" });
+          return z.NEVER;
+        }
+      } else if (typeof v === "string") {
+        items = v.split(",");
+      }
+      return (items as string[]).map((s) => s.trim()).filter((s) => s !== "");
+    }),
   /** JSON text, parsed */
   json: () =>
     z.string().transform((s, ctx): unknown => {

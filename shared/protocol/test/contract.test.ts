@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Parser } from "@asyncapi/parser";
-import { apiOps, FireMessageSchema, namespace, sysOps } from "@taskjet/protocol";
+import { apiOps, FireMessageSchema, JobInputSchema, namespace, sysOps } from "@taskjet/protocol";
 // @ts-expect-error: a plain .mjs module of the generator, without types
 import { renderContract } from "../bin/renderContract.mjs";
 
@@ -50,5 +50,25 @@ describe("generated contract", () => {
     const fire = document!.components().messages().get("Fire");
     const props = Object.keys(fire?.payload()?.properties() ?? {});
     expect(props.sort()).toEqual(Object.keys(FireMessageSchema.shape).sort());
+    // the run channel carries the fast-lane job as well: a JobInput with its Nats-Msg-Id, received by taskjet
+    const run = document!
+      .channels()
+      .all()
+      .find((c) => c.address()?.startsWith(`${ns.prefix}.run.`));
+    expect(
+      run!
+        .messages()
+        .all()
+        .map((m) => m.name())
+        .sort(),
+    ).toEqual(["FastJob", "Fire"]);
+    const fast = document!.components().messages().get("FastJob");
+    expect(Object.keys(fast?.payload()?.properties() ?? {}).sort()).toEqual(
+      Object.keys(JobInputSchema.shape).sort(),
+    );
+    expect(Object.keys(fast?.headers()?.properties() ?? {})).toContain("Nats-Msg-Id");
+    const receive = document!.operations().get("receiveFastJob");
+    expect(receive?.action()).toBe("receive");
+    expect(receive?.channels().all()[0]?.address()).toBe(run!.address());
   });
 });

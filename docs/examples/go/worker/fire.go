@@ -65,9 +65,15 @@ func decodeFire(msg *nats.Msg) (*fire, error) {
 	var raw map[string]interface{}
 	_ = decodeBody(msg.Header.Get("Content-Type"), msg.Data, &raw)
 	f.raw = raw
-	for field, v := range map[string]string{"jobId": f.JobID, "tenantId": f.TenantID, "group": f.Group, "type": f.Type} {
+	for field, v := range map[string]string{"jobId": f.JobID, "tenantId": f.TenantID} {
 		if !tokenRe.MatchString(v) {
 			return nil, fmt.Errorf("invalid fire: %s: must be a token, got %q", field, v)
+		}
+	}
+	// group and type are printable names (protocol.md, "Names of job types and groups"), not tokens
+	for field, v := range map[string]string{"group": f.Group, "type": f.Type} {
+		if v == "" {
+			return nil, fmt.Errorf("invalid fire: %s is required", field)
 		}
 	}
 	if f.FireID == "" || f.Attempt < 1 || f.Args == nil {
@@ -78,11 +84,25 @@ func decodeFire(msg *nats.Msg) (*fire, error) {
 		return nil, fmt.Errorf("invalid fire: nominalTime: %v", err)
 	}
 	f.nominal = t
-	// <p>.run.<tenant>.<node>.<type>.p<N>.<jobId>: the fire must name the subject's tenant, node and job
+	// <p>.run.<tenant>.<node>.<type>.p<N>.<jobId>: the fire must name the subject's tenant, node, type
+	// (as its token) and job
 	parts := strings.Split(msg.Subject, ".")
-	if len(parts) != 7 || parts[2] != f.TenantID || (parts[3] != "_any" && parts[3] != f.NodeName) ||
-		parts[6] != f.JobID {
-		return nil, fmt.Errorf("invalid fire: tenantId/nodeName/jobId do not match the subject %s", msg.Subject)
+	if len(parts) != 7 {
+		return nil, fmt.Errorf("invalid fire: subject %s is not a run subject", msg.Subject)
+	}
+	node := f.NodeName
+	if node == "" {
+		node = "_any"
+	}
+	for _, c := range []struct{ field, got, want string }{
+		{"tenantId", f.TenantID, parts[2]},
+		{"nodeName", node, parts[3]},
+		{"type", subjectToken(f.Type), parts[4]},
+		{"jobId", f.JobID, parts[6]},
+	} {
+		if c.got != c.want {
+			return nil, fmt.Errorf("invalid fire: %s: %q does not match the subject's %q", c.field, c.got, c.want)
+		}
 	}
 	return f, nil
 }
