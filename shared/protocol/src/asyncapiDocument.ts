@@ -6,6 +6,7 @@
  * fires, events, run-log entries and interrupts; a client or a foreign worker does the opposite.
  */
 import { eventType } from "./events.js";
+import { RESENT_HEADER } from "./fastJob.js";
 import { apiOps, eventPhases, Headers, namespace, sysOps, type ApiOp, type SysOp } from "./subjects.js";
 
 type Obj = Record<string, unknown>;
@@ -181,6 +182,15 @@ export function buildAsyncApi(prefix: string, schemas: Record<string, Obj>): Obj
         description:
           "the producer's choice (the taskjet SDK: msgpack); without it a payload starting with `{` is JSON",
       },
+      [RESENT_HEADER]: {
+        type: "string",
+        enum: ["1"],
+        description:
+          "on a copy sent again after an unknown outcome (should): the worker asks the store whether the job " +
+          "ran already, since a server restart forgets the message ids of jobs already run",
+      },
+      [Headers.TraceParent]: { type: "string", description: "W3C traceparent: the producer's span" },
+      [Headers.TraceState]: { type: "string", description: "W3C tracestate, with traceparent" },
     },
   };
   channel(
