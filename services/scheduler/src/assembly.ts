@@ -34,6 +34,8 @@ import { LifecycleCommands } from "./lifecycleCommands.js";
 import type { ResolvedSchedulerOptions, SchedulerOptions } from "./options.js";
 import { Reaper } from "./reaper.js";
 import { QueuedJobs } from "./queuedJobs.js";
+import { Every } from "./every.js";
+import { ReplicaWatch } from "./replicaWatch.js";
 import { RetentionSweeper } from "./retentionSweeper.js";
 import { ReplicaHeartbeat } from "./replicaHeartbeat.js";
 import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
@@ -60,6 +62,9 @@ export interface Running {
   skew: ClockSkewMonitor;
   reaper: Reaper;
   retention: RetentionSweeper;
+  /** where streams are replicated: their copies' health, checked every replicaCheckMs by replicaEvery */
+  replicaWatch: ReplicaWatch | undefined;
+  replicaEvery: Every | undefined;
   registry: Registry;
   dispatcher: Dispatcher;
   /** the store's lean request path (closed after the dispatcher) */
@@ -208,6 +213,15 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       markerPurgeDelayMs: o.markerPurgeDelayMs,
       log: c.log,
     });
+    const replicaWatch =
+      topo.options.replicas > 1
+        ? new ReplicaWatch({
+            jsm: topo.jsm,
+            streams: [ns.streams.run, `KV_${ns.buckets.jobs}`, `KV_${ns.buckets.lease}`],
+            stuckAfterMs: o.replicaStuckMs,
+            log: c.log,
+          })
+        : undefined;
     const argsChecker = new ArgsChecker({
       registry,
       clock: o.clock,
@@ -255,6 +269,10 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       skew,
       reaper,
       retention,
+      replicaWatch,
+      replicaEvery: replicaWatch
+        ? new Every(o.replicaCheckMs, () => replicaWatch.check().catch(() => undefined))
+        : undefined,
       registry,
       dispatcher,
       storeMux,

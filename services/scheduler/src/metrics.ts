@@ -1,6 +1,7 @@
 /**
  * The scheduler's operations endpoint (TASKJET_METRICS_PORT): Prometheus metrics from the service's events,
- * `/healthz`, and `/readyz` (the service runs and answers a status query through NATS and the store).
+ * `/healthz`, and `/readyz` (the service runs and answers a status query through NATS and the store, and no
+ * copy of the streams it needs is stuck behind its leader: replicaWatch.ts).
  */
 import {
   collectDefaultMetrics,
@@ -11,6 +12,7 @@ import {
   startOpsServer,
   type OpsServer,
 } from "@taskjet/observability";
+import { stuckReason } from "./replicaWatch.js";
 import type { SchedulerService } from "./schedulerService.js";
 
 export function schedulerMetrics(service: SchedulerService): Registry {
@@ -78,6 +80,26 @@ export function schedulerMetrics(service: SchedulerService): Registry {
       }
     },
   });
+  new Gauge({
+    name: "taskjet_stream_replica_lag",
+    help: "Operations a copy of the run stream, job bucket or lease bucket is behind its leader (replicated streams)",
+    labelNames: ["stream", "peer"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of service.replicaHealth()) this.set({ stream: r.stream, peer: r.peer }, r.lag);
+    },
+  });
+  new Gauge({
+    name: "taskjet_stream_replica_stuck",
+    help: "1 while a stream copy has been behind its leader for replicaStuckMs without catching up, or offline",
+    labelNames: ["stream", "peer"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of service.replicaHealth()) this.set({ stream: r.stream, peer: r.peer }, r.stuck ? 1 : 0);
+    },
+  });
   const e = service.events;
   e.on("fire:published", (f) => {
     fires.inc({ reason: f.reason, duplicate: String(f.duplicate) });
@@ -112,6 +134,8 @@ export function startSchedulerOps(
           clearTimeout(timer);
         }
       },
+      // a stream copy stuck behind its leader (replicaWatch.ts): said here so an operator is told
+      replicas: () => stuckReason(service.replicaHealth().filter((r) => r.stuck)),
     },
   });
 }

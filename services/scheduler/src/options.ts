@@ -74,6 +74,10 @@ export const TunablesSchema = z.strictObject({
    * (every replica's view has applied the removal by then)
    */
   markerPurgeDelayMs: ms("markerPurgeDelayMs", 0).default(10_000),
+  /** how often every replica reads the cluster state of the run stream, job bucket and lease bucket (replicaWatch.ts) */
+  replicaCheckMs: ms("replicaCheckMs", 100).default(10_000),
+  /** a stream copy behind its leader this long without catching up is reported stuck (metrics, readiness, log) */
+  replicaStuckMs: ms("replicaStuckMs", 100).default(60_000),
   /** how often the leader clears runs of workers that stopped heartbeating */
   reaperIntervalMs: ms("reaperIntervalMs", 100).default(15_000),
   /** on takeover, wait at most this long for the local view to reach the old leader's */

@@ -19,6 +19,7 @@ import type { BacklogEntry, FencedError, ReplicaInfo, SchedulerStatus } from "@t
 import { assemble, type Running } from "./assembly.js";
 import type { Role } from "./leadership.js";
 import type { JobIndex } from "./jobIndex.js";
+import type { ReplicaHealth } from "./replicaWatch.js";
 import { resolveOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from "./options.js";
 import { newMetrics, ServiceEvents, type SchedulerMetrics } from "./serviceEvents.js";
 
@@ -196,6 +197,7 @@ export class SchedulerService {
     this.running = r;
     r.api.start();
     r.heartbeat.start();
+    r.replicaEvery?.start();
     if (!this.options.standby) r.leadership.campaign();
     this.log.info({ prefix: this.options.prefix, standby: this.options.standby }, "scheduler started");
   }
@@ -289,6 +291,19 @@ export class SchedulerService {
     return this.mustRun().index;
   }
 
+  /**
+   * The copies of the run stream, job bucket and lease bucket as last checked (every replicaCheckMs where
+   * streams are replicated; empty otherwise), stuck ones flagged (replicaWatch.ts).
+   */
+  replicaHealth(): ReplicaHealth[] {
+    return this.running?.replicaWatch?.health() ?? [];
+  }
+
+  /** Checks the streams' copies now (see replicaHealth). */
+  async checkReplicas(): Promise<ReplicaHealth[]> {
+    return (await this.mustRun().replicaWatch?.check()) ?? [];
+  }
+
   /** Removes finished jobs past their retention now (the leader also does this every retentionSweepMs). */
   async sweepFinished(): Promise<number> {
     return this.mustRun().retention.sweep();
@@ -304,6 +319,7 @@ export class SchedulerService {
     if (!r) return;
     const o = this.options;
     r.api.stop();
+    r.replicaEvery?.stop();
     if (r.ticker.isFiring) {
       // stop taking batches, let what is in flight be acked and recorded, then write the final cursor
       // while the lease is still ours, so the next leader resumes exactly here
