@@ -55,8 +55,17 @@ export class TaskjetClient {
     config: ConnectConfig = {},
     env: NodeJS.ProcessEnv = process.env,
   ): Promise<TaskjetClient> {
-    // queueRetries is the client's too: left in natsInput, the strict NATS settings refused it (docs example)
-    const { tenant, nodeName, requestTimeoutMs, encoding, queueRetries, ...natsInput } = config;
+    // every client option is taken out: left in natsInput, the strict NATS settings refuse it
+    const {
+      tenant,
+      nodeName,
+      requestTimeoutMs,
+      encoding,
+      queueRetries,
+      fastLane,
+      argsSchemaCacheMs,
+      ...natsInput
+    } = config;
     const nats = natsConfigFromEnv(env, natsInput);
     const options = resolveClientOptions({
       prefix: nats.prefix,
@@ -65,6 +74,8 @@ export class TaskjetClient {
       requestTimeoutMs,
       encoding,
       queueRetries,
+      fastLane,
+      argsSchemaCacheMs,
     });
     const nc = await connectNats({ ...nats, name: nats.name ?? "taskjet-client" });
     return new TaskjetClient(nc, options, true);

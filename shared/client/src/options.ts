@@ -15,6 +15,8 @@ import {
 
 export const DEFAULT_TENANT = "default";
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** the SDK's default `argsSchemaCacheMs` (the scheduler's own option of that name defaults to 1 s) */
+export const DEFAULT_ARGS_SCHEMA_CACHE_MS = 5_000;
 
 export const ClientOptionsSchema = z.strictObject({
   prefix: z
@@ -38,6 +40,12 @@ export const ClientOptionsSchema = z.strictObject({
    * example)
    */
   fastLane: z.boolean().default(true),
+  /**
+   * how long (ms) a type's args schema read from the registry is reused by the fast lane's accept-time args
+   * check, done here since no scheduler sees those jobs: a burst of one type reads the registry once; a
+   * schema a worker changes is enforced at most this long later (0: read on every queue call)
+   */
+  argsSchemaCacheMs: z.number().int().min(0).max(600_000).default(DEFAULT_ARGS_SCHEMA_CACHE_MS),
 });
 export type ClientOptionsInput = z.input<typeof ClientOptionsSchema>;
 export interface ClientOptions {
@@ -48,6 +56,7 @@ export interface ClientOptions {
   encoding: Encoding;
   queueRetries: number;
   fastLane: boolean;
+  argsSchemaCacheMs: number;
 }
 
 /** The host name as a subject token: the default node name. */
