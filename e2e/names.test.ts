@@ -1,14 +1,14 @@
 /**
  * Issue 19: the type and group names users already use (dots, colons, spaces, commas: the seed's
  * assembly-qualified type names) queue, run and show as written, against a real nats-server, scheduler,
- * worker and gateway.
+ * worker and gateway, on both lanes (the fast lane and through the scheduler: a delay, fastLane off, recurring).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueName, waitFor } from "@taskjet/testing";
 import type { GatewayService } from "@taskjet/gateway";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { subjectToken, type EventPhase } from "@taskjet/protocol";
-import type { JobEvent } from "@taskjet/client";
+import { createClient, type JobEvent } from "@taskjet/client";
 import { startDevGateway, startStack, type Stack } from "@taskjet/test-stack";
 
 const SEED_TYPE = "My.Company.Jobs.ConsoleJob, My.Company.Jobs";
@@ -74,6 +74,56 @@ describe("printable type and group names", () => {
     expect(ran).toContainEqual({ type: SEED_TYPE, args: { message: "hi" } });
     // the filter by type finds only the seed-typed job (no other type's events on that subject)
     expect(new Set(events.map((e) => e.jobType))).toEqual(new Set([SEED_TYPE]));
+  });
+
+  it("through the scheduler (a delay, the fast lane off, a recurring job) the names run and show as written", async () => {
+    const events: JobEvent[] = [];
+    const sub = stack.client.events.on({ phases: ["after"] }, (e) => {
+      events.push(e);
+    });
+    await sub.ready();
+    const viaScheduler = createClient(stack.nc, { prefix: stack.prefix, fastLane: false });
+    const delayed = uniqueName("delayed");
+    const immediate = uniqueName("immediate");
+    const recurring = uniqueName("recurring");
+    const s = stack.client.scheduler;
+    await s.queue({ id: delayed, name: "mail", type: DOTTED, group: GROUP, args: {}, delayMs: 100 });
+    const stored = await viaScheduler.scheduler.queue({
+      id: immediate,
+      name: "console",
+      type: SEED_TYPE,
+      args: { message: "x" },
+    });
+    expect(stored.job.revision, "stored by the scheduler, not published on the fast lane").toBeGreaterThan(0);
+    await s.queue({
+      id: recurring,
+      name: "every second",
+      type: SEED_TYPE,
+      group: GROUP,
+      args: { message: "again" },
+      jobType: "persistent",
+      intervalSeconds: 1,
+      maxCount: 2,
+    });
+    const ids = [delayed, immediate, recurring];
+    await waitFor(
+      () =>
+        ids.every((id) => events.some((e) => e.jobId === id)) &&
+        events.filter((e) => e.jobId === recurring).length === 2,
+      { timeoutMs: 20_000, message: "after events of the delayed, the immediate and both recurring runs" },
+    );
+    await sub.close();
+    const of = (id: string) => events.filter((e) => e.jobId === id);
+    expect(of(delayed)[0]).toMatchObject({ jobType: DOTTED, group: GROUP, data: { status: "completed" } });
+    expect(of(delayed)[0]?.subject).toContain(
+      `.${subjectToken(GROUP)}.${subjectToken(DOTTED)}.${delayed}.after`,
+    );
+    expect(of(immediate)[0]).toMatchObject({ jobType: SEED_TYPE, data: { status: "completed" } });
+    for (const e of of(recurring)) expect(e).toMatchObject({ jobType: SEED_TYPE, group: GROUP });
+    // they went through the scheduler: each has a stored record showing the names as written
+    expect(await s.get(delayed)).toMatchObject({ type: DOTTED, group: GROUP, status: "completed" });
+    expect(await s.get(immediate)).toMatchObject({ type: SEED_TYPE, status: "completed", triggerCount: 1 });
+    expect(await s.get(recurring)).toMatchObject({ type: SEED_TYPE, group: GROUP, triggerCount: 2 });
   });
 
   it("a token works as a subject token and inside a durable consumer name on the real server", async () => {

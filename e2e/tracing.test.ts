@@ -4,7 +4,8 @@
  * as an application turns tracing on) that appends each span to a file; this process is the producer, with
  * the SDK's in-memory exporter. A once job that fails once is one trace: producer -> taskjet.queue
  * (scheduler) -> taskjet.fire -> taskjet.run (worker, failed), and taskjet.queue -> taskjet.retry ->
- * taskjet.run (succeeded). A recurring job's fires start new traces linked to its queue span.
+ * taskjet.run (succeeded). A recurring job's fires start new traces linked to its queue span. A fast-lane
+ * job (SDK, gateway, CLI with TRACEPARENT) has no scheduler span: its run's parent is the producer's span.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:http";
@@ -69,18 +70,58 @@ function service(
   children.push(child);
 }
 
-const spansOf = (jobId: string): SpanLine[] => {
+const allSpans = (): SpanLine[] => {
   const file = join(dir, "spans.jsonl");
   if (!existsSync(file)) return [];
   return readFileSync(file, "utf8")
     .split("\n")
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as SpanLine)
-    .filter((s) => s.attributes["taskjet.job.id"] === jobId);
+    .map((l) => JSON.parse(l) as SpanLine);
 };
+const spansOf = (jobId: string): SpanLine[] =>
+  allSpans().filter((s) => s.attributes["taskjet.job.id"] === jobId);
+
+/** Runs the built CLI with the tracing SDK loaded (as a traced shell script would), `input` on stdin. */
+function cli(
+  args: string[],
+  env: Record<string, string>,
+  input: string,
+): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--import", fixture("otel-file-export.mjs"), "services/cli/dist/main.js", ...args],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          NATS_URL: nats.url,
+          TASKJET_PREFIX: prefix,
+          TASKJET_TEST_SPANS_FILE: join(dir, "spans.jsonl"),
+          TASKJET_TEST_SERVICE: "cli",
+          ...env,
+        },
+      },
+    );
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+    child.stdin.end(input);
+  });
+}
 
 beforeAll(async () => {
-  for (const dist of ["services/scheduler/dist/main.js", "services/worker/dist/main.js"])
+  for (const dist of [
+    "services/scheduler/dist/main.js",
+    "services/worker/dist/main.js",
+    "services/cli/dist/main.js",
+  ])
     if (!existsSync(join(root, dist))) throw new Error(`${dist} is missing: run npm run build first`);
   provider.register();
   dir = mkdtempSync(join(tmpdir(), "taskjet-tracing-"));
@@ -291,5 +332,79 @@ describe("tracing across processes", () => {
     } finally {
       await app.close();
     }
+  });
+  it("a gateway request with no delay (the fast lane): its traceparent header is the parent of the run span", async () => {
+    const app = buildApp({ client, settings: { tokens: ["tracing-token"], bodyLimitBytes: 1 << 20 } });
+    try {
+      const id = uniqueName("gwfast");
+      const traceId = "5bf92f3577b34da6a3ce929d0e0e4737";
+      const parentId = "10f067aa0ba902b8";
+      const r = await app.inject({
+        method: "POST",
+        url: "/v1/jobs",
+        headers: { authorization: "Bearer tracing-token", traceparent: `00-${traceId}-${parentId}-01` },
+        payload: { id, name: id, type: "ok", nodeName: "n1" },
+      });
+      expect(r.statusCode, r.body).toBe(201);
+      const run = await waitFor(() => spansOf(id).find((s) => s.name === "taskjet.run"), {
+        timeoutMs: 15_000,
+        message: "the run span",
+      });
+      expect(run).toMatchObject({ service: "worker", traceId, parentSpanId: parentId });
+      expect(spansOf(id).filter((s) => s.name === "taskjet.queue" || s.name === "taskjet.fire")).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("a job's action is a taskjet.action span under its run", async () => {
+    const id = uniqueName("act");
+    // a publish action sends the job through the scheduler (it knows the allowed subjects)
+    await client.scheduler.queue({
+      id,
+      name: id,
+      type: "ok",
+      nodeName: "n1",
+      actions: [{ kind: "publish", on: ["completed"], subject: `${prefix}.evt.default.traced` }],
+    });
+    const run = await waitFor(() => spansOf(id).find((s) => s.name === "taskjet.run"), {
+      timeoutMs: 15_000,
+      message: "the run span",
+    });
+    const action = await waitFor(
+      () => allSpans().find((s) => s.name === "taskjet.action" && s.parentSpanId === run.spanId),
+      { timeoutMs: 10_000, message: "the action span under the run" },
+    );
+    expect(action).toMatchObject({ service: "worker", traceId: run.traceId });
+    expect(action.attributes).toMatchObject({
+      "taskjet.action.kind": "publish",
+      "taskjet.action.trigger": "completed",
+      "taskjet.fire.id": run.attributes["taskjet.fire.id"],
+    });
+    expect(action.status).not.toBe(2);
+  });
+
+  it("the CLI with TRACEPARENT: the job's run (fast lane) and queue span (scheduler lane) have that parent", async () => {
+    const traceId = "6bf92f3577b34da6a3ce929d0e0e4738";
+    const parentId = "20f067aa0ba902b9";
+    const env = { TRACEPARENT: `00-${traceId}-${parentId}-01` };
+    const fast = uniqueName("clifast");
+    const later = uniqueName("clilater");
+    const jobs = [
+      { id: fast, name: fast, type: "ok", nodeName: "n1" },
+      { id: later, name: later, type: "ok", nodeName: "n1", beginTime: "2099-01-01T00:00:00Z" },
+    ];
+    const r = await cli(["queue", "-"], env, JSON.stringify(jobs));
+    expect(r.code, r.out).toBe(0);
+    const run = await waitFor(() => spansOf(fast).find((s) => s.name === "taskjet.run"), {
+      timeoutMs: 15_000,
+      message: "the fast-lane job's run span",
+    });
+    expect(run).toMatchObject({ service: "worker", traceId, parentSpanId: parentId });
+    const queue = await waitFor(() => spansOf(later).find((s) => s.name === "taskjet.queue"), {
+      timeoutMs: 10_000,
+      message: "the delayed job's queue span",
+    });
+    expect(queue).toMatchObject({ service: "scheduler", traceId, parentSpanId: parentId });
   });
 });

@@ -52,6 +52,8 @@ console.log(`job ${job.id}: status=${job.status} triggerCount=${job.triggerCount
 // The fast lane: an immediate once job published straight to the run stream. A JetStream publish is a
 // request whose reply is the stream's PubAck; the PubAck is the acceptance. Subject
 // <prefix>.run.<tenant>.<node or _any>.<type token>.p<priority 1..5>.<jobId>; Nats-Msg-Id <tenant>.<jobId>:q.
+// Nobody checks its args at acceptance (the SDK, CLI and gateway do, and so does the scheduler for a `queue`
+// request): args its type's schema refuses fail the first run for good.
 const fastId = `fast-${Date.now()}`;
 const fastEvents = nc.subscribe(`${prefix}.evt.default.*.*.${fastId}.after`, { max: 1 });
 const pub = headers();

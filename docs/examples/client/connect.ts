@@ -10,6 +10,8 @@ const client = await TaskjetClient.connect({
   requestTimeoutMs: 10_000,
   encoding: "msgpack", // or "json"
   queueRetries: 3, // queue/queueMany sent again (same job id) when the outcome is unknown
+  fastLane: true, // immediate once jobs go straight to the run stream ("The fast lane")
+  argsSchemaCacheMs: 5_000, // how long the fast lane's args check reuses a schema read from the registry
 });
 
 // or over a NatsConnection you opened yourself (close() leaves it open)

@@ -1,5 +1,6 @@
 // A job type declared once and shared: the producer's args are checked at compile time, the worker's handler
-// receives them parsed, and the scheduler refuses bad args from any producer once the worker has started.
+// receives them parsed, and once the worker has started bad args are refused when a job is accepted: by the
+// SDK itself for a job it publishes on the fast lane, by the scheduler for one it queues.
 import { z } from "zod";
 import { TaskjetClient, defineJob } from "@taskjet/client";
 import { createWorker } from "@taskjet/worker-runtime";
@@ -25,7 +26,7 @@ console.log(id, job.group, job.priority); // <id> mail high
 // and 'subject' is missing. Options override the definition's defaults, one call at a time:
 await client.scheduler.queue(sendEmail, { to: "bob@example.com", subject: "later" }, { delayMs: 60_000 });
 
-// a producer without the types (another language, REST, `taskjet queue`) is checked when the job is accepted
+// a producer without the types (REST, `taskjet queue`, a `queue` request) is checked when the job is accepted
 try {
   await client.scheduler.queue({ name: "raw", type: "email.send", args: { to: "nope", subject: "x" } });
 } catch (err) {

@@ -51,8 +51,6 @@ const QUEUE_CHUNK = 1_000;
 const QUEUE_PIPELINE = 4;
 /** fast-lane publishes of one queueMany awaiting their PubAck at a time */
 const FAST_IN_FLIGHT = 512;
-/** how long a type's args schema read from the registry is reused (the scheduler's default too) */
-const ARGS_SCHEMA_CACHE_MS = 5_000;
 /** how long a registry this client may not read is not asked again */
 const REGISTRY_UNREADABLE_MS = 60_000;
 const quiet = { warn: () => undefined, debug: () => undefined };
@@ -150,7 +148,7 @@ export class JobScheduler {
     this.checker ??= new ArgsChecker({
       registry: { type: async (type) => (await this.openRegistry()).type(type) },
       clock: { now: () => Date.now() },
-      cacheMs: ARGS_SCHEMA_CACHE_MS,
+      cacheMs: this.options.argsSchemaCacheMs, // client option, default 5 s
       unreadableCacheMs: REGISTRY_UNREADABLE_MS,
       log: quiet,
     });

@@ -55,17 +55,15 @@ export class TaskjetClient {
     config: ConnectConfig = {},
     env: NodeJS.ProcessEnv = process.env,
   ): Promise<TaskjetClient> {
-    // queueRetries is the client's too: left in natsInput, the strict NATS settings refused it (docs example)
-    const { tenant, nodeName, requestTimeoutMs, encoding, queueRetries, ...natsInput } = config;
-    const nats = natsConfigFromEnv(env, natsInput);
-    const options = resolveClientOptions({
-      prefix: nats.prefix,
-      tenant,
-      nodeName,
-      requestTimeoutMs,
-      encoding,
-      queueRetries,
-    });
+    // every client option is taken out (the schema's keys, so a new option cannot be forgotten): left in
+    // natsInput, the strict NATS settings refuse it; the prefix is both's, read with the NATS settings
+    const clientInput: Record<string, unknown> = {};
+    const natsInput: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(config)) {
+      (k !== "prefix" && k in ClientOptionsSchema.shape ? clientInput : natsInput)[k] = v;
+    }
+    const nats = natsConfigFromEnv(env, natsInput as NatsConfigInput);
+    const options = resolveClientOptions({ ...(clientInput as ClientOptionsInput), prefix: nats.prefix });
     const nc = await connectNats({ ...nats, name: nats.name ?? "taskjet-client" });
     return new TaskjetClient(nc, options, true);
   }

@@ -12,6 +12,7 @@ export {
   defaultNodeName,
   DEFAULT_TENANT,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_ARGS_SCHEMA_CACHE_MS,
   type ClientOptions,
   type ClientOptionsInput,
 } from "./options.js";

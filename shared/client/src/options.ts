@@ -16,6 +16,8 @@ import {
 
 export const DEFAULT_TENANT = "default";
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** the SDK's default `argsSchemaCacheMs` (the scheduler's own option of that name defaults to 1 s) */
+export const DEFAULT_ARGS_SCHEMA_CACHE_MS = 5_000;
 
 export const ClientOptionsSchema = z.strictObject({
   prefix: z
@@ -50,6 +52,12 @@ export const ClientOptionsSchema = z.strictObject({
     .min(1024)
     .max(64 * 1024 * 1024)
     .default(DEFAULT_MAX_JOB_BYTES),
+  /**
+   * how long (ms) a type's args schema read from the registry is reused by the fast lane's accept-time args
+   * check, done here since no scheduler sees those jobs: a burst of one type reads the registry once; a
+   * schema a worker changes is enforced at most this long later (0: read on every queue call)
+   */
+  argsSchemaCacheMs: z.number().int().min(0).max(600_000).default(DEFAULT_ARGS_SCHEMA_CACHE_MS),
 });
 export type ClientOptionsInput = z.input<typeof ClientOptionsSchema>;
 export interface ClientOptions {
@@ -61,6 +69,7 @@ export interface ClientOptions {
   queueRetries: number;
   fastLane: boolean;
   maxJobBytes: number;
+  argsSchemaCacheMs: number;
 }
 
 /** The host name as a subject token: the default node name. */

@@ -9,6 +9,7 @@ import {
   BackgroundWorkerManager,
   backgroundWorkerId,
   createClient,
+  defineJob,
   TaskjetClient,
   type JobEvent,
 } from "@taskjet/client";
@@ -363,6 +364,40 @@ describe("TaskjetClient against a real scheduler and worker", () => {
       await client.close();
     }
     expect(client.nc.isClosed()).toBe(true);
+  });
+
+  it("connect takes fastLane and argsSchemaCacheMs; at 0 the fast lane's args check reads the registry on each queue", async () => {
+    const env = { NATS_URL: stack.nats.url, TASKJET_PREFIX: stack.prefix };
+    await rejectsWith(
+      TaskjetClient.connect({ argsSchemaCacheMs: -1 }, env),
+      ErrorCode.InvalidArgument,
+      "argsSchemaCacheMs",
+    );
+    const viaScheduler = await TaskjetClient.connect({ fastLane: false }, env);
+    expect(viaScheduler.options).toMatchObject({ fastLane: false, argsSchemaCacheMs: 5_000 });
+    await viaScheduler.close();
+    const client = await TaskjetClient.connect({ argsSchemaCacheMs: 0 }, env);
+    const type = uniqueName("fresh");
+    const node = uniqueName("n");
+    try {
+      const first = await client.scheduler.queue({ name: "a", type, args: { n: 1 }, nodeName: node });
+      expect(first.warnings?.[0]).toContain("no worker has registered");
+      const runtime = createWorker({ nc: stack.nc, prefix: stack.prefix, node, idlePollMs: 1000 });
+      runtime.register(defineJob(type, z.object({ n: z.number() })), async () => ({}));
+      await runtime.start(); // its schema is in the registry from here
+      try {
+        // not the unknown-type answer of a moment ago: the registry is read again
+        await rejectsWith(
+          client.scheduler.queue({ name: "b", type, args: { n: "x" }, nodeName: node }),
+          ErrorCode.InvalidArgument,
+          "args.n",
+        );
+      } finally {
+        await runtime.stop();
+      }
+    } finally {
+      await client.close();
+    }
   });
 
   it("standby and activate hand the lead over and back", async () => {

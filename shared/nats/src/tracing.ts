@@ -11,6 +11,10 @@
  *                      the fire's headers
  *   worker             the run's span is a child of the fire's; the handler runs inside it, so its own spans
  *                      and the job's actions nest under the run
+ *   fast lane          an immediate once job published straight to the run stream (fastLane.ts) carries the
+ *                      producer's context in its headers: no queue or fire span, its first run is a child of
+ *                      the producer's span, and the worker stores that context in `state.trace` with the
+ *                      outcome (outcomeWriter.ts), so a retry's span descends from the producer's
  */
 import {
   context,
