@@ -1,7 +1,8 @@
 // Soak (issue 12): SOAK_MINUTES (default 30) of steady mixed load on one nats-server, a scheduler process and
 // a worker process (soak-worker.mjs, default settings: events and run log on):
 //   - SCHEDULES (1,000) period jobs firing every second;
-//   - ONCE_RATE once jobs a second (default 1,000: about half of what this machine ran beside the schedules),
+//   - ONCE_RATE once jobs a second (default 500: half of this mix's capacity here; at 1,000 a second nats-server
+//     saturated after 15 minutes and retention fell behind, bench/RESULTS.md, eighth session),
 //     queued through the client in batches every 100 ms; 5 % fail their first attempt and succeed on the
 //     retry, 0.2 % fail every attempt (maxTryCount 2) and are dead-lettered;
 //   - the defaults for retention, the run log and dead letters (finite: what an operator gets).
@@ -25,7 +26,7 @@ import { startStack, stopProcess } from "./stack.mjs";
 const env = (k, d) => Number(process.env[k] ?? d);
 const minutes = env("SOAK_MINUTES", 30);
 const schedules = env("SCHEDULES", 1000);
-const onceRate = env("ONCE_RATE", 1000);
+const onceRate = env("ONCE_RATE", 500);
 const sampleMs = env("SAMPLE_MS", 10_000);
 const here = fileURLToPath(new URL(".", import.meta.url));
 
