@@ -53,8 +53,14 @@ export interface AssemblyDeps {
   tick: () => void;
 }
 
-/** A write that got through this long ago still shows the way to the cluster open (reach.ts). */
-const REACH_FRESH_MS = 500;
+/**
+ * A write that got through this long ago still shows the way to the cluster open (reach.ts). 500 ms let a
+ * worker cut off 80-180 ms before an instant run that instant's fires (the partition suite, 2026-12-07): any
+ * write that got through ended before the cut, so the window is what a cut can hide in. Under load writes
+ * land every few ms and no probe is needed; at low load a probe (one registry write) per instant delays held
+ * fires by its round trip.
+ */
+const REACH_FRESH_MS = 50;
 
 export class WorkerAssembly {
   /** set as build() makes them; the front reads them to stop in order and for its getters */

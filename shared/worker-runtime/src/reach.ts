@@ -10,7 +10,7 @@
  * fires start only once it lands. If it does not land within `timeoutMs` they are handed back: another
  * worker runs them once (after the ack wait, when the hand-back cannot get out either).
  *
- * The window that remains is `freshMs` (default 500 ms) after the last write that got through.
+ * The window that remains is `freshMs` (the worker's: 50 ms) after the last write that got through.
  */
 export class Reach {
   private confirmedAt = Number.NEGATIVE_INFINITY;
