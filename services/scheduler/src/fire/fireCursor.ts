@@ -52,7 +52,7 @@
 import type { KV } from "@nats-io/kv";
 import { decode, encode, FencedError } from "@taskjet/protocol";
 import { isCasConflict } from "@taskjet/nats";
-import type { JobEntry } from "./jobEntry.js";
+import type { JobEntry } from "../view/jobEntry.js";
 
 export const CURSOR_KEY = "cursor";
 

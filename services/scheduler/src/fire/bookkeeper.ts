@@ -15,8 +15,8 @@
  */
 import type { JobStore } from "@taskjet/nats";
 import { FencedError, type JobRecord, type JobState, type StoredJob } from "@taskjet/protocol";
-import type { JobEntry } from "./jobEntry.js";
-import type { Plan } from "./planner.js";
+import type { JobEntry } from "../view/jobEntry.js";
+import type { Plan } from "../plan/planner.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const msOf = (s: string | undefined) => (s === undefined ? Number.NEGATIVE_INFINITY : Date.parse(s));

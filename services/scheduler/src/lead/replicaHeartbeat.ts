@@ -7,7 +7,7 @@ import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import type { Registry } from "@taskjet/nats";
 import type { ReplicaInfo } from "@taskjet/protocol";
-import type { Clock } from "./clock.js";
+import type { Clock } from "../plan/clock.js";
 import { Every } from "./every.js";
 
 export class ReplicaHeartbeat {

@@ -33,10 +33,10 @@ import {
   type JobState,
   type StoredJob,
 } from "@taskjet/protocol";
-import type { Clock } from "./clock.js";
-import type { Dispatcher, InterruptReason } from "./dispatcher.js";
+import type { Clock } from "../plan/clock.js";
+import type { Dispatcher, InterruptReason } from "../fire/dispatcher.js";
 import { firstNominal, type JobCommands } from "./jobCommands.js";
-import type { JobIndex } from "./jobIndex.js";
+import type { JobIndex } from "../view/jobIndex.js";
 import type { QueuedJob } from "./queuedJobs.js";
 
 export const lifecycleOps = ["trigger", "pause", "resume", "remove", "start", "stop"] as const;

@@ -3,7 +3,7 @@
  * due time or a removal is O(log n). The ticker pops every entry due in the next few ms in one batch, so
  * work per tick is proportional to the fires due, never to the jobs stored.
  */
-import type { JobEntry } from "./jobEntry.js";
+import type { JobEntry } from "../view/jobEntry.js";
 
 export class DueHeap {
   private readonly items: JobEntry[] = [];

@@ -13,7 +13,7 @@ import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import { decode, type WorkerInfo } from "@taskjet/protocol";
 import type { ReplicaHeartbeat } from "./replicaHeartbeat.js";
-import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
+import type { SchedulerMetrics, ServiceEvents } from "../serviceEvents.js";
 import { Every } from "./every.js";
 
 export class ClockSkewMonitor {

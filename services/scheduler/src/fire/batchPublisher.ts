@@ -7,12 +7,12 @@
  * The entries stay the ticker's: this file marks them busy and hands them back through PublisherHost
  * (place, finish), so the heap and the busy set the cursor keeper reads are kept in one place.
  */
-import type { Clock } from "./clock.js";
+import type { Clock } from "../plan/clock.js";
 import { yieldToLoop, type Dispatcher, type FireToPublish } from "./dispatcher.js";
-import { Slot, type JobEntry } from "./jobEntry.js";
-import type { ResolvedSchedulerOptions } from "./options.js";
-import { planRetry, planSchedule } from "./planner.js";
-import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
+import { Slot, type JobEntry } from "../view/jobEntry.js";
+import type { ResolvedSchedulerOptions } from "../options.js";
+import { planRetry, planSchedule } from "../plan/planner.js";
+import type { SchedulerMetrics, ServiceEvents } from "../serviceEvents.js";
 import type { Records, Settler, SettlerHost, Work } from "./settler.js";
 
 /** The ticker, as the batch publisher sees it. */

@@ -17,17 +17,17 @@
  * time is always computed strictly after it, so a backwards clock step delays fires but never repeats one.
  */
 import type { Logger } from "pino";
-import type { Clock, TimerHandle } from "./clock.js";
+import type { Clock, TimerHandle } from "../plan/clock.js";
 import type { Bookkeeper } from "./bookkeeper.js";
 import { BatchPublisher, type PublisherHost } from "./batchPublisher.js";
 import { yieldToLoop, type Dispatcher } from "./dispatcher.js";
-import { DueHeap } from "./dueHeap.js";
+import { DueHeap } from "../plan/dueHeap.js";
 import { EMPTY_CURSOR, isCovered, type CursorValue } from "./fireCursor.js";
-import type { IndexListener, JobIndex } from "./jobIndex.js";
-import { Slot, type JobEntry } from "./jobEntry.js";
-import type { ResolvedSchedulerOptions } from "./options.js";
-import type { Plan } from "./planner.js";
-import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
+import type { IndexListener, JobIndex } from "../view/jobIndex.js";
+import { Slot, type JobEntry } from "../view/jobEntry.js";
+import type { ResolvedSchedulerOptions } from "../options.js";
+import type { Plan } from "../plan/planner.js";
+import type { SchedulerMetrics, ServiceEvents } from "../serviceEvents.js";
 import { Settler, type SettlerHost } from "./settler.js";
 import type { SkipRecorder } from "./skipRecorder.js";
 

@@ -5,11 +5,11 @@
  */
 import type { Logger } from "pino";
 import { FencedError } from "@taskjet/protocol";
-import type { Clock } from "./clock.js";
-import type { CursorStore, CursorValue } from "./fireCursor.js";
-import type { JobIndex } from "./jobIndex.js";
-import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
-import type { Ticker } from "./ticker.js";
+import type { Clock } from "../plan/clock.js";
+import type { CursorStore, CursorValue } from "../fire/fireCursor.js";
+import type { JobIndex } from "../view/jobIndex.js";
+import type { SchedulerMetrics, ServiceEvents } from "../serviceEvents.js";
+import type { Ticker } from "../fire/ticker.js";
 import { Every } from "./every.js";
 
 // rewrite an unchanged cursor this often anyway, so followers and `status` see the leader is alive

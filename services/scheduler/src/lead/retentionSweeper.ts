@@ -21,7 +21,7 @@
 import type { Logger } from "pino";
 import type { JobStore } from "@taskjet/nats";
 import { ConflictError, NotFoundError, retentionOf, type RetentionConfig } from "@taskjet/protocol";
-import type { FinishedJob, JobIndex } from "./jobIndex.js";
+import type { FinishedJob, JobIndex } from "../view/jobIndex.js";
 import { Every } from "./every.js";
 
 export interface RetentionSweeperDeps {

@@ -13,8 +13,8 @@
  * count (exact for interval jobs, estimated from the walked part for cron).
  */
 import type { FireReason } from "@taskjet/protocol";
-import type { JobEntry } from "./jobEntry.js";
-import type { JobSchedule } from "./schedule.js";
+import type { JobEntry } from "../view/jobEntry.js";
+import type { JobSchedule } from "../view/schedule.js";
 
 export interface PlannedFire {
   nominalMs: number;

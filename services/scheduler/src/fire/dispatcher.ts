@@ -42,7 +42,7 @@ import {
   type Span,
   type TraceCarrier,
 } from "@taskjet/nats";
-import type { PlannedFire } from "./planner.js";
+import type { PlannedFire } from "../plan/planner.js";
 import { PubAckMux } from "./pubAckMux.js";
 
 const te = new TextEncoder();

@@ -13,11 +13,11 @@ import type { Logger } from "pino";
 import { FencedError } from "@taskjet/protocol";
 import type { Bookkeeper } from "./bookkeeper.js";
 import type { Dispatcher, PublishOutcome } from "./dispatcher.js";
-import type { JobIndex } from "./jobIndex.js";
-import type { JobEntry } from "./jobEntry.js";
-import type { ResolvedSchedulerOptions } from "./options.js";
-import type { Plan } from "./planner.js";
-import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
+import type { JobIndex } from "../view/jobIndex.js";
+import type { JobEntry } from "../view/jobEntry.js";
+import type { ResolvedSchedulerOptions } from "../options.js";
+import type { Plan } from "../plan/planner.js";
+import type { SchedulerMetrics, ServiceEvents } from "../serviceEvents.js";
 import type { SkipRecorder } from "./skipRecorder.js";
 
 /** One popped entry and what the planner decided for it. */

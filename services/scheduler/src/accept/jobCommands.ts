@@ -61,13 +61,13 @@ import {
   type ListFilter,
   type RetentionConfig,
 } from "@taskjet/protocol";
-import type { Clock } from "./clock.js";
-import type { JobIndex } from "./jobIndex.js";
+import type { Clock } from "../plan/clock.js";
+import type { JobIndex } from "../view/jobIndex.js";
 import { checkJobLimits, type JobLimits } from "./jobLimits.js";
-import { toJobView } from "./jobView.js";
+import { toJobView } from "../view/jobView.js";
 import { type QueuedJob, type QueuedJobs } from "./queuedJobs.js";
 import { ReplyPage } from "./replyPage.js";
-import { JobSchedule } from "./schedule.js";
+import { JobSchedule } from "../view/schedule.js";
 
 export interface CommandDeps {
   store: JobStore;

@@ -24,7 +24,7 @@ import {
   type Namespace,
   type RunLogEntry,
 } from "@taskjet/protocol";
-import type { SkipRange } from "./planner.js";
+import type { SkipRange } from "../plan/planner.js";
 
 /** A skipped-fire log entry; a summary of a long gap carries the count. */
 export interface SkippedLogEntry extends RunLogEntry {

@@ -6,10 +6,10 @@
  */
 import type { Logger } from "pino";
 import type { Registry } from "@taskjet/nats";
-import type { Bookkeeper } from "./bookkeeper.js";
-import type { JobIndex } from "./jobIndex.js";
-import type { SchedulerMetrics } from "./serviceEvents.js";
-import type { Ticker } from "./ticker.js";
+import type { Bookkeeper } from "../fire/bookkeeper.js";
+import type { JobIndex } from "../view/jobIndex.js";
+import type { SchedulerMetrics } from "../serviceEvents.js";
+import type { Ticker } from "../fire/ticker.js";
 import { Every } from "./every.js";
 
 export class Reaper {
