@@ -9,8 +9,8 @@
 import type { Logger } from "pino";
 import { ConflictError, NotFoundError, type JobRecord, type StoredJob } from "@taskjet/protocol";
 import { isTransient, type JobStore } from "@taskjet/nats";
-import { errorText } from "./errors.js";
-import type { ResolvedWorkerOptions } from "./options.js";
+import { errorText } from "../errors.js";
+import type { ResolvedWorkerOptions } from "../options.js";
 
 export interface DurableDeps {
   o: ResolvedWorkerOptions;

@@ -5,10 +5,10 @@
  */
 import type { FireMessage, StoredJob } from "@taskjet/protocol";
 import type { Decoded } from "./decodeFire.js";
-import { RunAbortedError, type AbortReason } from "./errors.js";
-import type { Registration } from "./handler.js";
+import { RunAbortedError, type AbortReason } from "../errors.js";
+import type { Registration } from "../handler.js";
 import type { RunMessage } from "./runMessage.js";
-import type { RunRef } from "./workerEvents.js";
+import type { RunRef } from "../workerEvents.js";
 
 /** What a run needs once its fire is decoded and its job read (see Runner.prepare). */
 export interface PreparedRun {

@@ -8,7 +8,7 @@
  * One timer per distinct instant (a burst due at one second is one timer), released in arrival order; the
  * worker sorts the released runs by priority.
  */
-import type { ActiveRun } from "./activeRun.js";
+import type { ActiveRun } from "../run/activeRun.js";
 
 export class EarlyFires {
   private readonly byInstant = new Map<number, ActiveRun[]>();

@@ -7,8 +7,8 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { Registry } from "@taskjet/nats";
-import type { Registration } from "./handler.js";
-import type { ResolvedWorkerOptions } from "./options.js";
+import type { Registration } from "../handler.js";
+import type { ResolvedWorkerOptions } from "../options.js";
 
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;

@@ -6,12 +6,12 @@
 import type { Logger } from "pino";
 import { encode, parseOrThrow, type FireMessage, type StoredJob } from "@taskjet/protocol";
 import type { ActiveRun } from "./activeRun.js";
-import { errorText, NonRetryableError, RetryAfterError } from "./errors.js";
-import type { HandlerContext, JobHook, JobInfo, Registration } from "./handler.js";
-import type { RunResult } from "./outcome.js";
-import type { RunReporter } from "./runReporter.js";
-import type { Telemetry } from "./telemetry.js";
-import type { RunRef, WorkerEventEmitter } from "./workerEvents.js";
+import { errorText, NonRetryableError, RetryAfterError } from "../errors.js";
+import type { HandlerContext, JobHook, JobInfo, Registration } from "../handler.js";
+import type { RunResult } from "../outcome/outcome.js";
+import type { RunReporter } from "../outcome/runReporter.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
+import type { RunRef, WorkerEventEmitter } from "../workerEvents.js";
 
 export interface InvokerDeps {
   telemetry: Telemetry;

@@ -16,17 +16,17 @@ import {
   type StoredJob,
 } from "@taskjet/protocol";
 import type { ActionRunner } from "./actions.js";
-import type { ActiveRun } from "./activeRun.js";
+import type { ActiveRun } from "../run/activeRun.js";
 import type { Durable } from "./durable.js";
-import type { AbortReason } from "./errors.js";
-import type { JobHook } from "./handler.js";
-import type { ResolvedWorkerOptions } from "./options.js";
+import type { AbortReason } from "../errors.js";
+import type { JobHook } from "../handler.js";
+import type { ResolvedWorkerOptions } from "../options.js";
 import { applyResult, ranAlready, withoutAbortedRun, type Applied, type RunResult } from "./outcome.js";
 import type { RecentRuns } from "./recentRuns.js";
 import { NO_LOG, type RunReporter } from "./runReporter.js";
 import { StateCoalescer } from "./stateCoalescer.js";
-import type { Telemetry } from "./telemetry.js";
-import type { RunRef, WorkerEventEmitter } from "./workerEvents.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
+import type { RunRef, WorkerEventEmitter } from "../workerEvents.js";
 
 export interface OutcomeDeps {
   o: ResolvedWorkerOptions;

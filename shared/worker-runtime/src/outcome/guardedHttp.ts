@@ -24,7 +24,7 @@ import { isIP, type LookupFunction } from "node:net";
 import { pipeline, type Readable } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { DestinationPolicy } from "./destinationPolicy.js";
-import { errorText, NonRetryableError } from "./errors.js";
+import { errorText, NonRetryableError } from "../errors.js";
 
 /** The policy refused a destination (the first URL or a redirect): the job's input, not a passing fault. */
 export class DestinationRefusedError extends NonRetryableError {

@@ -21,7 +21,7 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import { inboxFor, type PublishBatch } from "@taskjet/nats";
-import { RunMessage } from "./runMessage.js";
+import { RunMessage } from "../run/runMessage.js";
 
 export interface PullTarget {
   /** durable consumer name */

@@ -4,8 +4,8 @@
  * room the puller may fill is free slots plus free buffer, so a worker never takes more than it can start
  * soon; what waits a whole workingIntervalMs is handed back for another worker.
  */
-import type { ActiveRun } from "./activeRun.js";
-import type { ResolvedWorkerOptions } from "./options.js";
+import type { ActiveRun } from "../run/activeRun.js";
+import type { ResolvedWorkerOptions } from "../options.js";
 
 export interface SlotsDeps {
   o: ResolvedWorkerOptions;

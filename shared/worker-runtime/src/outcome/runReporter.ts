@@ -6,11 +6,11 @@
 import type { Logger } from "pino";
 import type { FireMessage, JobEventData, JobRecord, Namespace } from "@taskjet/protocol";
 import type { Durable } from "./durable.js";
-import { errorText } from "./errors.js";
-import type { JobHook } from "./handler.js";
-import type { ResolvedWorkerOptions } from "./options.js";
-import type { Telemetry, WorkerRunLogEntry } from "./telemetry.js";
-import type { RunRef, WorkerEventEmitter } from "./workerEvents.js";
+import { errorText } from "../errors.js";
+import type { JobHook } from "../handler.js";
+import type { ResolvedWorkerOptions } from "../options.js";
+import type { Telemetry, WorkerRunLogEntry } from "../telemetry/telemetry.js";
+import type { RunRef, WorkerEventEmitter } from "../workerEvents.js";
 
 /** A settled run-log write, for when no entry is made (run log off, or no handler starts: no `started`). */
 export const NO_LOG: Promise<void> = Promise.resolve();

@@ -6,14 +6,14 @@
  */
 import type { Logger } from "pino";
 import { decode, encodingOf, type FireMessage } from "@taskjet/protocol";
-import { ActiveRun } from "./activeRun.js";
-import { decodeFire } from "./decodeFire.js";
+import { ActiveRun } from "../run/activeRun.js";
+import { decodeFire } from "../run/decodeFire.js";
 import { EarlyFires } from "./earlyFires.js";
-import type { ResolvedWorkerOptions } from "./options.js";
-import type { Runner } from "./runner.js";
-import type { RunMessage } from "./runMessage.js";
+import type { ResolvedWorkerOptions } from "../options.js";
+import type { Runner } from "../run/runner.js";
+import type { RunMessage } from "../run/runMessage.js";
 import type { RunSlots } from "./runSlots.js";
-import type { WorkerEventEmitter } from "./workerEvents.js";
+import type { WorkerEventEmitter } from "../workerEvents.js";
 
 /** An interrupt on `<p>.ctl.<node>` or `<p>.ctl._all` (msgpack, or JSON by Content-Type). */
 export interface Interrupt {

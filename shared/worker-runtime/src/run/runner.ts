@@ -43,25 +43,25 @@ import {
   type LockHandle,
   type LockProvider,
 } from "@taskjet/nats";
-import type { ActionRunner } from "./actions.js";
+import type { ActionRunner } from "../outcome/actions.js";
 import type { ActiveRun, PreparedRun } from "./activeRun.js";
 import { decodeFire, type PoisonInfo } from "./decodeFire.js";
-import { Durable } from "./durable.js";
-import type { JobHook, Registration } from "./handler.js";
+import { Durable } from "../outcome/durable.js";
+import type { JobHook, Registration } from "../handler.js";
 import { HandlerInvoker } from "./handlerInvoker.js";
-import type { CachedJobStore } from "./jobCache.js";
-import { ranAlready, withRunning, type RunResult } from "./outcome.js";
-import { OutcomeWriter } from "./outcomeWriter.js";
-import { RecentRuns } from "./recentRuns.js";
-import type { ResolvedWorkerOptions } from "./options.js";
+import type { CachedJobStore } from "../outcome/jobCache.js";
+import { ranAlready, withRunning, type RunResult } from "../outcome/outcome.js";
+import { OutcomeWriter } from "../outcome/outcomeWriter.js";
+import { RecentRuns } from "../outcome/recentRuns.js";
+import type { ResolvedWorkerOptions } from "../options.js";
 import type { RunMessage } from "./runMessage.js";
-import { RunReporter } from "./runReporter.js";
-import type { StateCoalescer } from "./stateCoalescer.js";
-import type { Telemetry } from "./telemetry.js";
+import { RunReporter } from "../outcome/runReporter.js";
+import type { StateCoalescer } from "../outcome/stateCoalescer.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
 
 /** A message this worker cannot take now goes back for this long (another worker, or later). */
 const HAND_BACK_MS = 5_000;
-import type { RunRef, WorkerEventEmitter } from "./workerEvents.js";
+import type { RunRef, WorkerEventEmitter } from "../workerEvents.js";
 
 export interface RunnerDeps {
   o: ResolvedWorkerOptions;

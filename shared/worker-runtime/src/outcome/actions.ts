@@ -15,10 +15,10 @@ import { headers as natsHeaders } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import { failSpan, otelContext, startSpan, tracingOn } from "@taskjet/nats";
 import { actionSubjectRefusal, JSON_TYPE, type ActionTrigger, type JobEventData } from "@taskjet/protocol";
-import { errorText } from "./errors.js";
+import { errorText } from "../errors.js";
 import type { GuardedHttp } from "./guardedHttp.js";
-import { safeJson } from "./telemetry.js";
-import type { WorkerEventEmitter } from "./workerEvents.js";
+import { safeJson } from "../telemetry/telemetry.js";
+import type { WorkerEventEmitter } from "../workerEvents.js";
 
 /** The payload every action gets: the after event plus what triggered the action. */
 export interface ActionPayload {
