@@ -5,7 +5,7 @@
  * only takes itself out of state.running, and a shutdown hands its fire back instead of acking it.
  */
 import type { Logger } from "pino";
-import { carrierOf, tracingOn, type JobStore } from "@taskjet/nats";
+import { carrierOf, tracingOn, type JobStore, type TraceContext } from "@taskjet/nats";
 import {
   finishedKind,
   NotFoundError,
@@ -16,7 +16,6 @@ import {
   type StoredJob,
 } from "@taskjet/protocol";
 import type { ActionRunner } from "./actions.js";
-import type { ActiveRun } from "../run/activeRun.js";
 import type { Durable } from "./durable.js";
 import type { AbortReason } from "../errors.js";
 import type { JobHook } from "../handler.js";
@@ -27,6 +26,19 @@ import { NO_LOG, type RunReporter } from "./runReporter.js";
 import { StateCoalescer } from "./stateCoalescer.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
 import type { RunRef, WorkerEventEmitter } from "../workerEvents.js";
+
+/**
+ * The part of a delivered run (run/activeRun.ts) its outcome needs: the message to ack or hand back and
+ * its trace. Declared here so outcome/ does not import run/ (imports run along the worker's path).
+ */
+export interface FinishedDelivery {
+  readonly msg: {
+    readonly subject: string;
+    traceContext(): TraceContext;
+    ack(): void;
+    nak(delayMs?: number): void;
+  };
+}
 
 export interface OutcomeDeps {
   o: ResolvedWorkerOptions;
@@ -60,7 +72,7 @@ export class OutcomeWriter {
 
   /** Writes, acks and reports the run's outcome (handler done, or a forced failure). */
   async finish(
-    a: ActiveRun,
+    a: FinishedDelivery,
     ref: RunRef,
     key: string,
     stored: StoredJob,
@@ -212,7 +224,7 @@ export class OutcomeWriter {
    * run log and the after event.
    */
   private async writeFast(
-    a: ActiveRun,
+    a: FinishedDelivery,
     key: string,
     stored: StoredJob,
     fire: FireMessage,
@@ -245,7 +257,7 @@ export class OutcomeWriter {
   }
 
   private async finishAborted(
-    a: ActiveRun,
+    a: FinishedDelivery,
     ref: RunRef,
     key: string,
     stored: StoredJob,
