@@ -39,7 +39,7 @@ const stageRules = [
   ),
   // the worker: a fire comes in (intake), runs (run), leaves its outcome (outcome) and its traces
   // (telemetry). Each stage hands the delivery on by calling the next, so imports run along the path.
-  ...stageZones("shared/worker-runtime/src", ["assembly.ts", "worker.ts", "index.ts", "fireTools.ts"], {
+  ...stageZones("shared/worker-runtime/src", ["assembly.ts", "worker.ts", "index.ts"], {
     telemetry: ["outcome", "run", "intake"],
     outcome: ["run", "intake"],
     run: ["intake"],

@@ -39,4 +39,3 @@ export {
 export type { WorkerRunLogEntry, WorkerEventPhase } from "./telemetry/telemetry.js";
 export { backoffMs, type Backoff } from "./outcome/outcome.js";
 export { consumerNames } from "./intake/consumers.js";
-export { buildFire, publishFire, type BuildFireOptions } from "./fireTools.js";

@@ -1,5 +1,6 @@
 /**
- * Fires without a scheduler, for tests, benchmarks and tools: build the FireMessage the scheduler would send
+ * Fires without a scheduler, for tests and benchmarks (moved here from @taskjet/worker-runtime, whose
+ * public API is the worker's): build the FireMessage the scheduler would send
  * for a job definition, and publish it to the job's dispatch subject with the scheduler's headers.
  */
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
