@@ -12,6 +12,41 @@ const deepImports = {
 };
 const restrict = (...extra) => ["error", { patterns: [deepImports, ...extra] }];
 
+// Stage folders (docs/architecture.md, "Where the code lives"): a stage imports only the stages it builds
+// on, never a stage further along its package's path and never the package's front (the top-level files
+// that assemble and run the stages). The top level's definitions (options, events, errors, the handler
+// API) are open to every stage.
+const stageZones = (src, front, mayNotImport) =>
+  Object.entries(mayNotImport).map(([stage, later]) => ({
+    target: `${src}/${stage}`,
+    from: [...later.map((s) => `${src}/${s}`), ...front.map((f) => `${src}/${f}`)],
+    message: `${src}/${stage} may not import ${later.length ? later.join("/, ") + "/ or " : ""}the front (${front.join(", ")}): no import runs back up.`,
+  }));
+const stageRules = [
+  // the scheduler: a job is accepted, seen by the view, planned, fired; the leader's duties wrap the firing.
+  // Imports run down that path (fire uses plan and view); accept is the front door, which reads the view
+  // and sends interrupts through the dispatcher, so nothing else may import it.
+  ...stageZones(
+    "services/scheduler/src",
+    ["assembly.ts", "schedulerService.ts", "main.ts", "metrics.ts", "envConfig.ts", "index.ts"],
+    {
+      view: ["plan", "fire", "lead", "accept"],
+      plan: ["fire", "lead", "accept"],
+      fire: ["lead", "accept"],
+      lead: ["accept"],
+      accept: ["lead"],
+    },
+  ),
+  // the worker: a fire comes in (intake), runs (run), leaves its outcome (outcome) and its traces
+  // (telemetry). Each stage hands the delivery on by calling the next, so imports run along the path.
+  ...stageZones("shared/worker-runtime/src", ["assembly.ts", "worker.ts", "index.ts"], {
+    telemetry: ["outcome", "run", "intake"],
+    outcome: ["run", "intake"],
+    run: ["intake"],
+    intake: [],
+  }),
+];
+
 export default tseslint.config(
   { ignores: ["**/dist/**", "**/node_modules/**", "**/.turbo/**", "**/.taskjet/**", "bench/out/**"] },
   js.configs.recommended,
@@ -30,6 +65,7 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "import-x/no-cycle": "error",
+      "import-x/no-restricted-paths": ["error", { basePath: import.meta.dirname, zones: stageRules }],
       "no-restricted-imports": restrict(),
     },
   },

@@ -20,27 +20,27 @@ import {
   RequestMux,
 } from "@taskjet/nats";
 import { namespace, type BacklogEntry, type FencedError, type ReplicaInfo } from "@taskjet/protocol";
-import { ApiServer, type SysHandlers } from "./apiServer.js";
-import { runBacklog } from "./backlog.js";
-import { Bookkeeper } from "./bookkeeper.js";
-import { ClockSkewMonitor } from "./clockSkewMonitor.js";
-import { CursorKeeper } from "./cursorKeeper.js";
-import { Dispatcher } from "./dispatcher.js";
-import { CursorStore } from "./fireCursor.js";
-import { JobCommands } from "./jobCommands.js";
-import { JobIndex } from "./jobIndex.js";
-import { Leadership } from "./leadership.js";
-import { LifecycleCommands } from "./lifecycleCommands.js";
+import { ApiServer, type SysHandlers } from "./accept/apiServer.js";
+import { runBacklog } from "./fire/backlog.js";
+import { Bookkeeper } from "./fire/bookkeeper.js";
+import { ClockSkewMonitor } from "./lead/clockSkewMonitor.js";
+import { CursorKeeper } from "./lead/cursorKeeper.js";
+import { Dispatcher } from "./fire/dispatcher.js";
+import { CursorStore } from "./fire/fireCursor.js";
+import { JobCommands } from "./accept/jobCommands.js";
+import { JobIndex } from "./view/jobIndex.js";
+import { Leadership } from "./lead/leadership.js";
+import { LifecycleCommands } from "./accept/lifecycleCommands.js";
 import type { ResolvedSchedulerOptions, SchedulerOptions } from "./options.js";
-import { Reaper } from "./reaper.js";
-import { QueuedJobs } from "./queuedJobs.js";
-import { Every } from "./every.js";
-import { ReplicaWatch } from "./replicaWatch.js";
-import { RetentionSweeper } from "./retentionSweeper.js";
-import { ReplicaHeartbeat } from "./replicaHeartbeat.js";
+import { Reaper } from "./lead/reaper.js";
+import { QueuedJobs } from "./accept/queuedJobs.js";
+import { Every } from "./lead/every.js";
+import { ReplicaWatch } from "./lead/replicaWatch.js";
+import { RetentionSweeper } from "./lead/retentionSweeper.js";
+import { ReplicaHeartbeat } from "./lead/replicaHeartbeat.js";
 import type { SchedulerMetrics, ServiceEvents } from "./serviceEvents.js";
-import { SkipRecorder } from "./skipRecorder.js";
-import { Ticker } from "./ticker.js";
+import { SkipRecorder } from "./fire/skipRecorder.js";
+import { Ticker } from "./fire/ticker.js";
 
 /** NATS' default max_payload, for the moment before the server's INFO has arrived. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;

@@ -16,11 +16,11 @@ export {
   type ResolvedSchedulerOptions,
   type Tunables,
 } from "./options.js";
-export { systemClock, ManualClock, type Clock, type TimerHandle } from "./clock.js";
+export { systemClock, ManualClock, type Clock, type TimerHandle } from "./plan/clock.js";
 export { ServiceEvents, type ServiceEventMap, type SchedulerMetrics } from "./serviceEvents.js";
-export { CURSOR_KEY, type CursorValue } from "./fireCursor.js";
-export type { InterruptMessage, InterruptReason } from "./dispatcher.js";
-export type { SkippedLogEntry } from "./skipRecorder.js";
-export type { Role } from "./leadership.js";
+export { CURSOR_KEY, type CursorValue } from "./fire/fireCursor.js";
+export type { InterruptMessage, InterruptReason } from "./fire/dispatcher.js";
+export type { SkippedLogEntry } from "./fire/skipRecorder.js";
+export type { Role } from "./lead/leadership.js";
 export { optionsFromEnv, ENV_VARS } from "./envConfig.js";
 export { schedulerMetrics, startSchedulerOps } from "./metrics.js";

@@ -12,7 +12,7 @@ import {
   startOpsServer,
   type OpsServer,
 } from "@taskjet/observability";
-import { stuckReason } from "./replicaWatch.js";
+import { stuckReason } from "./lead/replicaWatch.js";
 import type { SchedulerService } from "./schedulerService.js";
 
 export function schedulerMetrics(service: SchedulerService): Registry {

@@ -21,7 +21,7 @@ import {
   type RetentionConfig,
   type RetentionConfigInput,
 } from "@taskjet/protocol";
-import { systemClock, type Clock } from "./clock.js";
+import { systemClock, type Clock } from "./plan/clock.js";
 
 const ms = (what: string, min = 1) =>
   z

@@ -17,9 +17,9 @@ import { hostname } from "node:os";
 import { pino, type Logger } from "pino";
 import type { BacklogEntry, FencedError, ReplicaInfo, SchedulerStatus } from "@taskjet/protocol";
 import { assemble, type Running } from "./assembly.js";
-import type { Role } from "./leadership.js";
-import type { JobIndex } from "./jobIndex.js";
-import type { ReplicaHealth } from "./replicaWatch.js";
+import type { Role } from "./lead/leadership.js";
+import type { JobIndex } from "./view/jobIndex.js";
+import type { ReplicaHealth } from "./lead/replicaWatch.js";
 import { resolveOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from "./options.js";
 import { newMetrics, ServiceEvents, type SchedulerMetrics } from "./serviceEvents.js";
 

@@ -3,7 +3,7 @@
  * instead of sleeping, plus counters for dashboards.
  */
 import { EventEmitter } from "node:events";
-import type { CursorValue } from "./fireCursor.js";
+import type { CursorValue } from "./fire/fireCursor.js";
 
 export interface ServiceEventMap {
   /** this replica became leader and fires (after claiming the cursor) */

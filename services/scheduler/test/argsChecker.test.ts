@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { JobTypeInfo } from "@taskjet/nats";
 import { ValidationError } from "@taskjet/protocol";
 import { ArgsChecker } from "@taskjet/nats";
-import { ManualClock } from "../src/clock.js";
+import { ManualClock } from "../src/plan/clock.js";
 
 const emailSchema = z.toJSONSchema(z.strictObject({ to: z.email(), subject: z.string() }), { io: "input" });
 

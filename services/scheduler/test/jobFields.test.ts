@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decode, encode, initialState, parseJobInput, type JobRecord } from "@taskjet/protocol";
-import { fieldsOf, scanJobFields } from "../src/jobFields.js";
+import { fieldsOf, scanJobFields } from "../src/view/jobFields.js";
 
 /** A record as anything may have stored it: a valid definition with `input` laid over it unchecked. */
 function record(input: Record<string, unknown>, state: Record<string, unknown> = {}): JobRecord {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { KV } from "@nats-io/kv";
 import { ensureTopology, JobStore } from "@taskjet/nats";
 import { initialState, namespace, parseJobInput, type JobRecord } from "@taskjet/protocol";
-import { JobIndex } from "../src/jobIndex.js";
+import { JobIndex } from "../src/view/jobIndex.js";
 import { cleanups, nc, uniqueName, useNatsServer, waitFor } from "./harness.js";
 
 useNatsServer();

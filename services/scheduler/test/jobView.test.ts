@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { JobRecord } from "@taskjet/protocol";
-import type { JobEntry } from "../src/jobEntry.js";
-import { toJobView } from "../src/jobView.js";
+import type { JobEntry } from "../src/view/jobEntry.js";
+import { toJobView } from "../src/view/jobView.js";
 
 const stored = "2026-11-28T12:00:00.000Z";
 const heapDue = Date.parse("2027-01-01T00:00:00.000Z");

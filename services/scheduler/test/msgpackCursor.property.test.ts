@@ -12,7 +12,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decode, encode, type JobRecord } from "@taskjet/protocol";
-import { fieldsOf, scanJobFields } from "../src/jobFields.js";
+import { fieldsOf, scanJobFields } from "../src/view/jobFields.js";
 import {
   arrayLength,
   closeCursor,
@@ -24,8 +24,8 @@ import {
   poolStr,
   skip,
   timeMs,
-} from "../src/msgpackCursor.js";
-import { isoBytesMs, pooled } from "../src/textFromBytes.js";
+} from "../src/view/msgpackCursor.js";
+import { isoBytesMs, pooled } from "../src/view/textFromBytes.js";
 
 const RUNS = 3_000;
 const utf8 = new TextEncoder();

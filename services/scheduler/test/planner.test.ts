@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { Headers, MSGPACK } from "@taskjet/protocol";
-import { fireHeaders } from "../src/dispatcher.js";
+import { fireHeaders } from "../src/fire/dispatcher.js";
 import {
   compileCron,
   encode,
@@ -11,9 +11,9 @@ import {
   type JobState,
   type StoredJob,
 } from "@taskjet/protocol";
-import { JobEntry, packRaw } from "../src/jobEntry.js";
-import { enumerate, planSchedule, type PlannerLimits } from "../src/planner.js";
-import { CronTimeline, JobSchedule } from "../src/schedule.js";
+import { JobEntry, packRaw } from "../src/view/jobEntry.js";
+import { enumerate, planSchedule, type PlannerLimits } from "../src/plan/planner.js";
+import { CronTimeline, JobSchedule } from "../src/view/schedule.js";
 
 const T0 = Date.parse("2026-03-02T10:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();

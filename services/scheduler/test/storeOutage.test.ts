@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { JetStreamError } from "@nats-io/jetstream";
 import { NoRespondersError, RequestError, TimeoutError } from "@nats-io/nats-core";
 import { NotFoundError, TaskjetError } from "@taskjet/protocol";
-import { asStoreOutage } from "../src/storeOutage.js";
+import { asStoreOutage } from "../src/accept/storeOutage.js";
 
 describe("asStoreOutage", () => {
   it("no responders (as the lean request path and nats.js throw it, also as a cause) is UNAVAILABLE, retryable", () => {

@@ -14,13 +14,16 @@ import {
   type StoredJob,
 } from "@taskjet/protocol";
 import { ensureTopology, JobStore, type Topology } from "@taskjet/nats";
-import { connectTo, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
 import {
   buildFire,
+  connectTo,
   publishFire,
   type BuildFireOptions,
-  type WorkerRunLogEntry,
-} from "@taskjet/worker-runtime";
+  uniqueName,
+  waitFor,
+  type NatsServerFixture,
+} from "@taskjet/testing";
+import { type WorkerRunLogEntry } from "@taskjet/worker-runtime";
 
 export class ServiceTestEnv {
   nc!: NatsConnection;

@@ -19,19 +19,19 @@ import {
   RequestMux,
   type Topology,
 } from "@taskjet/nats";
-import type { ActionRunner } from "./actions.js";
-import { ensureConsumers } from "./consumers.js";
+import type { ActionRunner } from "./outcome/actions.js";
+import { ensureConsumers } from "./intake/consumers.js";
 import type { JobHook, Registration } from "./handler.js";
-import { Heartbeat } from "./heartbeat.js";
-import type { Intake } from "./intake.js";
-import { CachedJobStore } from "./jobCache.js";
-import { Reach } from "./reach.js";
+import { Heartbeat } from "./telemetry/heartbeat.js";
+import type { Intake } from "./intake/intake.js";
+import { CachedJobStore } from "./outcome/jobCache.js";
+import { Reach } from "./intake/reach.js";
 import type { ResolvedWorkerOptions } from "./options.js";
-import { Puller } from "./puller.js";
-import { Runner } from "./runner.js";
-import type { RunSlots } from "./runSlots.js";
-import { StateCoalescer } from "./stateCoalescer.js";
-import { Telemetry } from "./telemetry.js";
+import { Puller } from "./intake/puller.js";
+import { Runner } from "./run/runner.js";
+import type { RunSlots } from "./intake/runSlots.js";
+import { StateCoalescer } from "./outcome/stateCoalescer.js";
+import { Telemetry } from "./telemetry/telemetry.js";
 import type { WorkerEventEmitter } from "./workerEvents.js";
 
 /** What the parts need of the worker front. */

@@ -10,7 +10,7 @@
 // job types declared once for producers and workers (the same exports as @taskjet/jobs)
 export { defineJob, type ArgsOf, type DefinedJob, type ParsedArgsOf } from "@taskjet/jobs";
 export { createWorker, Worker } from "./worker.js";
-export type { Interrupt } from "./intake.js";
+export type { Interrupt } from "./intake/intake.js";
 export type { WorkerOptions, ResolvedWorkerOptions } from "./options.js";
 export type { HandlerContext, JobHandler, JobHook, JobInfo, RegisterOptions } from "./handler.js";
 export {
@@ -27,16 +27,15 @@ export {
   type WorkerListener,
   type RunRef,
 } from "./workerEvents.js";
-export type { ActionFn, ActionPayload, ActionContext } from "./actions.js";
-export { DestinationPolicy, parseDestinationEntries, type Verdict } from "./destinationPolicy.js";
+export type { ActionFn, ActionPayload, ActionContext } from "./outcome/actions.js";
+export { DestinationPolicy, parseDestinationEntries, type Verdict } from "./outcome/destinationPolicy.js";
 export {
   GuardedHttp,
   DestinationRefusedError,
   ResponseTooLargeError,
   type GuardedRequest,
   type GuardedResponse,
-} from "./guardedHttp.js";
-export type { WorkerRunLogEntry, WorkerEventPhase } from "./telemetry.js";
-export { backoffMs, type Backoff } from "./outcome.js";
-export { consumerNames } from "./consumers.js";
-export { buildFire, publishFire, type BuildFireOptions } from "./fireTools.js";
+} from "./outcome/guardedHttp.js";
+export type { WorkerRunLogEntry, WorkerEventPhase } from "./telemetry/telemetry.js";
+export { backoffMs, type Backoff } from "./outcome/outcome.js";
+export { consumerNames } from "./intake/consumers.js";

@@ -20,7 +20,7 @@ import {
   ValidationError,
 } from "@taskjet/protocol";
 import { logLevelFromEnv, type NatsConfigInput, type TopologyOptions } from "@taskjet/nats";
-import { parseDestinationEntries } from "./destinationPolicy.js";
+import { parseDestinationEntries } from "./outcome/destinationPolicy.js";
 
 export interface WorkerOptions {
   /** The node this worker serves (the seed's NodeName): it takes fires addressed to it and to any node. */

@@ -8,10 +8,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { publishFire, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
 import { fastJobMessage, initialState, RESENT_WINDOW_MS, type FireMessage } from "@taskjet/protocol";
 import { publishFastJob } from "@taskjet/nats";
-import { publishFire } from "@taskjet/worker-runtime";
 import { TestEnv } from "./helpers.js";
 
 const servers: NatsServerFixture[] = [];

@@ -19,12 +19,18 @@ import {
 } from "@taskjet/protocol";
 import { ensureTopology, JobStore, type Topology, type TopologyOptions } from "@taskjet/nats";
 import { afterAll, afterEach, beforeAll } from "vitest";
-import { connectTo, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
 import {
   buildFire,
-  createWorker,
+  connectTo,
   publishFire,
   type BuildFireOptions,
+  startNats,
+  uniqueName,
+  waitFor,
+  type NatsServerFixture,
+} from "@taskjet/testing";
+import {
+  createWorker,
   type Worker,
   type WorkerOptions,
   type WorkerRunLogEntry,

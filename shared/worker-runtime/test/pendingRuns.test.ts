@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { FireMessage, JobRecord, JobState } from "@taskjet/protocol";
-import { applyResult, ranAlready } from "../src/outcome.js";
-import { PendingRuns } from "../src/pendingRuns.js";
+import { applyResult, ranAlready } from "../src/outcome/outcome.js";
+import { PendingRuns } from "../src/outcome/pendingRuns.js";
 
 /** A small seeded generator (mulberry32): the same cases every run. */
 function rng(seed: number) {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { headers } from "@nats-io/nats-core";
 import { encode } from "@taskjet/protocol";
-import { startNats, waitFor, type NatsServerFixture } from "@taskjet/testing";
-import { buildFire, type Worker, type WorkerEvents } from "@taskjet/worker-runtime";
+import { buildFire, startNats, waitFor, type NatsServerFixture } from "@taskjet/testing";
+import { type Worker, type WorkerEvents } from "@taskjet/worker-runtime";
 import { TestEnv } from "./helpers.js";
 
 let server: NatsServerFixture;

@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { startCluster, waitFor, type NatsClusterFixture } from "@taskjet/testing";
-import { Reach } from "../src/reach.js";
+import { Reach } from "../src/intake/reach.js";
 import { TestEnv } from "./helpers.js";
 
 describe("Reach", () => {
