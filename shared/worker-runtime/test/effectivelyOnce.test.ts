@@ -9,7 +9,16 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { publishFire, startNats, uniqueName, waitFor, type NatsServerFixture } from "@taskjet/testing";
-import { fastJobMessage, initialState, RESENT_WINDOW_MS, type FireMessage } from "@taskjet/protocol";
+import {
+  fastFireOf,
+  fastJobMessage,
+  fastRecordOf,
+  initialState,
+  RESENT_WINDOW_MS,
+  runKeyOf,
+  withDoneRun,
+  type FireMessage,
+} from "@taskjet/protocol";
 import { publishFastJob } from "@taskjet/nats";
 import { TestEnv } from "./helpers.js";
 
@@ -111,6 +120,49 @@ describe("effectively-once runs", () => {
       timeoutMs: 15_000,
       message: "the reused id's job ran",
     });
+  });
+
+  it("a fast-lane job first delivered (by its count) longer than an ack wait after its acceptance is checked against the store: run already, it is skipped; never run, it runs", async () => {
+    const env = await envOn();
+    const ran = new Set<string>();
+    const make = (tag: string) =>
+      fastJobMessage(
+        env.ns,
+        "default",
+        { id: uniqueName(tag), name: tag, type: "fast-late", nodeName: "eo6" },
+        () => "",
+      );
+    const done = make("done");
+    const fresh = make("fresh");
+    const acceptedMs = async (m: ReturnType<typeof make>) => {
+      const ack = await publishFastJob(env.js, m, "msgpack", 5_000);
+      // the stream's timestamp, to the ms: what the worker reads from the delivery (its fire id)
+      const sm = await env.topo.jsm.streams.getMessage(env.ns.streams.run, { seq: ack.seq });
+      return sm!.time.getTime();
+    };
+    // `done` ran before (its record holds the run, as a consumer reset by a leader change would not know)
+    const doneAt = await acceptedMs(done);
+    const fire = fastFireOf(done.def, doneAt);
+    const rec = fastRecordOf(done.def, doneAt);
+    await env.store.create({
+      def: rec.def,
+      state: { ...rec.state, status: "completed", doneRuns: withDoneRun(undefined, runKeyOf(fire)) },
+    });
+    const freshAt = await acceptedMs(fresh);
+    // both wait longer than the worker's ack wait before it starts
+    await waitFor(() => Date.now() - Math.max(doneAt, freshAt) > 1_500, { message: "an ack wait passed" });
+    const w = env.worker({ node: "eo6", ackWaitMs: 1_000, workingIntervalMs: 250 });
+    w.register("fast-late", async (ctx) => {
+      ran.add(ctx.job.id);
+    });
+    const skipped = w.events.next("run:skipped", (e) => e.fire.jobId === done.def.id, 20_000);
+    await w.start();
+    expect((await skipped).reason).toBe("finished");
+    await waitFor(() => ran.has(fresh.def.id), {
+      timeoutMs: 15_000,
+      message: "the late job without a record ran",
+    });
+    expect(ran.has(done.def.id)).toBe(false);
   });
 
   it("a retry is a run of its own: attempt 2 of a once job runs after attempt 1 failed", async () => {

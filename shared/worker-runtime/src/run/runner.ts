@@ -234,7 +234,11 @@ export class Runner {
       await this.skip(msg, ref, "finished", undefined);
       return undefined;
     }
-    if (ref.delivery > 1 || earlier || msg.resent) {
+    // delivered (by its count, for the first time) longer than an ack wait after its acceptance: a consumer
+    // whose state a leader change reset redelivers with count 1 (seen after partition heals), so the store
+    // says whether it ran; a job waiting that long in a backlog pays one read
+    const late = Date.now() - Date.parse(fire.nominalTime) > this.d.o.ackWaitMs;
+    if (ref.delivery > 1 || earlier || msg.resent || late) {
       const stored = await this.durable.call(() => this.d.store.latest(key));
       if (
         stored?.def &&
