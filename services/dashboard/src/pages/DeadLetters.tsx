@@ -6,7 +6,7 @@ import { useLoad } from "../hooks";
 import { jobHref } from "../router";
 import { useCanAct } from "../session";
 import type { DeadLetterView } from "../types";
-import { Badge, ErrorLine, Json, TableWrap, when } from "../components/ui";
+import { Badge, ErrorLine, Json, Pager, TableWrap, when } from "../components/ui";
 
 const LIMIT = 50;
 
@@ -117,24 +117,13 @@ export function DeadLetters() {
           )}
         </tbody>
       </TableWrap>
-      <nav class="pager" aria-label="pages of dead letters">
-        <button
-          type="button"
-          class="secondary"
-          disabled={after.length <= 1}
-          onClick={() => setAfter(after.slice(0, -1))}
-        >
-          Previous
-        </button>
-        <button
-          type="button"
-          class="secondary"
-          disabled={data?.nextAfter === undefined}
-          onClick={() => data?.nextAfter !== undefined && setAfter([...after, data.nextAfter])}
-        >
-          Next
-        </button>
-      </nav>
+      <Pager
+        label="pages of dead letters"
+        hasPrevious={after.length > 1}
+        hasNext={data?.nextAfter !== undefined}
+        onPrevious={() => setAfter(after.slice(0, -1))}
+        onNext={() => data?.nextAfter !== undefined && setAfter([...after, data.nextAfter])}
+      />
     </>
   );
 }

@@ -9,7 +9,7 @@ import { useLoad } from "../hooks";
 import { jobHref } from "../router";
 import { useCanAct } from "../session";
 import type { JobView, ListResult } from "../types";
-import { Badge, ErrorLine, TableWrap, when } from "../components/ui";
+import { Badge, ErrorLine, Pager, TableWrap, when } from "../components/ui";
 
 export const PAGE_SIZE = 50;
 const STATUSES = ["none", "queuing", "running", "failedRetry", "paused", "stopped", "completed"];
@@ -251,24 +251,13 @@ export function Jobs({ params }: { params: URLSearchParams }) {
           ))}
         </tbody>
       </TableWrap>
-      <nav class="pager" aria-label="pages of jobs">
-        <button
-          type="button"
-          class="secondary"
-          disabled={offset === 0}
-          onClick={() => navigate({ offset: Math.max(0, offset - PAGE_SIZE) })}
-        >
-          Previous
-        </button>
-        <button
-          type="button"
-          class="secondary"
-          disabled={!data || offset + PAGE_SIZE >= data.total}
-          onClick={() => navigate({ offset: offset + PAGE_SIZE })}
-        >
-          Next
-        </button>
-      </nav>
+      <Pager
+        label="pages of jobs"
+        hasPrevious={offset !== 0}
+        hasNext={!!data && offset + PAGE_SIZE < data.total}
+        onPrevious={() => navigate({ offset: Math.max(0, offset - PAGE_SIZE) })}
+        onNext={() => navigate({ offset: offset + PAGE_SIZE })}
+      />
     </>
   );
 }
