@@ -13,7 +13,8 @@ import {
 export const IdParamsSchema = z.strictObject({ id: token("id", 128) });
 export const ActionParamsSchema = z.strictObject({ id: token("id", 128), actionId: token("actionId") });
 
-const intQuery = (what: string, min: number, max: number) =>
+/** A whole number from min to max, from a query or path string; the errors name the parameter. */
+export const intQuery = (what: string, min: number, max: number) =>
   z.coerce
     .number({ error: `${what} must be a number` })
     .int(`${what} must be a whole number`)
