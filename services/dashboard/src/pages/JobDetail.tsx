@@ -8,7 +8,7 @@ import { streamEvents } from "../events";
 import { useLoad } from "../hooks";
 import { useCanAct } from "../session";
 import type { FireTime, JobEvent, JobView, LogsResult } from "../types";
-import { Badge, Card, ErrorLine, Json, TableWrap, when } from "../components/ui";
+import { Badge, Card, ErrorLine, Json, TableHead, TableWrap, when } from "../components/ui";
 
 const MAX_LIVE_EVENTS = 50;
 
@@ -142,16 +142,9 @@ export function JobDetail({ id }: { id: string }) {
       <Card title="Run log">
         <ErrorLine error={logs.error} />
         <TableWrap label="run log">
-          <thead>
-            <tr>
-              <th scope="col">finished</th>
-              <th scope="col">outcome</th>
-              <th scope="col">attempt</th>
-              <th scope="col">duration</th>
-              <th scope="col">nominal time</th>
-              <th scope="col">error or result</th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={["finished", "outcome", "attempt", "duration", "nominal time", "error or result"]}
+          />
           <tbody>
             {runLogRows(logs.data?.entries ?? []).map((e) => (
               <tr key={`${e.fireId}/${e.attempt}/${e.outcome}`}>

@@ -9,7 +9,7 @@ import { useLoad } from "../hooks";
 import { jobHref } from "../router";
 import { useCanAct } from "../session";
 import type { JobView, ListResult } from "../types";
-import { Badge, ErrorLine, Pager, TableWrap, when } from "../components/ui";
+import { Badge, ErrorLine, Pager, TableHead, TableWrap, when } from "../components/ui";
 
 export const PAGE_SIZE = 50;
 const STATUSES = ["none", "queuing", "running", "failedRetry", "paused", "stopped", "completed"];
@@ -198,29 +198,29 @@ export function Jobs({ params }: { params: URLSearchParams }) {
             : ""}
       </p>
       <TableWrap label="jobs">
-        <thead>
-          <tr>
-            {canAct && (
-              <th scope="col">
-                <input
-                  type="checkbox"
-                  aria-label="select every job on this page"
-                  checked={allOnPage}
-                  onChange={() => setSelected(allOnPage ? new Set() : new Set(rows.map((j) => j.id)))}
-                />
-              </th>
-            )}
-            <th scope="col">id</th>
-            <th scope="col">name</th>
-            <th scope="col">status</th>
-            <th scope="col">group</th>
-            <th scope="col">type</th>
-            <th scope="col">job type</th>
-            <th scope="col">node</th>
-            <th scope="col">next run</th>
-            <th scope="col">last run</th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            ...(canAct
+              ? [
+                  <input
+                    type="checkbox"
+                    aria-label="select every job on this page"
+                    checked={allOnPage}
+                    onChange={() => setSelected(allOnPage ? new Set() : new Set(rows.map((j) => j.id)))}
+                  />,
+                ]
+              : []),
+            "id",
+            "name",
+            "status",
+            "group",
+            "type",
+            "job type",
+            "node",
+            "next run",
+            "last run",
+          ]}
+        />
         <tbody>
           {rows.map((j) => (
             <tr key={j.id} data-job-id={j.id}>

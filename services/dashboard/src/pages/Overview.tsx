@@ -5,7 +5,7 @@ import { get } from "../api";
 import { useLoad } from "../hooks";
 import type { Overview as OverviewData } from "../types";
 import { Chart } from "../components/Chart";
-import { ago, Badge, Card, ErrorLine, TableWrap, when } from "../components/ui";
+import { ago, Badge, Card, ErrorLine, TableHead, TableWrap, when } from "../components/ui";
 
 export function Overview() {
   const { data, error } = useLoad(() => get<OverviewData>("/v1/dashboard/overview"), [], 5000);
@@ -69,14 +69,7 @@ export function Overview() {
             </p>
           )}
           <TableWrap label="scheduler replicas">
-            <thead>
-              <tr>
-                <th scope="col">replica</th>
-                <th scope="col">host</th>
-                <th scope="col">role</th>
-                <th scope="col">started</th>
-              </tr>
-            </thead>
+            <TableHead columns={["replica", "host", "role", "started"]} />
             <tbody>
               {status.replicas.map((r) => (
                 <tr key={r.replicaId}>
@@ -159,15 +152,7 @@ function RowsTable<T>(props: {
   const { label, columns, rows, rowKey, cells, empty } = props;
   return (
     <TableWrap label={label}>
-      <thead>
-        <tr>
-          {columns.map((c) => (
-            <th key={c} scope="col">
-              {c}
-            </th>
-          ))}
-        </tr>
-      </thead>
+      <TableHead columns={columns} />
       <tbody>
         {rows.map((r) => (
           <tr key={rowKey(r)}>
