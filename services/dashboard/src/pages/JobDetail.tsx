@@ -61,6 +61,11 @@ export function JobDetail({ id }: { id: string }) {
   }
   const paused = j.status === "paused";
   const stopped = j.status === "stopped" || j.status === "completed";
+  const actButton = (op: string, label: string, cls?: string) => (
+    <button type="button" class={cls} onClick={() => void act(op)}>
+      {label}
+    </button>
+  );
   return (
     <>
       <h1>
@@ -71,30 +76,10 @@ export function JobDetail({ id }: { id: string }) {
       </p>
       {canAct && (
         <div class="actions" role="toolbar" aria-label="job actions">
-          <button type="button" onClick={() => void act("trigger")}>
-            Trigger now
-          </button>
-          {paused ? (
-            <button type="button" class="secondary" onClick={() => void act("resume")}>
-              Resume
-            </button>
-          ) : (
-            <button type="button" class="secondary" onClick={() => void act("pause")}>
-              Pause
-            </button>
-          )}
-          {stopped ? (
-            <button type="button" class="secondary" onClick={() => void act("start")}>
-              Start
-            </button>
-          ) : (
-            <button type="button" class="secondary" onClick={() => void act("stop")}>
-              Stop
-            </button>
-          )}
-          <button type="button" class="danger" onClick={() => void act("remove")}>
-            Remove
-          </button>
+          {actButton("trigger", "Trigger now")}
+          {paused ? actButton("resume", "Resume", "secondary") : actButton("pause", "Pause", "secondary")}
+          {stopped ? actButton("start", "Start", "secondary") : actButton("stop", "Stop", "secondary")}
+          {actButton("remove", "Remove", "danger")}
           {note && (
             <span class="muted" role="status">
               {note}

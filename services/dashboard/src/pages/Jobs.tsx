@@ -118,17 +118,7 @@ export function Jobs({ params }: { params: URLSearchParams }) {
           Search id or name
           <input name="q" type="search" defaultValue={f.q} placeholder="id or part of a name" />
         </label>
-        <label>
-          Status
-          <select name="status" defaultValue={f.status}>
-            <option value="">any</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <AnyOf label="Status" name="status" options={STATUSES} value={f.status} />
         <label>
           Group
           <input name="group" defaultValue={f.group} />
@@ -141,17 +131,7 @@ export function Jobs({ params }: { params: URLSearchParams }) {
           Node
           <input name="node" defaultValue={f.node} />
         </label>
-        <label>
-          Job type
-          <select name="jobType" defaultValue={f.jobType}>
-            <option value="">any</option>
-            {JOB_TYPES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <AnyOf label="Job type" name="jobType" options={JOB_TYPES} value={f.jobType} />
         <div class="filter-buttons">
           <button type="submit">Apply</button>
           <button
@@ -259,6 +239,28 @@ export function Jobs({ params }: { params: URLSearchParams }) {
         onNext={() => navigate({ offset: offset + PAGE_SIZE })}
       />
     </>
+  );
+}
+
+/** A filter's select: `any` (no filter) or one of the options. */
+function AnyOf(props: {
+  label: string;
+  name: string;
+  options: readonly string[];
+  value: string | undefined;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select name={props.name} defaultValue={props.value}>
+        <option value="">any</option>
+        {props.options.map((s) => (
+          <option key={s} value={s}>
+            {s}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
 
