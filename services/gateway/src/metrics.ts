@@ -54,93 +54,68 @@ export class GatewayMetrics {
       registers,
     });
     const snapshot = () => this.snapshot();
-    new Gauge({
-      name: "taskjet_jobs",
-      help: "Jobs in the store by status (this gateway's tenant)",
-      labelNames: ["status"],
-      registers,
-      async collect() {
-        const s = await snapshot();
-        this.reset();
-        for (const [status, n] of s.byStatus ?? []) this.set({ status }, n);
-      },
+    /** A gauge set at scrape time from the shared snapshot (reset first: a label that went away is dropped). */
+    const gauge = <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      fill: (g: Gauge<L>, s: Snapshot) => void,
+    ) =>
+      new Gauge<L>({
+        name,
+        help,
+        labelNames,
+        registers,
+        async collect() {
+          const s = await snapshot();
+          this.reset();
+          fill(this, s);
+        },
+      });
+    gauge("taskjet_jobs", "Jobs in the store by status (this gateway's tenant)", ["status"], (g, s) => {
+      for (const [status, n] of s.byStatus ?? []) g.set({ status }, n);
     });
-    new Gauge({
-      name: "taskjet_scheduler_leader",
-      help: "1 when a scheduler replica holds the lease",
-      registers,
-      async collect() {
-        const s = await snapshot();
-        this.reset();
-        if (s.status) this.set(s.status.leader ? 1 : 0);
-      },
+    gauge("taskjet_scheduler_leader", "1 when a scheduler replica holds the lease", [], (g, s) => {
+      if (s.status) g.set(s.status.leader ? 1 : 0);
     });
-    new Gauge({
-      name: "taskjet_scheduler_epoch",
-      help: "The leader's epoch (lease revision); a change means a leader change",
-      registers,
-      async collect() {
-        const s = await snapshot();
-        this.reset();
-        if (s.status?.leader) this.set(s.status.leader.epoch);
+    gauge(
+      "taskjet_scheduler_epoch",
+      "The leader's epoch (lease revision); a change means a leader change",
+      [],
+      (g, s) => {
+        if (s.status?.leader) g.set(s.status.leader.epoch);
       },
+    );
+    gauge("taskjet_scheduler_replicas", "Scheduler replicas sending heartbeats", [], (g, s) => {
+      if (s.status) g.set(s.status.replicas.length);
     });
-    new Gauge({
-      name: "taskjet_scheduler_replicas",
-      help: "Scheduler replicas sending heartbeats",
-      registers,
-      async collect() {
-        const s = await snapshot();
-        this.reset();
-        if (s.status) this.set(s.status.replicas.length);
+    gauge("taskjet_workers", "Workers sending heartbeats, by node", ["node"], (g, s) => {
+      const byNode = new Map<string, number>();
+      for (const w of s.status?.workers ?? []) byNode.set(w.node, (byNode.get(w.node) ?? 0) + 1);
+      for (const [node, n] of byNode) g.set({ node }, n);
+    });
+    gauge(
+      "taskjet_run_backlog_messages",
+      "Fires stored on the run stream and not yet acked, by node (_any = any node) and job type",
+      ["node", "type"],
+      (g, s) => {
+        for (const b of s.status?.backlog ?? []) g.set({ node: b.node, type: b.type }, b.messages);
       },
-    });
-    new Gauge({
-      name: "taskjet_workers",
-      help: "Workers sending heartbeats, by node",
-      labelNames: ["node"],
-      registers,
-      async collect() {
-        const s = await snapshot();
-        this.reset();
-        const byNode = new Map<string, number>();
-        for (const w of s.status?.workers ?? []) byNode.set(w.node, (byNode.get(w.node) ?? 0) + 1);
-        for (const [node, n] of byNode) this.set({ node }, n);
-      },
-    });
-    new Gauge({
-      name: "taskjet_run_backlog_messages",
-      help: "Fires stored on the run stream and not yet acked, by node (_any = any node) and job type",
-      labelNames: ["node", "type"],
-      registers,
-      async collect() {
-        const s = await snapshot();
-        this.reset();
-        for (const b of s.status?.backlog ?? []) this.set({ node: b.node, type: b.type }, b.messages);
-      },
-    });
-    new Gauge({
-      name: "taskjet_consumer_pending",
-      help: "Fires in the run stream not yet delivered, by consumer",
-      labelNames: ["consumer"],
-      registers,
-      async collect() {
-        const s = await snapshot();
-        this.reset();
-        for (const c of s.consumers ?? []) this.set({ consumer: c.name }, c.pending);
-      },
-    });
-    new Gauge({
-      name: "taskjet_consumer_ack_pending",
-      help: "Fires delivered and not yet acknowledged (runs in progress), by consumer",
-      labelNames: ["consumer"],
-      registers,
-      async collect() {
-        const s = await snapshot();
-        this.reset();
-        for (const c of s.consumers ?? []) this.set({ consumer: c.name }, c.ackPending);
-      },
-    });
+    );
+    const consumerGauge = (name: string, help: string, value: (c: ConsumerLag) => number) =>
+      gauge(name, help, ["consumer"], (g, s) => {
+        for (const c of s.consumers ?? []) g.set({ consumer: c.name }, value(c));
+      });
+    consumerGauge(
+      "taskjet_consumer_pending",
+      "Fires in the run stream not yet delivered, by consumer",
+      (c) => c.pending,
+    );
+    consumerGauge(
+      "taskjet_consumer_ack_pending",
+      "Fires delivered and not yet acknowledged (runs in progress), by consumer",
+      (c) => c.ackPending,
+    );
   }
 
   observe(method: string, route: string, status: number, seconds: number): void {

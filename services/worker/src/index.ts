@@ -11,18 +11,8 @@ export {
   type HandlerMap,
 } from "./loadHandlers.js";
 export { configFrom, usage, type ServiceConfig } from "./config.js";
-export {
-  registerBuiltins,
-  builtinTypes,
-  createHttpHandler,
-  HttpArgsSchema,
-  httpHandler,
-  SleepArgsSchema,
-  sleepHandler,
-  ConsoleArgsSchema,
-  consoleHandler,
-} from "./builtins/index.js";
-export type { HttpArgs } from "./builtins/http.js";
-export type { SleepArgs } from "./builtins/sleep.js";
-export type { ConsoleArgs } from "./builtins/console.js";
+export { registerBuiltins, builtinTypes } from "./builtins/index.js";
+export { createHttpHandler, HttpArgsSchema, httpHandler, type HttpArgs } from "./builtins/http.js";
+export { SleepArgsSchema, sleepHandler, type SleepArgs } from "./builtins/sleep.js";
+export { ConsoleArgsSchema, consoleHandler, type ConsoleArgs } from "./builtins/console.js";
 export { workerMetrics, startWorkerOps } from "./metrics.js";

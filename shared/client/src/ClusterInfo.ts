@@ -2,34 +2,24 @@
  * Read-only views of the cluster that do not go through the scheduler: the job types workers registered
  * (the `<p>-registry` bucket), the run stream's consumers and their lag, and reachability of the job store.
  */
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { isStreamNotFound, Registry, type JobTypeInfo } from "@taskjet/nats";
-import { UnavailableError, type Namespace } from "@taskjet/protocol";
+import { isStreamNotFound, jetStreamManagerOnce, Registry, type JobTypeInfo } from "@taskjet/nats";
+import { UnavailableError, type ConsumerLag, type Namespace } from "@taskjet/protocol";
 
-export interface ConsumerLag {
-  stream: string;
-  name: string;
-  filterSubjects: string[];
-  /** messages in the stream not yet delivered to this consumer */
-  pending: number;
-  /** delivered, not yet acknowledged (runs in progress) */
-  ackPending: number;
-  redelivered: number;
-  /** pull requests waiting (idle workers) */
-  waiting: number;
-}
-
+export type { ConsumerLag };
 export type { JobTypeInfo };
 
 export class ClusterInfo {
-  private jsmPromise: Promise<JetStreamManager> | undefined;
+  private readonly jsm: () => Promise<JetStreamManager>;
 
   constructor(
     private readonly nc: NatsConnection,
     readonly ns: Namespace,
-  ) {}
+  ) {
+    this.jsm = jetStreamManagerOnce(nc);
+  }
 
   /** Job types that running workers registered, with their args JSON Schemas. */
   async types(): Promise<JobTypeInfo[]> {
@@ -79,14 +69,6 @@ export class ClusterInfo {
         { cause: err },
       );
     }
-  }
-
-  private jsm(): Promise<JetStreamManager> {
-    this.jsmPromise ??= jetstreamManager(this.nc).catch((err: unknown) => {
-      this.jsmPromise = undefined;
-      throw new UnavailableError(`JetStream is not available: ${(err as Error).message}`, { cause: err });
-    });
-    return this.jsmPromise;
   }
 }
 

@@ -16,10 +16,12 @@ import {
   printableName,
   token,
   type EventPhase,
-  type JobEventData,
+  type JobEvent,
   type Namespace,
 } from "@taskjet/protocol";
 import { z } from "zod";
+
+export type { JobEvent };
 
 export interface EventFilter {
   jobId?: string;
@@ -35,26 +37,6 @@ const EventFilterSchema = z.strictObject({
   type: printableName("type").optional(),
   phases: z.union([z.enum(eventPhases), z.array(z.enum(eventPhases)).min(1)]).optional(),
 });
-
-/** One decoded event. */
-export interface JobEvent {
-  /** CloudEvents `id` */
-  id: string;
-  /** CloudEvents `type`, e.g. `io.taskjet.job.after` */
-  type: string;
-  source: string;
-  /** CloudEvents `subject` */
-  ceSubject: string;
-  time: string;
-  phase: EventPhase;
-  tenant: string;
-  group: string;
-  jobType: string;
-  jobId: string;
-  /** the NATS subject it arrived on */
-  subject: string;
-  data: JobEventData;
-}
 
 export interface EventSubscription extends AsyncIterable<JobEvent> {
   /** Stops the subscription; a pending iterator ends. */

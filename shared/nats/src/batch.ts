@@ -61,19 +61,13 @@ export class PublishBatch implements Publisher {
 
   constructor(private readonly nc: NatsConnection) {}
 
-  publish(
-    subject: string,
-    data: Uint8Array,
-    reply?: string,
-    headers?: MsgHdrs,
-    onError?: (err: Error) => void,
-  ): void {
+  readonly publish: Publisher["publish"] = (subject, data, reply, headers, onError) => {
     this.queue.push({ subject, data, reply, headers, onError });
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
-  }
+  };
 
   flush(): void {
     this.scheduled = false;

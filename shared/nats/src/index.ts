@@ -25,6 +25,7 @@ export { Registry, type JobTypeInfo } from "./registry.js";
 export { PublishBatch, directPublisher, type Publisher } from "./batch.js";
 export { RequestMux } from "./requestMux.js";
 export { parsePubAck, type PubAckReply } from "./pubAck.js";
+export { jetStreamManagerOnce } from "./jetStreamManagerOnce.js";
 export {
   freePort,
   launchNatsServer,

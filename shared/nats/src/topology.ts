@@ -155,54 +155,40 @@ export async function ensureTopology(
   // jsApiTimeoutMs) rather than wait that long for an answer that will not come
   const deadline = Date.now() + o.jsApiTimeoutMs;
   const storage = o.memory ? StorageType.Memory : StorageType.File;
-  await ensureStream(jsm, deadline, {
+  const stream = (cfg: Partial<StreamConfig> & { name: string }) =>
+    ensureStream(jsm, deadline, { ...cfg, storage, num_replicas: o.replicas });
+  /** the run log and the dead letters: kept up to an age, a count and a size, the oldest dropped first */
+  const limited = (name: string, subject: string, maxAgeMs: number, maxMsgs: number, maxBytes: number) =>
+    stream({
+      name,
+      subjects: [subject],
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(maxAgeMs),
+      max_msgs: maxMsgs,
+      max_bytes: maxBytes,
+    });
+  await stream({
     name: ns.streams.run,
     subjects: [ns.runAll],
     retention: RetentionPolicy.Workqueue,
     // it holds accepted jobs (the fast lane) and fires: with a limit set, refuse a new message rather than
     // drop an old one (the default discard policy), so nothing accepted is lost
     discard: DiscardPolicy.New,
-    storage,
-    num_replicas: o.replicas,
     duplicate_window: nanos(o.duplicateWindowMs),
   });
-  await ensureStream(jsm, deadline, {
-    name: ns.streams.log,
-    subjects: [ns.logAll],
-    retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    storage,
-    num_replicas: o.replicas,
-    max_age: nanos(o.logMaxAgeMs),
-    max_msgs: o.logMaxMessages,
-    max_bytes: o.logMaxBytes,
-  });
-  await ensureStream(jsm, deadline, {
-    name: ns.streams.dlq,
-    subjects: [ns.dlqAll],
-    retention: RetentionPolicy.Limits,
-    storage,
-    num_replicas: o.replicas,
-    discard: DiscardPolicy.Old,
-    max_age: nanos(o.dlqMaxAgeMs),
-    max_msgs: o.dlqMaxMessages,
-    max_bytes: o.dlqMaxBytes,
-  });
+  await limited(ns.streams.log, ns.logAll, o.logMaxAgeMs, o.logMaxMessages, o.logMaxBytes);
+  await limited(ns.streams.dlq, ns.dlqAll, o.dlqMaxAgeMs, o.dlqMaxMessages, o.dlqMaxBytes);
   const kvm = new Kvm(jetstream(nc, { timeout: o.jsApiTimeoutMs }));
-  const kvStorage = o.memory ? StorageType.Memory : StorageType.File;
   // a bucket create is idempotent, except when it races another process's create of the same bucket
-  const bucket = (name: string, opts: Partial<KvOptions>) => retryCreateRace(() => kvm.create(name, opts));
+  const bucket = (name: string, opts: Partial<KvOptions> = {}) =>
+    retryCreateRace(() => kvm.create(name, { history: 1, replicas: o.replicas, storage, ...opts }));
   const [jobs, lease, locks, registry, sched] = await Promise.all([
-    bucket(ns.buckets.jobs, { history: 1, replicas: o.replicas, storage: kvStorage }),
-    bucket(ns.buckets.lease, { history: 1, replicas: o.replicas, ttl: o.leaseTtlMs, storage: kvStorage }),
-    bucket(ns.buckets.locks, { history: 1, replicas: o.replicas, ttl: 86_400_000, storage: kvStorage }),
-    bucket(ns.buckets.registry, {
-      history: 1,
-      replicas: o.replicas,
-      ttl: o.registryTtlMs,
-      storage: kvStorage,
-    }),
-    bucket(ns.buckets.sched, { history: 1, replicas: o.replicas, storage: kvStorage }),
+    bucket(ns.buckets.jobs),
+    bucket(ns.buckets.lease, { ttl: o.leaseTtlMs }),
+    bucket(ns.buckets.locks, { ttl: 86_400_000 }),
+    bucket(ns.buckets.registry, { ttl: o.registryTtlMs }),
+    bucket(ns.buckets.sched),
   ]);
   return { jsm, jobs, lease, locks, registry, sched, options: o };
 }

@@ -50,30 +50,41 @@ export type ListRequest = z.input<typeof ListRequestSchema>;
 /** True when a filter names no field: it would select every job of the tenant. */
 export const isEmptyFilter = (f: ListFilter): boolean => Object.values(f).every((v) => v === undefined);
 
+/** The ways of naming jobs besides one `id` (the gateway's bulk body has exactly these), and `force`. */
+export const selectorFields = {
+  ids: z.array(token("id", 128)).min(1).max(10_000).optional(),
+  filter: ListFilterSchema.optional(),
+  all: z.literal(true, { error: "all must be true when given" }).optional(),
+  force: z.boolean({ error: "force must be true or false" }).optional(),
+};
+
+/**
+ * A refinement: exactly one of `keys` is given (the issue is on the first key), and a filter names a field
+ * (an empty one would select `everyJob`).
+ */
+export function exactlyOneSelector(keys: readonly [string, ...string[]], everyJob: string) {
+  const names = `${keys.slice(0, -1).join(", ")} or ${keys.at(-1)}`;
+  return (s: Record<string, unknown> & { filter?: ListFilter }, ctx: z.RefinementCtx): void => {
+    if (keys.filter((k) => s[k] !== undefined).length !== 1) {
+      ctx.addIssue({ code: "custom", path: [keys[0]], message: `give exactly one of ${names}` });
+    } else if (s.filter && isEmptyFilter(s.filter)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["filter"],
+        message: `an empty filter selects ${everyJob}: name a field, or send all: true`,
+      });
+    }
+  };
+}
+
 /**
  * Addresses one job, many jobs, every job that matches a filter, or every job of the tenant (`all: true`):
  * exactly one of them. An empty filter is refused, so "every job" is always said out loud. `force` lets
  * `remove` delete a job whose schedule has not ended; the other operations refuse it.
  */
 export const SelectorSchema = z
-  .strictObject({
-    id: token("id", 128).optional(),
-    ids: z.array(token("id", 128)).min(1).max(10_000).optional(),
-    filter: ListFilterSchema.optional(),
-    all: z.literal(true, { error: "all must be true when given" }).optional(),
-    force: z.boolean({ error: "force must be true or false" }).optional(),
-  })
-  .superRefine((s, ctx) => {
-    if ([s.id, s.ids, s.filter, s.all].filter((x) => x !== undefined).length !== 1) {
-      ctx.addIssue({ code: "custom", path: ["id"], message: "give exactly one of id, ids, filter or all" });
-    } else if (s.filter && isEmptyFilter(s.filter)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["filter"],
-        message: "an empty filter selects every job of the tenant: name a field, or send all: true",
-      });
-    }
-  });
+  .strictObject({ id: token("id", 128).optional(), ...selectorFields })
+  .superRefine(exactlyOneSelector(["id", "ids", "filter", "all"], "every job of the tenant"));
 export type Selector = z.input<typeof SelectorSchema>;
 
 export const UpdateRequestSchema = z.strictObject({ id: token("id", 128), patch: JobPatchSchema });

@@ -99,6 +99,13 @@ export function buildAsyncApi(prefix: string, schemas: Record<string, Obj>): Obj
     const params = address === null ? undefined : paramsOf(address);
     channels[id] = { address, description, messages: msgs, ...(params ? { parameters: params } : {}) };
   };
+  /** A channel that one side only sends on, and its `send<Op>` operation. */
+  const sendChannel = (id: string, op: string, address: string, msgs: Obj, description: string): void => {
+    channel(id, address, msgs, description);
+    operations[`send${op}`] = { action: "send", channel: ref(`#/channels/${id}`) };
+  };
+  const msgpack = (name: string, payload: string) =>
+    message(name, payload, { contentType: "application/msgpack" });
   const requestReply = (id: string, address: string, req: string, reply: string, queue: string) => {
     channel(id, address, { request: message(`${cap(id)}Request`, req) }, `request/reply, ${id}`);
     channel(`${id}Reply`, null, { reply: message(`${cap(id)}Reply`, reply) }, "the request's reply inbox");
@@ -223,20 +230,21 @@ export function buildAsyncApi(prefix: string, schemas: Record<string, Obj>): Obj
     messages: [ref("#/channels/run/messages/fastJob")],
   };
 
-  channel(
+  sendChannel(
     "ctl",
+    "Interrupt",
     ns.ctl(param("node")),
-    { interrupt: message("InterruptMessage", "Interrupt", { contentType: "application/msgpack" }) },
+    { interrupt: msgpack("InterruptMessage", "Interrupt") },
     "interrupts to the workers of a node (core NATS)",
   );
-  operations["sendInterrupt"] = { action: "send", channel: ref("#/channels/ctl") };
 
   const eventAddress = ns.event(
     { tenantId: param("tenant"), group: param("group"), type: param("type"), id: param("jobId") },
     param("phase") as (typeof eventPhases)[number],
   );
-  channel(
+  sendChannel(
     "events",
+    "Event",
     eventAddress,
     {
       event: message("JobEvent", "JobEventData", {
@@ -247,22 +255,21 @@ export function buildAsyncApi(prefix: string, schemas: Record<string, Obj>): Obj
     },
     "job events (core NATS), CloudEvents 1.0 NATS binding, binary mode",
   );
-  operations["sendEvent"] = { action: "send", channel: ref("#/channels/events") };
 
-  channel(
+  sendChannel(
     "runLog",
+    "RunLog",
     ns.log(param("tenant"), param("jobId")),
-    { entry: message("RunLog", "RunLogEntry", { contentType: "application/msgpack" }) },
+    { entry: msgpack("RunLog", "RunLogEntry") },
     `run log (JetStream stream ${ns.streams.log})`,
   );
-  operations["sendRunLog"] = { action: "send", channel: ref("#/channels/runLog") };
-  channel(
+  sendChannel(
     "deadLetters",
+    "DeadLetter",
     ns.dlq(param("tenant"), param("jobId")),
-    { deadLetter: message("DeadLetterMessage", "DeadLetter", { contentType: "application/msgpack" }) },
+    { deadLetter: msgpack("DeadLetterMessage", "DeadLetter") },
     `dead letters (JetStream stream ${ns.streams.dlq})`,
   );
-  operations["sendDeadLetter"] = { action: "send", channel: ref("#/channels/deadLetters") };
 
   const kv = (bucket: string, key: string) => `$KV.${bucket}.${key}`;
   const kvChannels: [string, string, string, string][] = [
@@ -295,13 +302,7 @@ export function buildAsyncApi(prefix: string, schemas: Record<string, Obj>): Obj
     ],
   ];
   for (const [id, address, payload, description] of kvChannels) {
-    channel(
-      id,
-      address,
-      { value: message(`${cap(id)}Value`, payload, { contentType: "application/msgpack" }) },
-      description,
-    );
-    operations[`send${cap(id)}`] = { action: "send", channel: ref(`#/channels/${id}`) };
+    sendChannel(id, cap(id), address, { value: msgpack(`${cap(id)}Value`, payload) }, description);
   }
 
   return {

@@ -48,62 +48,54 @@ const LockValueSchema = z.object({
   expiresAt: z.number().int().describe("epoch milliseconds"),
 });
 
+/** [name, schema, description] rows, described as sent (requests) or as received (everything else). */
+type Row = readonly [name: string, schema: z.ZodType, description: string];
+const entries = (io: SchemaEntry["io"], rows: readonly Row[]): SchemaEntry[] =>
+  rows.map(([name, schema, description]) => ({ name, schema, io, description }));
+
 export const schemaEntries: readonly SchemaEntry[] = [
-  { name: "JobInput", schema: JobInputSchema, io: "input", description: "queue request: a job" },
-  { name: "JobPatch", schema: JobPatchSchema, io: "input", description: "the patch of an update" },
-  { name: "ApiIdRequest", schema: IdRequestSchema, io: "input", description: "exists, get" },
-  { name: "ApiQueueManyRequest", schema: QueueManyDocSchema, io: "input", description: "queueMany" },
-  { name: "ApiListRequest", schema: ListRequestSchema, io: "input", description: "list" },
-  { name: "ApiUpdateRequest", schema: UpdateRequestSchema, io: "input", description: "update" },
-  {
-    name: "ApiSelector",
-    schema: SelectorSchema,
-    io: "input",
-    description:
+  ...entries("input", [
+    ["JobInput", JobInputSchema, "queue request: a job"],
+    ["JobPatch", JobPatchSchema, "the patch of an update"],
+    ["ApiIdRequest", IdRequestSchema, "exists, get"],
+    ["ApiQueueManyRequest", QueueManyDocSchema, "queueMany"],
+    ["ApiListRequest", ListRequestSchema, "list"],
+    ["ApiUpdateRequest", UpdateRequestSchema, "update"],
+    [
+      "ApiSelector",
+      SelectorSchema,
       "trigger, pause, resume, remove, start, stop: exactly one of id, ids, filter (naming a field) or all; " +
-      "force only with remove",
-  },
-  { name: "ApiLogsRequest", schema: LogsRequestSchema, io: "input", description: "logs" },
-  { name: "SysEmptyRequest", schema: w.EmptyRequestSchema, io: "input", description: "sys.scheduler ops" },
-  { name: "ReplyEnvelope", schema: w.ReplyEnvelopeSchema, io: "output", description: "every reply" },
-  { name: "ErrorBody", schema: w.ErrorBodySchema, io: "output", description: "a reply's error" },
-  { name: "ApiQueueResult", schema: w.QueueResultSchema, io: "output", description: "queue reply data" },
-  {
-    name: "ApiQueueManyResult",
-    schema: w.QueueManyResultSchema,
-    io: "output",
-    description: "queueMany reply data",
-  },
-  { name: "ApiExistsResult", schema: w.ExistsResultSchema, io: "output", description: "exists reply data" },
-  { name: "ApiJobResult", schema: w.JobResultSchema, io: "output", description: "get, update reply data" },
-  { name: "ApiListResult", schema: w.ListResultSchema, io: "output", description: "list reply data" },
-  {
-    name: "ApiBulkResult",
-    schema: w.BulkResultSchema,
-    io: "output",
-    description: "trigger, pause, resume, remove, start, stop reply data",
-  },
-  { name: "ApiLogsResult", schema: w.LogsResultSchema, io: "output", description: "logs reply data" },
-  { name: "SchedulerStatus", schema: w.SchedulerStatusSchema, io: "output", description: "status data" },
-  {
-    name: "SysRoleResult",
-    schema: w.RoleChangeResultSchema,
-    io: "output",
-    description: "standby, activate data",
-  },
-  { name: "SysShutdownResult", schema: w.ShutdownResultSchema, io: "output", description: "shutdown data" },
-  { name: "JobDefinition", schema: w.JobDefinitionSchema, io: "output", description: "a stored definition" },
-  { name: "JobState", schema: JobStateSchema, io: "output", description: "a job's state (system-owned)" },
-  { name: "JobRecord", schema: w.JobRecordSchema, io: "output", description: "a job store value" },
-  { name: "JobView", schema: w.JobViewSchema, io: "output", description: "a job as the API shows it" },
-  { name: "FireMessage", schema: FireMessageSchema, io: "output", description: "a fire (run stream)" },
-  { name: "JobEventData", schema: JobEventDataSchema, io: "output", description: "an event's data" },
-  { name: "RunLogEntry", schema: w.RunLogEntrySchema, io: "output", description: "a run-log entry" },
-  { name: "DeadLetter", schema: w.DeadLetterSchema, io: "output", description: "a dead letter" },
-  { name: "Interrupt", schema: w.InterruptSchema, io: "output", description: "an interrupt (ctl)" },
-  { name: "LockValue", schema: LockValueSchema, io: "output", description: "a run lock" },
-  { name: "WorkerInfo", schema: w.WorkerInfoSchema, io: "output", description: "a worker heartbeat" },
-  { name: "RegistryType", schema: RegistryTypeSchema, io: "output", description: "a job type entry" },
+        "force only with remove",
+    ],
+    ["ApiLogsRequest", LogsRequestSchema, "logs"],
+    ["SysEmptyRequest", w.EmptyRequestSchema, "sys.scheduler ops"],
+  ]),
+  ...entries("output", [
+    ["ReplyEnvelope", w.ReplyEnvelopeSchema, "every reply"],
+    ["ErrorBody", w.ErrorBodySchema, "a reply's error"],
+    ["ApiQueueResult", w.QueueResultSchema, "queue reply data"],
+    ["ApiQueueManyResult", w.QueueManyResultSchema, "queueMany reply data"],
+    ["ApiExistsResult", w.ExistsResultSchema, "exists reply data"],
+    ["ApiJobResult", w.JobResultSchema, "get, update reply data"],
+    ["ApiListResult", w.ListResultSchema, "list reply data"],
+    ["ApiBulkResult", w.BulkResultSchema, "trigger, pause, resume, remove, start, stop reply data"],
+    ["ApiLogsResult", w.LogsResultSchema, "logs reply data"],
+    ["SchedulerStatus", w.SchedulerStatusSchema, "status data"],
+    ["SysRoleResult", w.RoleChangeResultSchema, "standby, activate data"],
+    ["SysShutdownResult", w.ShutdownResultSchema, "shutdown data"],
+    ["JobDefinition", w.JobDefinitionSchema, "a stored definition"],
+    ["JobState", JobStateSchema, "a job's state (system-owned)"],
+    ["JobRecord", w.JobRecordSchema, "a job store value"],
+    ["JobView", w.JobViewSchema, "a job as the API shows it"],
+    ["FireMessage", FireMessageSchema, "a fire (run stream)"],
+    ["JobEventData", JobEventDataSchema, "an event's data"],
+    ["RunLogEntry", w.RunLogEntrySchema, "a run-log entry"],
+    ["DeadLetter", w.DeadLetterSchema, "a dead letter"],
+    ["Interrupt", w.InterruptSchema, "an interrupt (ctl)"],
+    ["LockValue", LockValueSchema, "a run lock"],
+    ["WorkerInfo", w.WorkerInfoSchema, "a worker heartbeat"],
+    ["RegistryType", RegistryTypeSchema, "a job type entry"],
+  ]),
 ];
 
 /** `JobInput` -> `job-input`, `ApiIdRequest` -> `api-id-request`. */

@@ -150,8 +150,10 @@ export function compileCron(spec: CronSpec, field = "cron"): CronSchedule {
 
 const scheduleCache = new Map<string, CronSchedule>();
 
-/** UTC offset of `zone` at `ms`, in minutes (east positive). */
-export function zoneOffsetMinutes(zone: string, ms: number): number {
+type WallClockField = "year" | "month" | "day" | "hour" | "minute" | "second";
+
+/** The wall-clock time of `ms` in `zone` (24-hour): `year` as digits, the other fields two digits each. */
+export function wallClock(zone: string, ms: number): Record<WallClockField, string> {
   const parts = new Intl.DateTimeFormat("en-US", {
     timeZone: zone,
     hourCycle: "h23",
@@ -162,14 +164,27 @@ export function zoneOffsetMinutes(zone: string, ms: number): number {
     minute: "2-digit",
     second: "2-digit",
   }).formatToParts(new Date(ms));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const get = (type: WallClockField) => parts.find((p) => p.type === type)?.value ?? "0";
+  return {
+    year: get("year"),
+    month: get("month"),
+    day: get("day"),
+    hour: get("hour"),
+    minute: get("minute"),
+    second: get("second"),
+  };
+}
+
+/** UTC offset of `zone` at `ms`, in minutes (east positive). */
+export function zoneOffsetMinutes(zone: string, ms: number): number {
+  const c = wallClock(zone, ms);
   const asUtc = Date.UTC(
-    get("year"),
-    get("month") - 1,
-    get("day"),
-    get("hour"),
-    get("minute"),
-    get("second"),
+    Number(c.year),
+    Number(c.month) - 1,
+    Number(c.day),
+    Number(c.hour),
+    Number(c.minute),
+    Number(c.second),
   );
   return Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000);
 }

@@ -55,6 +55,27 @@ export const JobEventDataSchema = z.object({
 });
 export type JobEventData = z.output<typeof JobEventDataSchema>;
 
+/** One decoded event: CloudEvents attributes from the `ce-*` headers and the checked data (the client's
+ * JobEvents yield it, the gateway's /v1/events/stream sends it as JSON). */
+export interface JobEvent {
+  /** CloudEvents `id` */
+  id: string;
+  /** CloudEvents `type`, e.g. `io.taskjet.job.after` */
+  type: string;
+  source: string;
+  /** CloudEvents `subject` */
+  ceSubject: string;
+  time: string;
+  phase: EventPhase;
+  tenant: string;
+  group: string;
+  jobType: string;
+  jobId: string;
+  /** the NATS subject it arrived on */
+  subject: string;
+  data: JobEventData;
+}
+
 export const runOutcomes = [
   "started",
   "succeeded",

@@ -17,3 +17,4 @@ export * from "./wireSchemas.js";
 export * from "./contract.js";
 export * from "./settings.js";
 export * from "./fastJob.js";
+export * from "./readViews.js";

@@ -47,6 +47,21 @@ export interface NatsServerFixture {
   stop(): Promise<void>;
 }
 
+/**
+ * The fixture of a server this process cannot crash or restart (external or containerized): kill and
+ * restart reject naming `server` (e.g. `external NATS server nats://a:4222 (NATS_URL)`).
+ */
+export function fixtureWithoutRestart(
+  url: string,
+  port: number,
+  server: string,
+  stop: () => Promise<void>,
+): NatsServerFixture {
+  const cannot = (what: string) => () =>
+    Promise.reject(new Error(`cannot ${what} the ${server}; check canRestart`));
+  return { url, port, canRestart: false, kill: cannot("kill"), restart: cannot("restart"), stop };
+}
+
 /** Options of `startNats`. */
 export interface StartNatsOptions {
   /** Enable JetStream with a fresh file store dir (`-js -sd <dir>`). Default true. */

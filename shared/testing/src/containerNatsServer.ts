@@ -1,5 +1,5 @@
 import type * as Testcontainers from "testcontainers";
-import type { NatsServerFixture } from "./NatsServerFixture.js";
+import { fixtureWithoutRestart, type NatsServerFixture } from "./NatsServerFixture.js";
 import { withDeadline } from "./waitFor.js";
 
 const NATS_IMAGE = process.env.TASKJET_NATS_IMAGE ?? "nats:2.10-alpine";
@@ -34,15 +34,11 @@ export async function startContainerNatsServer(opts: {
   const port = container.getMappedPort(CLIENT_PORT);
   const url = `nats://${container.getHost()}:${port}`;
   // A container restart may remap the host port, so crash/restart tests are not supported here.
-  const cannot = (what: string) => () =>
-    Promise.reject(new Error(`cannot ${what} the containerized NATS server ${url}; check canRestart`));
   let stopping: Promise<void> | undefined;
-  return {
+  return fixtureWithoutRestart(
     url,
     port,
-    canRestart: false,
-    kill: cannot("kill"),
-    restart: cannot("restart"),
-    stop: () => (stopping ??= container.stop().then(() => undefined)),
-  };
+    `containerized NATS server ${url}`,
+    () => (stopping ??= container.stop().then(() => undefined)),
+  );
 }

@@ -1,4 +1,4 @@
-import type { NatsServerFixture } from "./NatsServerFixture.js";
+import { fixtureWithoutRestart, type NatsServerFixture } from "./NatsServerFixture.js";
 
 /**
  * Fixture for a server this process does not own (from `NATS_URL`): nothing to kill, restart or
@@ -9,14 +9,5 @@ export function externalNatsServer(url: string): NatsServerFixture {
   const first = url.split(",")[0]?.trim() ?? url;
   const parsed = new URL(/^[a-z]+:\/\//i.test(first) ? first : `nats://${first}`);
   const port = parsed.port ? Number(parsed.port) : 4222;
-  const cannot = (what: string) => () =>
-    Promise.reject(new Error(`cannot ${what} the external NATS server ${url} (NATS_URL); check canRestart`));
-  return {
-    url,
-    port,
-    canRestart: false,
-    kill: cannot("kill"),
-    restart: cannot("restart"),
-    stop: () => Promise.resolve(),
-  };
+  return fixtureWithoutRestart(url, port, `external NATS server ${url} (NATS_URL)`, () => Promise.resolve());
 }

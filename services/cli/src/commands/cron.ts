@@ -10,6 +10,7 @@ import {
   dstRules,
   nextFireTimes,
   ValidationError,
+  wallClock,
   type CronDialect,
   type DstRule,
 } from "@taskjet/protocol";
@@ -83,15 +84,8 @@ export function cronCommand(program: Command, ctx: CommandContext): void {
     });
 }
 
+/** `2026-03-29 02:30:00`: the wall-clock time in `zone`. */
 function localTime(ms: number, zone: string): string {
-  return new Intl.DateTimeFormat("sv-SE", {
-    timeZone: zone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    hourCycle: "h23",
-  }).format(new Date(ms));
+  const c = wallClock(zone, ms);
+  return `${c.year}-${c.month}-${c.day} ${c.hour}:${c.minute}:${c.second}`;
 }

@@ -1,4 +1,4 @@
-/** Shared bits of the pages: an error line, a status badge, a JSON block, times. */
+/** Shared bits of the pages: an error line, a status badge, a JSON block, a table wrapper and header, a pager, times. */
 import type { ComponentChildren } from "preact";
 import { errorText } from "../api";
 
@@ -38,6 +38,41 @@ export function TableWrap({ label, children }: { label: string; children: Compon
     <div class="table-wrap" role="region" aria-label={label} tabIndex={0}>
       <table>{children}</table>
     </div>
+  );
+}
+
+/** A table's header row: one column header per entry. */
+export function TableHead({ columns }: { columns: ComponentChildren[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c, i) => (
+          <th key={i} scope="col">
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+/** Previous and Next buttons under a paged table. */
+export function Pager(props: {
+  label: string;
+  hasPrevious: boolean;
+  hasNext: boolean;
+  onPrevious: () => void;
+  onNext: () => void;
+}) {
+  return (
+    <nav class="pager" aria-label={props.label}>
+      <button type="button" class="secondary" disabled={!props.hasPrevious} onClick={props.onPrevious}>
+        Previous
+      </button>
+      <button type="button" class="secondary" disabled={!props.hasNext} onClick={props.onNext}>
+        Next
+      </button>
+    </nav>
   );
 }
 

@@ -6,7 +6,7 @@ import { useLoad } from "../hooks";
 import { jobHref } from "../router";
 import { useCanAct } from "../session";
 import type { DeadLetterView } from "../types";
-import { Badge, ErrorLine, Json, TableWrap, when } from "../components/ui";
+import { Badge, ErrorLine, Json, Pager, TableHead, TableWrap, when } from "../components/ui";
 
 const LIMIT = 50;
 
@@ -55,18 +55,9 @@ export function DeadLetters() {
         {data ? `${data.total} dead letters` : ""}
       </p>
       <TableWrap label="dead letters">
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">job</th>
-            <th scope="col">reason</th>
-            <th scope="col">error</th>
-            <th scope="col">stored</th>
-            <th scope="col">
-              <span class="sr-only">actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={["#", "job", "reason", "error", "stored", <span class="sr-only">actions</span>]}
+        />
         <tbody>
           {(data?.letters ?? []).map((d) => (
             <Fragment key={d.seq}>
@@ -117,24 +108,13 @@ export function DeadLetters() {
           )}
         </tbody>
       </TableWrap>
-      <nav class="pager" aria-label="pages of dead letters">
-        <button
-          type="button"
-          class="secondary"
-          disabled={after.length <= 1}
-          onClick={() => setAfter(after.slice(0, -1))}
-        >
-          Previous
-        </button>
-        <button
-          type="button"
-          class="secondary"
-          disabled={data?.nextAfter === undefined}
-          onClick={() => data?.nextAfter !== undefined && setAfter([...after, data.nextAfter])}
-        >
-          Next
-        </button>
-      </nav>
+      <Pager
+        label="pages of dead letters"
+        hasPrevious={after.length > 1}
+        hasNext={data?.nextAfter !== undefined}
+        onPrevious={() => setAfter(after.slice(0, -1))}
+        onNext={() => data?.nextAfter !== undefined && setAfter([...after, data.nextAfter])}
+      />
     </>
   );
 }

@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { streamEvents, type EventFilter } from "../events";
 import { jobHref } from "../router";
 import type { JobEvent } from "../types";
-import { Badge, ErrorLine, TableWrap } from "../components/ui";
+import { Badge, ErrorLine, TableHead, TableWrap } from "../components/ui";
 
 const PHASES = ["before", "after", "progress", "skipped", "deadletter"];
 const MAX_EVENTS = 200;
@@ -89,17 +89,7 @@ export function Events() {
       </p>
       <ErrorLine error={error} />
       <TableWrap label="events">
-        <thead>
-          <tr>
-            <th scope="col">time</th>
-            <th scope="col">phase</th>
-            <th scope="col">job</th>
-            <th scope="col">group</th>
-            <th scope="col">type</th>
-            <th scope="col">attempt</th>
-            <th scope="col">detail</th>
-          </tr>
-        </thead>
+        <TableHead columns={["time", "phase", "job", "group", "type", "attempt", "detail"]} />
         <tbody>
           {events.map((e) => (
             <tr key={e.id} data-job-id={e.jobId} data-phase={e.phase}>

@@ -8,7 +8,7 @@ import { streamEvents } from "../events";
 import { useLoad } from "../hooks";
 import { useCanAct } from "../session";
 import type { FireTime, JobEvent, JobView, LogsResult } from "../types";
-import { Badge, Card, ErrorLine, Json, TableWrap, when } from "../components/ui";
+import { Badge, Card, ErrorLine, Json, TableHead, TableWrap, when } from "../components/ui";
 
 const MAX_LIVE_EVENTS = 50;
 
@@ -61,6 +61,11 @@ export function JobDetail({ id }: { id: string }) {
   }
   const paused = j.status === "paused";
   const stopped = j.status === "stopped" || j.status === "completed";
+  const actButton = (op: string, label: string, cls?: string) => (
+    <button type="button" class={cls} onClick={() => void act(op)}>
+      {label}
+    </button>
+  );
   return (
     <>
       <h1>
@@ -71,30 +76,10 @@ export function JobDetail({ id }: { id: string }) {
       </p>
       {canAct && (
         <div class="actions" role="toolbar" aria-label="job actions">
-          <button type="button" onClick={() => void act("trigger")}>
-            Trigger now
-          </button>
-          {paused ? (
-            <button type="button" class="secondary" onClick={() => void act("resume")}>
-              Resume
-            </button>
-          ) : (
-            <button type="button" class="secondary" onClick={() => void act("pause")}>
-              Pause
-            </button>
-          )}
-          {stopped ? (
-            <button type="button" class="secondary" onClick={() => void act("start")}>
-              Start
-            </button>
-          ) : (
-            <button type="button" class="secondary" onClick={() => void act("stop")}>
-              Stop
-            </button>
-          )}
-          <button type="button" class="danger" onClick={() => void act("remove")}>
-            Remove
-          </button>
+          {actButton("trigger", "Trigger now")}
+          {paused ? actButton("resume", "Resume", "secondary") : actButton("pause", "Pause", "secondary")}
+          {stopped ? actButton("start", "Start", "secondary") : actButton("stop", "Stop", "secondary")}
+          {actButton("remove", "Remove", "danger")}
           {note && (
             <span class="muted" role="status">
               {note}
@@ -142,16 +127,9 @@ export function JobDetail({ id }: { id: string }) {
       <Card title="Run log">
         <ErrorLine error={logs.error} />
         <TableWrap label="run log">
-          <thead>
-            <tr>
-              <th scope="col">finished</th>
-              <th scope="col">outcome</th>
-              <th scope="col">attempt</th>
-              <th scope="col">duration</th>
-              <th scope="col">nominal time</th>
-              <th scope="col">error or result</th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={["finished", "outcome", "attempt", "duration", "nominal time", "error or result"]}
+          />
           <tbody>
             {runLogRows(logs.data?.entries ?? []).map((e) => (
               <tr key={`${e.fireId}/${e.attempt}/${e.outcome}`}>

@@ -9,7 +9,7 @@ import { useLoad } from "../hooks";
 import { jobHref } from "../router";
 import { useCanAct } from "../session";
 import type { JobView, ListResult } from "../types";
-import { Badge, ErrorLine, TableWrap, when } from "../components/ui";
+import { Badge, ErrorLine, Pager, TableHead, TableWrap, when } from "../components/ui";
 
 export const PAGE_SIZE = 50;
 const STATUSES = ["none", "queuing", "running", "failedRetry", "paused", "stopped", "completed"];
@@ -118,17 +118,7 @@ export function Jobs({ params }: { params: URLSearchParams }) {
           Search id or name
           <input name="q" type="search" defaultValue={f.q} placeholder="id or part of a name" />
         </label>
-        <label>
-          Status
-          <select name="status" defaultValue={f.status}>
-            <option value="">any</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <AnyOf label="Status" name="status" options={STATUSES} value={f.status} />
         <label>
           Group
           <input name="group" defaultValue={f.group} />
@@ -141,17 +131,7 @@ export function Jobs({ params }: { params: URLSearchParams }) {
           Node
           <input name="node" defaultValue={f.node} />
         </label>
-        <label>
-          Job type
-          <select name="jobType" defaultValue={f.jobType}>
-            <option value="">any</option>
-            {JOB_TYPES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <AnyOf label="Job type" name="jobType" options={JOB_TYPES} value={f.jobType} />
         <div class="filter-buttons">
           <button type="submit">Apply</button>
           <button
@@ -198,29 +178,29 @@ export function Jobs({ params }: { params: URLSearchParams }) {
             : ""}
       </p>
       <TableWrap label="jobs">
-        <thead>
-          <tr>
-            {canAct && (
-              <th scope="col">
-                <input
-                  type="checkbox"
-                  aria-label="select every job on this page"
-                  checked={allOnPage}
-                  onChange={() => setSelected(allOnPage ? new Set() : new Set(rows.map((j) => j.id)))}
-                />
-              </th>
-            )}
-            <th scope="col">id</th>
-            <th scope="col">name</th>
-            <th scope="col">status</th>
-            <th scope="col">group</th>
-            <th scope="col">type</th>
-            <th scope="col">job type</th>
-            <th scope="col">node</th>
-            <th scope="col">next run</th>
-            <th scope="col">last run</th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            ...(canAct
+              ? [
+                  <input
+                    type="checkbox"
+                    aria-label="select every job on this page"
+                    checked={allOnPage}
+                    onChange={() => setSelected(allOnPage ? new Set() : new Set(rows.map((j) => j.id)))}
+                  />,
+                ]
+              : []),
+            "id",
+            "name",
+            "status",
+            "group",
+            "type",
+            "job type",
+            "node",
+            "next run",
+            "last run",
+          ]}
+        />
         <tbody>
           {rows.map((j) => (
             <tr key={j.id} data-job-id={j.id}>
@@ -251,25 +231,36 @@ export function Jobs({ params }: { params: URLSearchParams }) {
           ))}
         </tbody>
       </TableWrap>
-      <nav class="pager" aria-label="pages of jobs">
-        <button
-          type="button"
-          class="secondary"
-          disabled={offset === 0}
-          onClick={() => navigate({ offset: Math.max(0, offset - PAGE_SIZE) })}
-        >
-          Previous
-        </button>
-        <button
-          type="button"
-          class="secondary"
-          disabled={!data || offset + PAGE_SIZE >= data.total}
-          onClick={() => navigate({ offset: offset + PAGE_SIZE })}
-        >
-          Next
-        </button>
-      </nav>
+      <Pager
+        label="pages of jobs"
+        hasPrevious={offset !== 0}
+        hasNext={!!data && offset + PAGE_SIZE < data.total}
+        onPrevious={() => navigate({ offset: Math.max(0, offset - PAGE_SIZE) })}
+        onNext={() => navigate({ offset: offset + PAGE_SIZE })}
+      />
     </>
+  );
+}
+
+/** A filter's select: `any` (no filter) or one of the options. */
+function AnyOf(props: {
+  label: string;
+  name: string;
+  options: readonly string[];
+  value: string | undefined;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select name={props.name} defaultValue={props.value}>
+        <option value="">any</option>
+        {props.options.map((s) => (
+          <option key={s} value={s}>
+            {s}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
 

@@ -1,10 +1,11 @@
 /** Overview: leader and replicas, workers and backlog per node and type, rates and lateness, dead letters. */
+import type { ComponentChildren } from "preact";
 import { useMemo } from "preact/hooks";
 import { get } from "../api";
 import { useLoad } from "../hooks";
 import type { Overview as OverviewData } from "../types";
 import { Chart } from "../components/Chart";
-import { ago, Badge, Card, ErrorLine, TableWrap, when } from "../components/ui";
+import { ago, Badge, Card, ErrorLine, TableHead, TableWrap, when } from "../components/ui";
 
 export function Overview() {
   const { data, error } = useLoad(() => get<OverviewData>("/v1/dashboard/overview"), [], 5000);
@@ -68,14 +69,7 @@ export function Overview() {
             </p>
           )}
           <TableWrap label="scheduler replicas">
-            <thead>
-              <tr>
-                <th scope="col">replica</th>
-                <th scope="col">host</th>
-                <th scope="col">role</th>
-                <th scope="col">started</th>
-              </tr>
-            </thead>
+            <TableHead columns={["replica", "host", "role", "started"]} />
             <tbody>
               {status.replicas.map((r) => (
                 <tr key={r.replicaId}>
@@ -99,59 +93,32 @@ export function Overview() {
         </Card>
 
         <Card title="Workers per node and type">
-          <TableWrap label="workers per node and type">
-            <thead>
-              <tr>
-                <th scope="col">node</th>
-                <th scope="col">type</th>
-                <th scope="col">workers</th>
-                <th scope="col">running / slots</th>
-              </tr>
-            </thead>
-            <tbody>
-              {workersByNode.map((w) => (
-                <tr key={`${w.node}/${w.type}`}>
-                  <td>{w.node}</td>
-                  <td>{w.type}</td>
-                  <td>{w.workers}</td>
-                  <td>
-                    {w.running} / {w.concurrency}
-                  </td>
-                </tr>
-              ))}
-              {workersByNode.length === 0 && (
-                <tr>
-                  <td colSpan={4}>no worker has reported</td>
-                </tr>
-              )}
-            </tbody>
-          </TableWrap>
+          <RowsTable
+            label="workers per node and type"
+            columns={["node", "type", "workers", "running / slots"]}
+            rows={workersByNode}
+            rowKey={(w) => `${w.node}/${w.type}`}
+            cells={(w) => [
+              w.node,
+              w.type,
+              w.workers,
+              <>
+                {w.running} / {w.concurrency}
+              </>,
+            ]}
+            empty="no worker has reported"
+          />
         </Card>
 
         <Card title="Backlog per node and type">
-          <TableWrap label="backlog per node and type">
-            <thead>
-              <tr>
-                <th scope="col">node</th>
-                <th scope="col">type</th>
-                <th scope="col">fires waiting</th>
-              </tr>
-            </thead>
-            <tbody>
-              {status.backlog.map((b) => (
-                <tr key={`${b.node}/${b.type}`}>
-                  <td>{b.node}</td>
-                  <td>{b.type}</td>
-                  <td>{b.messages}</td>
-                </tr>
-              ))}
-              {status.backlog.length === 0 && (
-                <tr>
-                  <td colSpan={3}>no backlog</td>
-                </tr>
-              )}
-            </tbody>
-          </TableWrap>
+          <RowsTable
+            label="backlog per node and type"
+            columns={["node", "type", "fires waiting"]}
+            rows={status.backlog}
+            rowKey={(b) => `${b.node}/${b.type}`}
+            cells={(b) => [b.node, b.type, b.messages]}
+            empty="no backlog"
+          />
         </Card>
       </div>
 
@@ -170,6 +137,37 @@ export function Overview() {
         last hour.
       </p>
     </>
+  );
+}
+
+/** A table of one row per item, with a line saying so when there is none. */
+function RowsTable<T>(props: {
+  label: string;
+  columns: string[];
+  rows: T[];
+  rowKey: (row: T) => string;
+  cells: (row: T) => ComponentChildren[];
+  empty: string;
+}) {
+  const { label, columns, rows, rowKey, cells, empty } = props;
+  return (
+    <TableWrap label={label}>
+      <TableHead columns={columns} />
+      <tbody>
+        {rows.map((r) => (
+          <tr key={rowKey(r)}>
+            {cells(r).map((c, i) => (
+              <td key={i}>{c}</td>
+            ))}
+          </tr>
+        ))}
+        {rows.length === 0 && (
+          <tr>
+            <td colSpan={columns.length}>{empty}</td>
+          </tr>
+        )}
+      </tbody>
+    </TableWrap>
   );
 }
 

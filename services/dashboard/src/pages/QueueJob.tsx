@@ -78,13 +78,7 @@ export function QueueJob() {
           {problems.length === 0 ? (
             <p class="ok-text">matches the job schema</p>
           ) : (
-            <ul class="problems" aria-label="problems in the job">
-              {problems.map((p) => (
-                <li key={`${p.field}:${p.message}`}>
-                  <strong class="mono">{p.field}</strong>: {p.message}
-                </li>
-              ))}
-            </ul>
+            <Problems label="problems in the job" problems={problems} />
           )}
         </div>
         <div class="actions">
@@ -97,15 +91,7 @@ export function QueueJob() {
         </div>
       </form>
       <ErrorLine error={error} />
-      {serverProblems.length > 0 && (
-        <ul class="problems" aria-label="problems the gateway found">
-          {serverProblems.map((p) => (
-            <li key={`${p.field}:${p.message}`}>
-              <strong class="mono">{p.field}</strong>: {p.message}
-            </li>
-          ))}
-        </ul>
-      )}
+      {serverProblems.length > 0 && <Problems label="problems the gateway found" problems={serverProblems} />}
       {created && (
         <p role="status" class="ok-text">
           Queued <a href={jobHref(created.job.id)}>{created.job.id}</a>
@@ -113,5 +99,18 @@ export function QueueJob() {
         </p>
       )}
     </>
+  );
+}
+
+/** Each problem as `field: message`. */
+function Problems({ label, problems }: { label: string; problems: FieldProblem[] }) {
+  return (
+    <ul class="problems" aria-label={label}>
+      {problems.map((p) => (
+        <li key={`${p.field}:${p.message}`}>
+          <strong class="mono">{p.field}</strong>: {p.message}
+        </li>
+      ))}
+    </ul>
   );
 }

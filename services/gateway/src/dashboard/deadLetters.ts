@@ -10,48 +10,30 @@
  * `taskjet trigger` does) and then removes the letter: nothing here publishes to the run stream.
  * NATS permissions of the gateway role: STREAM.INFO, STREAM.MSG.GET, STREAM.MSG.DELETE of `<p>-dlq`.
  */
-import {
-  jetstreamManager,
-  JetStreamApiError,
-  type JetStreamManager,
-  type StoredMsg,
-} from "@nats-io/jetstream";
+import { JetStreamApiError, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { jetStreamManagerOnce } from "@taskjet/nats";
 import {
   decode,
   DeadLetterSchema,
   encodingOf,
   NotFoundError,
-  UnavailableError,
   type DeadLetter,
+  type DeadLetterPage,
+  type DeadLetterView,
   type Namespace,
 } from "@taskjet/protocol";
 
-export interface DeadLetterView {
-  /** the letter's sequence in the dead-letter stream: its id for get, requeue and discard */
-  seq: number;
-  jobId: string;
-  /** when the stream stored it */
-  storedAt: string;
-  letter: DeadLetter | null;
-  /** set when the stored message is not a readable dead letter */
-  decodeError?: string;
-}
-
-export interface DeadLetterPage {
-  letters: DeadLetterView[];
-  /** the sequence to ask for next (`after`), present when more letters may follow */
-  nextAfter?: number;
-}
-
 export class DeadLetterStore {
-  private jsmPromise: Promise<JetStreamManager> | undefined;
+  private readonly jsm: () => Promise<JetStreamManager>;
 
   constructor(
-    private readonly nc: NatsConnection,
+    nc: NatsConnection,
     private readonly ns: Namespace,
     private readonly tenant: string,
-  ) {}
+  ) {
+    this.jsm = jetStreamManagerOnce(nc);
+  }
 
   private get stream(): string {
     return this.ns.streams.dlq;
@@ -132,14 +114,6 @@ export class DeadLetterStore {
     } catch (err) {
       return { ...base, letter: null, decodeError: (err as Error).message };
     }
-  }
-
-  private jsm(): Promise<JetStreamManager> {
-    this.jsmPromise ??= jetstreamManager(this.nc).catch((err: unknown) => {
-      this.jsmPromise = undefined;
-      throw new UnavailableError(`JetStream is not available: ${(err as Error).message}`, { cause: err });
-    });
-    return this.jsmPromise;
   }
 }
 

@@ -12,16 +12,7 @@
  * past that), so a burst cannot grow it either.
  */
 import type { EventSubscription, JobEvent, TaskjetClient } from "@taskjet/client";
-
-export interface OverviewSample {
-  /** end of the interval, ISO 8601 */
-  at: string;
-  firesPerSecond: number;
-  runsPerSecond: number;
-  failureRate: number | null;
-  latenessP50Ms: number | null;
-  latenessP99Ms: number | null;
-}
+import type { OverviewSample } from "@taskjet/protocol";
 
 const MAX_LATENESS_VALUES = 4096;
 

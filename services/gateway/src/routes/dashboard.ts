@@ -38,6 +38,7 @@ import type { TaskjetClient } from "@taskjet/client";
 import { DeadLetterStore } from "../dashboard/deadLetters.js";
 import { OverviewSampler } from "../dashboard/overviewSampler.js";
 import { roleOf } from "../readOnly.js";
+import { intQuery } from "./params.js";
 
 const DASHBOARD_PREFIX = "/dashboard/";
 const KEEPALIVE_MS = 15_000;
@@ -57,13 +58,6 @@ export function dashboardAssetsDir(): string | undefined {
     return undefined;
   }
 }
-
-const intQuery = (what: string, min: number, max: number) =>
-  z.coerce
-    .number({ error: `${what} must be a number` })
-    .int(`${what} must be a whole number`)
-    .min(min, `${what} must be at least ${min}`)
-    .max(max, `${what} must be at most ${max}`);
 
 const SeqParamsSchema = z.strictObject({ seq: intQuery("seq", 1, Number.MAX_SAFE_INTEGER) });
 const DeadLetterQuerySchema = z.strictObject({

@@ -1,19 +1,20 @@
 /** Zod schemas of path and query parameters (query values arrive as strings). */
 import { z } from "zod";
 import {
-  isEmptyFilter,
+  exactlyOneSelector,
   jobStatuses,
   jobTypes,
-  ListFilterSchema,
   parseOrThrow,
   printableName,
+  selectorFields,
   token,
 } from "@taskjet/protocol";
 
 export const IdParamsSchema = z.strictObject({ id: token("id", 128) });
 export const ActionParamsSchema = z.strictObject({ id: token("id", 128), actionId: token("actionId") });
 
-const intQuery = (what: string, min: number, max: number) =>
+/** A whole number from min to max, from a query or path string; the errors name the parameter. */
+export const intQuery = (what: string, min: number, max: number) =>
   z.coerce
     .number({ error: `${what} must be a number` })
     .int(`${what} must be a whole number`)
@@ -41,23 +42,8 @@ export const LogsQuerySchema = z.strictObject({
  * `filter` (the control API's Selector rule, checked here first so the answer names the REST field).
  */
 export const BulkBodySchema = z
-  .strictObject({
-    ids: z.array(token("id", 128)).min(1).max(10_000).optional(),
-    filter: ListFilterSchema.optional(),
-    all: z.literal(true, { error: "all must be true when given" }).optional(),
-    force: z.boolean({ error: "force must be true or false" }).optional(),
-  })
-  .superRefine((b, ctx) => {
-    if ([b.ids, b.filter, b.all].filter((x) => x !== undefined).length !== 1) {
-      ctx.addIssue({ code: "custom", path: ["ids"], message: "give exactly one of ids, filter or all" });
-    } else if (b.filter && isEmptyFilter(b.filter)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["filter"],
-        message: "an empty filter selects every job: name a field, or send all: true",
-      });
-    }
-  });
+  .strictObject(selectorFields)
+  .superRefine(exactlyOneSelector(["ids", "filter", "all"], "every job"));
 export type BulkBody = z.output<typeof BulkBodySchema>;
 
 /** `?force=true` on DELETE /v1/jobs/:id. */

@@ -1,7 +1,7 @@
 /** The job types every taskjet worker service ships (the seed's built-in jobs). */
 import type { Worker } from "@taskjet/worker-runtime";
 import { ConsoleArgsSchema, consoleHandler } from "./console.js";
-import { createHttpHandler, HttpArgsSchema, httpHandler } from "./http.js";
+import { createHttpHandler, HttpArgsSchema } from "./http.js";
 import { SleepArgsSchema, sleepHandler } from "./sleep.js";
 
 export const builtinTypes = ["http", "sleep", "console"] as const;
@@ -21,13 +21,3 @@ export function registerBuiltins(worker: Worker): void {
     description: "logs args.message",
   });
 }
-
-export {
-  createHttpHandler,
-  HttpArgsSchema,
-  httpHandler,
-  SleepArgsSchema,
-  sleepHandler,
-  ConsoleArgsSchema,
-  consoleHandler,
-};
