@@ -131,7 +131,8 @@ export class JobScheduler {
       return undefined;
     }
     const m = fastJobMessage(this.ns, this.options.tenant, job, newId, root);
-    // measured as it will be sent: the scheduler's size limit, which a fast-lane job never meets
+    // the size limit the scheduler applies to the jobs it stores, measured here as the job will be sent: a
+    // fast-lane job never reaches the scheduler
     m.encoded = encode(m.payload, this.options.encoding);
     if (m.encoded.length > this.options.maxJobBytes) {
       throw jobTooLargeError(m.payload, m.encoded.length, this.options.maxJobBytes, "this client", root);
