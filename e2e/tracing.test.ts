@@ -311,50 +311,53 @@ describe("tracing across processes", () => {
     }
   });
 
+  /** POST /v1/jobs through a gateway app with a traceparent header; the response must be 201. */
+  async function postTraced(
+    payload: Record<string, unknown>,
+    traceId: string,
+    parentId: string,
+  ): Promise<void> {
+    const app = buildApp({ client, settings: { tokens: ["tracing-token"], bodyLimitBytes: 1 << 20 } });
+    try {
+      const r = await app.inject({
+        method: "POST",
+        url: "/v1/jobs",
+        headers: { authorization: "Bearer tracing-token", traceparent: `00-${traceId}-${parentId}-01` },
+        payload,
+      });
+      expect(r.statusCode, r.body).toBe(201);
+    } finally {
+      await app.close();
+    }
+  }
+
   it("a gateway request's traceparent header is the parent of the job's queue span", async () => {
-    const app = buildApp({ client, settings: { tokens: ["tracing-token"], bodyLimitBytes: 1 << 20 } });
-    try {
-      const id = uniqueName("gw");
-      const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
-      const parentId = "00f067aa0ba902b7";
-      const r = await app.inject({
-        method: "POST",
-        url: "/v1/jobs",
-        headers: { authorization: "Bearer tracing-token", traceparent: `00-${traceId}-${parentId}-01` },
-        payload: { id, name: id, type: "flaky", nodeName: "n1", beginTime: "2099-01-01T00:00:00Z" },
-      });
-      expect(r.statusCode, r.body).toBe(201);
-      const queue = await waitFor(() => spansOf(id).find((s) => s.name === "taskjet.queue"), {
-        timeoutMs: 10_000,
-        message: "the queue span",
-      });
-      expect(queue).toMatchObject({ traceId, parentSpanId: parentId });
-    } finally {
-      await app.close();
-    }
+    const id = uniqueName("gw");
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const parentId = "00f067aa0ba902b7";
+    await postTraced(
+      { id, name: id, type: "flaky", nodeName: "n1", beginTime: "2099-01-01T00:00:00Z" },
+      traceId,
+      parentId,
+    );
+    const queue = await waitFor(() => spansOf(id).find((s) => s.name === "taskjet.queue"), {
+      timeoutMs: 10_000,
+      message: "the queue span",
+    });
+    expect(queue).toMatchObject({ traceId, parentSpanId: parentId });
   });
+
   it("a gateway request with no delay (the fast lane): its traceparent header is the parent of the run span", async () => {
-    const app = buildApp({ client, settings: { tokens: ["tracing-token"], bodyLimitBytes: 1 << 20 } });
-    try {
-      const id = uniqueName("gwfast");
-      const traceId = "5bf92f3577b34da6a3ce929d0e0e4737";
-      const parentId = "10f067aa0ba902b8";
-      const r = await app.inject({
-        method: "POST",
-        url: "/v1/jobs",
-        headers: { authorization: "Bearer tracing-token", traceparent: `00-${traceId}-${parentId}-01` },
-        payload: { id, name: id, type: "ok", nodeName: "n1" },
-      });
-      expect(r.statusCode, r.body).toBe(201);
-      const run = await waitFor(() => spansOf(id).find((s) => s.name === "taskjet.run"), {
-        timeoutMs: 15_000,
-        message: "the run span",
-      });
-      expect(run).toMatchObject({ service: "worker", traceId, parentSpanId: parentId });
-      expect(spansOf(id).filter((s) => s.name === "taskjet.queue" || s.name === "taskjet.fire")).toEqual([]);
-    } finally {
-      await app.close();
-    }
+    const id = uniqueName("gwfast");
+    const traceId = "5bf92f3577b34da6a3ce929d0e0e4737";
+    const parentId = "10f067aa0ba902b8";
+    await postTraced({ id, name: id, type: "ok", nodeName: "n1" }, traceId, parentId);
+    const run = await waitFor(() => spansOf(id).find((s) => s.name === "taskjet.run"), {
+      timeoutMs: 15_000,
+      message: "the run span",
+    });
+    expect(run).toMatchObject({ service: "worker", traceId, parentSpanId: parentId });
+    expect(spansOf(id).filter((s) => s.name === "taskjet.queue" || s.name === "taskjet.fire")).toEqual([]);
   });
 
   it("a job's action is a taskjet.action span under its run", async () => {
