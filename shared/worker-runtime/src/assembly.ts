@@ -115,10 +115,6 @@ export class WorkerAssembly {
     const out = new PublishBatch(nc);
     this.out = out;
     this.mux = new RequestMux(nc, out, o.requestTimeoutMs);
-    const telemetry = new Telemetry(nc, jetstream(nc), this.mux, ns, o.workerId, o.events, o.runLog);
-    const bucket = await leanJobStore(this.topology, ns, this.mux, (err) =>
-      this.d.log.debug({ err }, "job bucket info unavailable; using the plain KV client"),
-    );
     // the probe is a heartbeat out of turn; held fires wait for it at most a request timeout
     const reach = new Reach(
       () => this.heartbeat?.writeWorker() ?? Promise.reject(new Error("no heartbeat yet")),
@@ -126,6 +122,14 @@ export class WorkerAssembly {
       o.requestTimeoutMs,
     );
     this.reach = reach;
+    // every stored run-log entry shows the way out open: under load (period outcomes are coalesced for
+    // seconds) it is what spares held fires a probe at each instant
+    const telemetry = new Telemetry(nc, jetstream(nc), this.mux, ns, o.workerId, o.events, o.runLog, () =>
+      reach.mark(),
+    );
+    const bucket = await leanJobStore(this.topology, ns, this.mux, (err) =>
+      this.d.log.debug({ err }, "job bucket info unavailable; using the plain KV client"),
+    );
     const store = new CachedJobStore(bucket.kv, ns, o.jobCacheSize, bucket.latest, () => reach.mark());
     this.store = store;
     this.coalescer = new StateCoalescer(store, o.coalesceStateMs, this.d.log);

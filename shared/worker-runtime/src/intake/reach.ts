@@ -5,9 +5,9 @@
  * Why (issue 18): a worker cut off from the majority of a replicated cluster keeps the fires it had
  * prefetched and, at their instants, used to run them. Its acks and outcome writes could not get out, so
  * another worker ran the same fires again after the ack wait: 132 of the 140 duplicate runs of the
- * partition suite. A write that succeeded lately (an outcome write, a registry heartbeat) shows the way
- * out was open then; when none did within `freshMs`, one registry heartbeat is written as a probe, and held
- * fires start only once it lands. If it does not land within `timeoutMs` they are handed back: another
+ * partition suite. A write that succeeded lately (an outcome write, a stored run-log entry, a registry
+ * heartbeat) shows the way out was open then; when none did within `freshMs`, one registry heartbeat is
+ * written as a probe, and held fires start only once it lands. If it does not land within `timeoutMs` they are handed back: another
  * worker runs them once (after the ack wait, when the hand-back cannot get out either).
  *
  * The window that remains is `freshMs` (the worker's: 50 ms) after the last write that got through.

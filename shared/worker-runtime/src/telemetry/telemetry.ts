@@ -47,6 +47,8 @@ export class Telemetry {
     workerId: string,
     readonly eventsOn: boolean,
     readonly runLogOn: boolean,
+    /** a run-log entry was stored: a write got through to the cluster (reach.ts) */
+    private readonly stored: () => void = () => undefined,
   ) {
     this.source = `taskjet/worker/${workerId}`;
   }
@@ -86,6 +88,7 @@ export class Telemetry {
     h.set("Content-Type", MSGPACK);
     const subject = this.ns.log(entry.tenantId, entry.jobId);
     parsePubAck(await this.mux.request(subject, encode(dropUndefinedInPlace(entry)), h), subject);
+    this.stored();
   }
 
   /** Copies a dead letter to `<p>.dlq.<tenant>.<jobId>` (always on: it is the record of a given-up fire). */
