@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { context, propagation, trace } from "@opentelemetry/api";
+import { context, propagation, trace, type Span } from "@opentelemetry/api";
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-node";
 import { createClient, type TaskjetClient } from "@taskjet/client";
 import { buildApp } from "@taskjet/gateway";
@@ -151,18 +151,24 @@ afterAll(async () => {
 });
 
 describe("tracing across processes", () => {
-  it("a once job queued through the scheduler that fails once is one trace: producer > queue > fire > run (failed), queue > retry > run", async () => {
-    const id = uniqueName("traced");
+  /** Queues a `flaky` job (fails once) inside a producer span and waits until its retry completed it. */
+  async function queueFlakyUnderProducer(c: TaskjetClient, id: string): Promise<Span> {
     const producer = trace.getTracer("test").startSpan("producer");
-    const viaScheduler = createClient(client.nc, { prefix, tenant: "default", fastLane: false });
     await context.with(trace.setSpan(context.active(), producer), () =>
-      viaScheduler.scheduler.queue({ id, name: id, type: "flaky", nodeName: "n1", maxTryCount: 3 }),
+      c.scheduler.queue({ id, name: id, type: "flaky", nodeName: "n1", maxTryCount: 3 }),
     );
     producer.end();
     await waitFor(async () => (await client.scheduler.get(id)).status === "completed", {
       timeoutMs: 30_000,
       message: "the job completed on its retry",
     });
+    return producer;
+  }
+
+  it("a once job queued through the scheduler that fails once is one trace: producer > queue > fire > run (failed), queue > retry > run", async () => {
+    const id = uniqueName("traced");
+    const viaScheduler = createClient(client.nc, { prefix, tenant: "default", fastLane: false });
+    const producer = await queueFlakyUnderProducer(viaScheduler, id);
     const byName = await waitFor(
       () => {
         const spans = spansOf(id);
@@ -202,15 +208,7 @@ describe("tracing across processes", () => {
 
   it("a fast-lane job that fails once is one trace: producer > run (failed), producer > retry > run", async () => {
     const id = uniqueName("fast");
-    const producer = trace.getTracer("test").startSpan("producer");
-    await context.with(trace.setSpan(context.active(), producer), () =>
-      client.scheduler.queue({ id, name: id, type: "flaky", nodeName: "n1", maxTryCount: 3 }),
-    );
-    producer.end();
-    await waitFor(async () => (await client.scheduler.get(id)).status === "completed", {
-      timeoutMs: 30_000,
-      message: "the job completed on its retry",
-    });
+    const producer = await queueFlakyUnderProducer(client, id);
     const byName = await waitFor(
       () => {
         const spans = spansOf(id);
