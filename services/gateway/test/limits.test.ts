@@ -110,50 +110,41 @@ describe("REST limits", () => {
     expect((await call("GET", `/v1/jobs?group=${group}`)).body.total).toBe(0);
   });
 
-  it("a full job store is 507 RESOURCE_EXHAUSTED, retryable", async () => {
+  /**
+   * Shrinks `stream` to 100 kB, POSTs jobs of 30 kB built by `job` until one is refused, and expects that
+   * refusal to be 507 RESOURCE_EXHAUSTED, retryable; the stream's limits are put back after.
+   */
+  async function fullStreamRefuses(stream: string, job: () => Json): Promise<void> {
     const jsm = await jetstreamManager(stack.nc);
-    const name = `KV_${namespace(stack.prefix).buckets.jobs}`;
-    const config = (await jsm.streams.info(name)).config;
-    await jsm.streams.update(name, { ...config, max_bytes: 100_000 });
+    const config = (await jsm.streams.info(stream)).config;
+    await jsm.streams.update(stream, { ...config, max_bytes: 100_000 });
     try {
       let r: { status: number; body: Json } | undefined;
       for (let i = 0; i < 20; i++) {
-        r = await call("POST", "/v1/jobs", {
-          name: uniqueName("f"),
-          type: "echo",
-          // a delayed job goes through the scheduler and its store (an immediate one to the run stream)
-          delayMs: 3_600_000,
-          args: { pad: "x".repeat(30_000) },
-        });
+        r = await call("POST", "/v1/jobs", { ...job(), args: { pad: "x".repeat(30_000) } });
         if (r.status !== 201) break;
       }
       expect(r?.status).toBe(507);
       expect(r?.body.error).toMatchObject({ code: "RESOURCE_EXHAUSTED", retryable: true });
     } finally {
-      await jsm.streams.update(name, config);
+      await jsm.streams.update(stream, config);
     }
+  }
+
+  it("a full job store is 507 RESOURCE_EXHAUSTED, retryable", async () => {
+    // a delayed job goes through the scheduler and its store (an immediate one to the run stream)
+    await fullStreamRefuses(`KV_${namespace(stack.prefix).buckets.jobs}`, () => ({
+      name: uniqueName("f"),
+      type: "echo",
+      delayMs: 3_600_000,
+    }));
   });
 
   it("a full run stream is 507 RESOURCE_EXHAUSTED for an immediate once job (the fast lane), retryable", async () => {
-    const jsm = await jetstreamManager(stack.nc);
-    const name = namespace(stack.prefix).streams.run;
-    const config = (await jsm.streams.info(name)).config;
-    await jsm.streams.update(name, { ...config, max_bytes: 100_000 });
-    try {
-      let r: { status: number; body: Json } | undefined;
-      // no worker serves this type: the jobs stay in the stream until it is full
-      for (let i = 0; i < 20; i++) {
-        r = await call("POST", "/v1/jobs", {
-          name: uniqueName("f"),
-          type: uniqueName("nobody"),
-          args: { pad: "x".repeat(30_000) },
-        });
-        if (r.status !== 201) break;
-      }
-      expect(r?.status).toBe(507);
-      expect(r?.body.error).toMatchObject({ code: "RESOURCE_EXHAUSTED", retryable: true });
-    } finally {
-      await jsm.streams.update(name, config);
-    }
+    // no worker serves this type: the jobs stay in the stream until it is full
+    await fullStreamRefuses(namespace(stack.prefix).streams.run, () => ({
+      name: uniqueName("f"),
+      type: uniqueName("nobody"),
+    }));
   });
 });
