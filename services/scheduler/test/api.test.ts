@@ -139,7 +139,7 @@ describe("queue, queueMany, exists, get", () => {
       const info = await (
         await js.jetstreamManager()
       ).streams.info(ns.streams.run, { subjects_filter: `${prefix}.run.t1.>` });
-      return (info.state.subjects?.[`${prefix}.run.t1._any.nobody-serves-this.p3.orphan`] ?? 0) >= 1;
+      return (info.state.subjects?.[`${prefix}.run.t1._any.nobody-serves-this.p3.=fire`] ?? 0) >= 1;
     });
     // a once job's fire is recorded by the worker that runs it: until then it stays queuing, uncounted
     expect((await readJob(nc, prefix, "t1.default.orphan"))?.state).toMatchObject({

@@ -49,7 +49,7 @@ describe("firing", () => {
     expect(Number(first.epoch)).toBeGreaterThan(0);
     expect(first.nominalHeader).toBe(first.msg.nominalTime);
     expect(first.contentType).toBe("application/msgpack");
-    expect(first.subject).toBe(`${service.options.prefix}.run.default._any.noop.p3.tick`);
+    expect(first.subject).toBe(`${service.options.prefix}.run.default._any.noop.p3.=fire`);
     expect(first.msg).toMatchObject({ reason: "schedule", attempt: 1, last: false, trackRunning: false });
     expect(first.msg.nextNominalTime).toBe(iso(T0 + 2_000));
     // planned from the stored job: workers may run it from a copy at least that new
@@ -109,7 +109,7 @@ describe("firing", () => {
     await queue({ id: "delayed", name: "delayed", type: "noop", intervalSeconds: 2 });
     await queue({ id: "at", name: "at", type: "noop", beginTime: iso(T0 + 3_000) });
     const [now] = await fires.waitFires("now", 1);
-    expect(now!.subject).toBe(`${prefix}.run.default.n1.noop.p5.now`);
+    expect(now!.subject).toBe(`${prefix}.run.default.n1.noop.p5.=fire`);
     expect(now!.msg).toMatchObject({ nominalTime: iso(T0), last: true, trackRunning: false });
     clock.advance(2_000);
     await fires.waitFires("delayed", 1);
@@ -319,9 +319,9 @@ describe("firing", () => {
     await Promise.all(["onA", "onB", "any"].map((id) => fires.waitFires(id, 1)));
     const subjects = () => ["onA", "onB", "any"].map((id) => fires.of(id).map((f) => f.subject));
     expect(subjects()).toEqual([
-      [`${prefix}.run.default.a.noop.p3.onA`],
-      [`${prefix}.run.default.b.noop.p3.onB`],
-      [`${prefix}.run.default._any.noop.p3.any`],
+      [`${prefix}.run.default.a.noop.p3.=fire`],
+      [`${prefix}.run.default.b.noop.p3.=fire`],
+      [`${prefix}.run.default._any.noop.p3.=fire`],
     ]);
     clock.advance(1_000); // a trigger's nominal time is now: at the same instant it would be the same fire
     const byFilter = await api<Bulk>(nc, prefix, "trigger", { filter: { group: "bulk" } });

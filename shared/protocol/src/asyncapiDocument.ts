@@ -155,6 +155,12 @@ export function buildAsyncApi(prefix: string, schemas: Record<string, Obj>): Obj
     param("priority") as unknown as number,
     param("jobId"),
   );
+  const fireAddress = ns.fire(
+    param("tenant"),
+    param("node"),
+    param("type"),
+    param("priority") as unknown as number,
+  );
   const fireHeaders = {
     type: "object",
     properties: {
@@ -200,11 +206,22 @@ export function buildAsyncApi(prefix: string, schemas: Record<string, Obj>): Obj
       [Headers.TraceState]: { type: "string", description: "W3C tracestate, with traceparent" },
     },
   };
+  const consumers =
+    `Pull with durable consumers ${prefix}-node<len>-<node>-<type>-p<N> and ${prefix}-any-<type>-p<N> ` +
+    `(one per type the worker runs; their filters end in \`*\`, so they take fires and fast-lane jobs alike), ` +
+    `explicit ack`;
+  channel(
+    "fire",
+    fireAddress,
+    { fire: message("Fire", "FireMessage", { headers: fireHeaders }) },
+    `the scheduler's fires (JetStream stream ${ns.streams.run}, work queue), addressed by node, job type and ` +
+      `priority; the last token is always \`=fire\` (no job id has an \`=\`): the job is named in the ` +
+      `payload and stored in ${ns.buckets.jobs}. ${consumers}`,
+  );
   channel(
     "run",
     runAddress,
     {
-      fire: message("Fire", "FireMessage", { headers: fireHeaders }),
       fastJob: message("FastJob", "JobInput", {
         headers: fastJobHeaders,
         description:
@@ -214,14 +231,13 @@ export function buildAsyncApi(prefix: string, schemas: Record<string, Obj>): Obj
           "and id must be the subject's tokens. It has no fireId: that is how a worker tells it from a fire",
       }),
     },
-    `fires and fast-lane jobs (JetStream stream ${ns.streams.run}, work queue), addressed by node and job ` +
-      `type: pull with durable consumers ${prefix}-node<len>-<node>-<type>-p<N> and ` +
-      `${prefix}-any-<type>-p<N> (one per type the worker runs), explicit ack`,
+    `fast-lane jobs (JetStream stream ${ns.streams.run}, work queue), addressed by node, job type, priority ` +
+      `and job id, the same stream and consumers as the fires. ${consumers}`,
   );
   operations["sendFire"] = {
     action: "send",
-    channel: ref("#/channels/run"),
-    messages: [ref("#/channels/run/messages/fire")],
+    channel: ref("#/channels/fire"),
+    messages: [ref("#/channels/fire/messages/fire")],
   };
   operations["receiveFastJob"] = {
     action: "receive",

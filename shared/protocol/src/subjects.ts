@@ -3,12 +3,15 @@
  *
  *   <p>.api.<tenant>.<op>                       control API, request/reply (ops: see api.ts)
  *   <p>.sys.scheduler.<op>                      scheduler admin: status, standby, activate, shutdown
- *   <p>.run.<tenant>.<node>.<type>.<pN>.<jobId> dispatch (JetStream, work queue); node `_any` = any node;
+ *   <p>.run.<tenant>.<node>.<type>.<pN>.<last> dispatch (JetStream, work queue); node `_any` = any node;
  *                                               type = the job type's subject token; pN = p1 (low) .. p5 (high);
- *                                               scheduler fires and fast-lane jobs (fastJob.ts) alike. The
- *                                               job id lets `get` and `remove` find a queued message by subject
- *                                               (direct get last_by_subj) and `list` see the queued ones
- *                                               (stream info subjects_filter)
+ *                                               last = the job id for a fast-lane job (fastJob.ts): `get` and
+ *                                               `remove` find a queued one by subject (direct get
+ *                                               last_by_subj) and `list` sees the queued ones (stream info
+ *                                               subjects_filter); `=fire` for a scheduler fire (FIRE_TOKEN,
+ *                                               never a job id): its job is in the store, and one subject per
+ *                                               node, type and priority spares nats-server a subject per job
+ *                                               at every fire (13 % of its CPU per message, bench/RESULTS.md)
  *   <p>.ctl.<node>                              interrupts to the workers of a node (core NATS);
  *                                               node `_all` reaches every worker
  *   <p>.evt.<tenant>.<group>.<type>.<jobId>.<phase>   events, phase = before | after | skipped | deadletter;
@@ -31,6 +34,8 @@ export const DEFAULT_PREFIX = "taskjet";
 export const ANY_NODE = "_any";
 export const ALL_NODES = "_all";
 export const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+/** The last token of a scheduler fire's run subject: `=` is in no job id (TOKEN_PATTERN), so no job has it. */
+export const FIRE_TOKEN = "=fire";
 
 export const apiOps = [
   "queue",
@@ -74,7 +79,10 @@ export interface Namespace {
   /** wildcard that a scheduler subscribes to (all tenants, all ops) */
   apiAll: string;
   sys(op: SysOp): string;
+  /** a fast-lane job's run subject (its id last) */
   run(tenant: string, node: string | undefined, type: string, priority: number, jobId: string): string;
+  /** a scheduler fire's run subject (FIRE_TOKEN last) */
+  fire(tenant: string, node: string | undefined, type: string, priority: number): string;
   /** every queued message of one job (any node, type, priority): `<p>.run.<tenant>.*.*.*.<jobId>` */
   runOfJob(tenant: string, jobId: string): string;
   /** every queued message of one tenant: `<p>.run.<tenant>.>` */
@@ -125,6 +133,8 @@ export function namespace(prefix: string = DEFAULT_PREFIX): Namespace {
     sys: (op) => `${p}.sys.scheduler.${op}`,
     run: (tenant, node, type, priority, jobId) =>
       `${p}.run.${tenant}.${node ?? ANY_NODE}.${t(type)}.p${priority}.${jobId}`,
+    fire: (tenant, node, type, priority) =>
+      `${p}.run.${tenant}.${node ?? ANY_NODE}.${t(type)}.p${priority}.${FIRE_TOKEN}`,
     runOfJob: (tenant, jobId) => `${p}.run.${tenant}.*.*.*.${jobId}`,
     runOfTenant: (tenant) => `${p}.run.${tenant}.>`,
     runConsumer: (node, type, priority) => ({
@@ -155,19 +165,27 @@ export function namespace(prefix: string = DEFAULT_PREFIX): Namespace {
   };
 }
 
-/** The dispatch subject of a job: its node (the seed's dispatcher) or any node (the seed's publisher). */
-export function runSubjectOf(
+/**
+ * The subject of a scheduler fire of a job: its node (the seed's dispatcher) or any node (the seed's
+ * publisher), its type and priority.
+ */
+export function fireSubjectOf(
   ns: Namespace,
-  def: Pick<JobDefinition, "tenantId" | "nodeName" | "type" | "priority" | "id">,
+  def: Pick<JobDefinition, "tenantId" | "nodeName" | "type" | "priority">,
 ): string {
-  return ns.run(def.tenantId, def.nodeName, def.type, priorityLevel(def.priority), def.id);
+  return ns.fire(def.tenantId, def.nodeName, def.type, priorityLevel(def.priority));
 }
 
-/** The tokens of a run subject, or undefined for another subject. */
+/**
+ * The tokens of a run subject, or undefined for another subject. `jobId` is undefined on a scheduler fire's
+ * subject (FIRE_TOKEN): its job is named in the message.
+ */
 export function parseRunSubject(
   ns: Pick<Namespace, "prefix">,
   subject: string,
-): { tenant: string; node: string | undefined; type: string; priority: number; jobId: string } | undefined {
+):
+  | { tenant: string; node: string | undefined; type: string; priority: number; jobId: string | undefined }
+  | undefined {
   const t = subject.split(".");
   if (t.length !== 7 || t[0] !== ns.prefix || t[1] !== "run" || !/^p[1-5]$/.test(t[5]!)) return undefined;
   return {
@@ -176,7 +194,7 @@ export function parseRunSubject(
     // the type as written (`email.send`, not its token `email=2Esend`)
     type: nameOfToken(t[4]!) ?? t[4]!,
     priority: Number(t[5]!.slice(1)),
-    jobId: t[6]!,
+    jobId: t[6] === FIRE_TOKEN ? undefined : t[6]!,
   };
 }
 

@@ -3,6 +3,7 @@ import {
   decode,
   DecodeError,
   encode,
+  FIRE_TOKEN,
   encodingOf,
   errorFromBody,
   errorReply,
@@ -11,6 +12,7 @@ import {
   okReply,
   parseRunSubject,
   requestEncodingOf,
+  TOKEN_PATTERN,
   unwrapReply,
   ValidationError,
 } from "@taskjet/protocol";
@@ -74,6 +76,9 @@ describe("namespace", () => {
     expect(ns.api("acme", "queue")).toBe("tj.api.acme.queue");
     expect(ns.run("acme", undefined, "http", 5, "j1")).toBe("tj.run.acme._any.http.p5.j1");
     expect(ns.run("acme", "node-a", "http", 1, "j1")).toBe("tj.run.acme.node-a.http.p1.j1");
+    // a scheduler fire: one subject per node, type and priority, never a job's (no job id has an "=")
+    expect(ns.fire("acme", undefined, "http", 5)).toBe("tj.run.acme._any.http.p5.=fire");
+    expect(FIRE_TOKEN).not.toMatch(TOKEN_PATTERN);
     expect(ns.runOfJob("acme", "j1")).toBe("tj.run.acme.*.*.*.j1");
     expect(ns.runOfTenant("acme")).toBe("tj.run.acme.>");
     expect(ns.runConsumer(undefined, "http", 5)).toEqual({
@@ -92,6 +97,13 @@ describe("namespace", () => {
       type: "http",
       priority: 5,
       jobId: "j1",
+    });
+    expect(parseRunSubject(ns, "tj.run.acme.n1.email=2Esend.p3.=fire")).toEqual({
+      tenant: "acme",
+      node: "n1",
+      type: "email.send",
+      priority: 3,
+      jobId: undefined,
     });
     expect(parseRunSubject(ns, "tj.run.acme._any.http.p5")).toBeUndefined();
     expect(parseRunSubject(ns, "tj.run.acme.n1.p5")).toBeUndefined();

@@ -11,7 +11,7 @@ import {
   fireMsgId,
   Headers,
   MSGPACK,
-  runSubjectOf,
+  fireSubjectOf,
   type FireMessage,
   type FireReason,
   type JobDefinition,
@@ -69,12 +69,11 @@ export function publishFire(
   h.set(Headers.Epoch, String(fire.epoch));
   h.set(Headers.FireId, fire.fireId);
   h.set(Headers.Nominal, fire.nominalTime);
-  const subject = runSubjectOf(ns, {
+  const subject = fireSubjectOf(ns, {
     tenantId: fire.tenantId,
     nodeName: fire.nodeName,
     type: fire.type,
     priority: fire.priority,
-    id: fire.jobId,
   });
   return js.publish(subject, encode(fire), { headers: h, msgID: msgId });
 }

@@ -74,7 +74,7 @@ describe("dispatch", () => {
     // the tc fire waits on its own subject: the backlog of that type
     const subjects = (await env.topo.jsm.streams.info(env.ns.streams.run, { subjects_filter: ">" })).state
       .subjects;
-    expect(subjects).toEqual({ [env.ns.run(orphan.tenantId, undefined, "tc", 3, orphan.id)]: 1 });
+    expect(subjects).toEqual({ [env.ns.fire(orphan.tenantId, undefined, "tc", 3)]: 1 });
     expect((await env.record(orphan))!.state.status).toBe("queuing");
     // a handler registered after start gets its consumers and the waiting fire
     b.register("tc", async (ctx) => void (ran[ctx.job.type] ??= []).push("db"));

@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 describe("poison messages", () => {
-  it("garbage bytes, schema-invalid msgpack and a mis-addressed fire are terminated and dead-lettered; the worker runs the next good fire", async () => {
+  it("garbage bytes, schema-invalid msgpack and mis-addressed fires are terminated and dead-lettered; the worker runs the next good fire", async () => {
     const subjectOf = (jobId: string) => env.ns.run("default", "po", "good", 3, jobId);
     const garbage = new Uint8Array([0xc1, 0xff, 0x00, 0x13, 0x37]);
     await env.js.publish(subjectOf("g1"), garbage);
@@ -39,12 +39,17 @@ describe("poison messages", () => {
     const elsewhere = await env.job({ type: "good", nodeName: "other" });
     await env.js.publish(subjectOf(elsewhere.id), encode(buildFire(elsewhere)));
 
-    await waitFor(() => poison.length === 4, { message: "four poison events" });
+    // a fire on a subject that names another job (the scheduler's own fires end in `=fire`, naming none)
+    const other = await env.job({ type: "good", nodeName: "po" });
+    await env.js.publish(subjectOf("someone-else"), encode(buildFire(other)));
+
+    await waitFor(() => poison.length === 5, { message: "five poison events" });
     expect(poison.map((p) => p.subject)).toEqual(
-      ["g1", def.id, "j1", elsewhere.id].map((id) => subjectOf(id)),
+      ["g1", def.id, "j1", elsewhere.id, "someone-else"].map((id) => subjectOf(id)),
     );
     expect(poison[1]!.field).toBe("priority");
     expect(poison[3]!.field).toBe("nodeName");
+    expect(poison[4]!.field).toBe("jobId");
 
     const unknown = await env.deadLetters("_unknown", "_unknown");
     expect(unknown).toHaveLength(2);
@@ -67,12 +72,12 @@ describe("poison messages", () => {
     expect(misaddressed[0]!.error).toMatch(/nodeName: "other" does not match the subject's node "po"/);
     expect((await env.record(elsewhere))!.state.triggerCount).toBe(0);
 
-    // terminated, not redelivered: the stream is empty, and the worker still works
+    // terminated, not redelivered: the stream is empty, and the worker still works (a fire on `...=fire`)
     await env.fire(def);
     await env.waitRecord(def, (j) => j.state.status === "completed", "good fire ran");
     await waitFor(async () => (await env.topo.jsm.streams.info(env.ns.streams.run)).state.messages === 0, {
       message: "nothing left on the run stream",
     });
-    expect(poison).toHaveLength(4);
+    expect(poison).toHaveLength(5);
   });
 });

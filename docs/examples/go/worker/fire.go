@@ -84,8 +84,8 @@ func decodeFire(msg *nats.Msg) (*fire, error) {
 		return nil, fmt.Errorf("invalid fire: nominalTime: %v", err)
 	}
 	f.nominal = t
-	// <p>.run.<tenant>.<node>.<type>.p<N>.<jobId>: the fire must name the subject's tenant, node, type
-	// (as its token) and job
+	// <p>.run.<tenant>.<node>.<type>.p<N>.<last>: the fire must name the subject's tenant, node, type
+	// (as its token) and, unless the last token is the scheduler's "=fire", its job
 	parts := strings.Split(msg.Subject, ".")
 	if len(parts) != 7 {
 		return nil, fmt.Errorf("invalid fire: subject %s is not a run subject", msg.Subject)
@@ -98,13 +98,22 @@ func decodeFire(msg *nats.Msg) (*fire, error) {
 		{"tenantId", f.TenantID, parts[2]},
 		{"nodeName", node, parts[3]},
 		{"type", subjectToken(f.Type), parts[4]},
-		{"jobId", f.JobID, parts[6]},
+		{"jobId", f.JobID, jobToken(parts[6], f.JobID)},
 	} {
 		if c.got != c.want {
 			return nil, fmt.Errorf("invalid fire: %s: %q does not match the subject's %q", c.field, c.got, c.want)
 		}
 	}
 	return f, nil
+}
+
+// jobToken is the job id a run subject's last token names: a scheduler fire's subject ends in "=fire"
+// (no job id has an "="), so it names none and any fire's job matches.
+func jobToken(last, jobID string) string {
+	if last == "=fire" {
+		return jobID
+	}
+	return last
 }
 
 // runKey is the fire's key in state.doneRuns: the nominal epoch ms, with :a<attempt> from attempt 2.

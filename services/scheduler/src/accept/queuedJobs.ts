@@ -3,9 +3,10 @@
  * the API reads them from the stream when it asks about a job the store does not have.
  *
  *   find    STREAM.MSG.GET last_by_subj `<p>.run.<tenant>.*.*.*.<jobId>` (the stream leader: a message just
- *           acknowledged is seen), decoded; a scheduler fire there (a stored job's) is not a fast-lane job
+ *           acknowledged is seen), decoded; a fire there (hand-made on a job's subject) is not a fast-lane job
  *   ids     STREAM.INFO subjects_filter `<p>.run.<tenant>.>`: every queued message's subject, so every
- *           queued job id of the tenant (with its node, type and priority), without reading the messages
+ *           queued job id of the tenant (with its node, type and priority), without reading the messages;
+ *           scheduler fires share one subject per node, type and priority (`...=fire`) and are passed over
  *   remove  STREAM.MSG.DELETE by sequence
  *
  * A fast-lane job shows as `queuing` until its run ends (the message is acked then); a run in progress is not
@@ -62,7 +63,8 @@ export class QueuedJobs {
     const out: QueuedSubject[] = [];
     for (const subject of Object.keys(info.state.subjects ?? {})) {
       const s = parseRunSubject(this.ns, subject);
-      if (s) out.push({ subject, jobId: s.jobId, node: s.node, type: s.type });
+      // a scheduler fire's subject (no job id) holds no fast-lane job
+      if (s?.jobId !== undefined) out.push({ subject, jobId: s.jobId, node: s.node, type: s.type });
     }
     return out.sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
   }

@@ -1,8 +1,8 @@
 /**
  * Publishes fires (the seed's IJobPublisher / IJobDispatcher) and interrupts.
  *
- * A fire is a JetStream message on runSubjectOf(ns, def) = `<p>.run.<tenant>.<node|_any>.<type>.p<1..5>.<jobId>`, payload a
- * msgpack FireMessage, headers Nats-Msg-Id (fireMsgId: the stream's duplicate window turns a re-publish after
+ * A fire is a JetStream message on fireSubjectOf(ns, def) = `<p>.run.<tenant>.<node|_any>.<type>.p<1..5>.=fire`,
+ * payload a msgpack FireMessage, headers Nats-Msg-Id (fireMsgId: the stream's duplicate window turns a re-publish after
  * a takeover into a no-op), Taskjet-Epoch, Taskjet-Nominal-Time, Taskjet-Fire-Id and Content-Type; JSON instead
  * of msgpack for the nodes and types of the jsonFires option (foreign workers without a msgpack library).
  * Batches are encoded ahead of their instant and go out concurrently (one pub-ack round trip per message
@@ -23,7 +23,7 @@ import {
   Headers,
   JSON_TYPE,
   MSGPACK,
-  runSubjectOf,
+  fireSubjectOf,
   type FireMessage,
   type JobRecord,
   type Namespace,
@@ -181,7 +181,7 @@ export class Dispatcher {
     const span = tracingOn() ? this.fireSpan(item.record, msg) : undefined;
     const trace = span ? carrierOf(otelTrace.setSpan(otelContext.active(), span)) : undefined;
     return {
-      subject: runSubjectOf(this.ns, def),
+      subject: fireSubjectOf(this.ns, def),
       data: encode(msg, json ? "json" : "msgpack"),
       headers: fireHeaders(
         fireMsgId(msg.fireId, msg.attempt),

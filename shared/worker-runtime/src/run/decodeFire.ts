@@ -9,6 +9,7 @@
  */
 import {
   ANY_NODE,
+  FIRE_TOKEN,
   CONTENT_TYPE_HEADER,
   decode,
   encodingOf,
@@ -58,7 +59,7 @@ function sniff(msg: RunMessage): Encoding {
 }
 
 export function decodeFire(msg: RunMessage): Decoded {
-  // <p>.run.<tenant>.<node>.<type>.<pN>.<jobId>
+  // <p>.run.<tenant>.<node>.<type>.<pN>.<jobId | =fire>
   const tokens = msg.subject.split(".");
   const subjectTenant = tokens[2] ?? "_unknown";
   const subjectNode = tokens[3];
@@ -104,7 +105,8 @@ export function decodeFire(msg: RunMessage): Decoded {
         field: "type",
       });
     }
-    if (subjectJob !== undefined && fire.jobId !== subjectJob) {
+    // a scheduler fire's subject ends in FIRE_TOKEN; one that names a job must name the fire's
+    if (subjectJob !== undefined && subjectJob !== FIRE_TOKEN && fire.jobId !== subjectJob) {
       throw new ValidationError(`jobId: "${fire.jobId}" does not match the subject's job "${subjectJob}"`, {
         field: "jobId",
       });
