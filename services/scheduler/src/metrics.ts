@@ -6,6 +6,7 @@
 import {
   Counter,
   Histogram,
+  LATENESS_BUCKETS_SECONDS,
   readGauge,
   readLabelledGauge,
   serviceRegistry,
@@ -27,7 +28,7 @@ export function schedulerMetrics(service: SchedulerService): Registry {
   const lateness = new Histogram({
     name: "taskjet_scheduler_publish_lateness_seconds",
     help: "Publish ack minus the fire's nominal time",
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15, 60],
+    buckets: [...LATENESS_BUCKETS_SECONDS],
     registers: [registry],
   });
   const skipped = new Counter({

@@ -5,6 +5,7 @@
 import {
   Counter,
   Histogram,
+  LATENESS_BUCKETS_SECONDS,
   natsReadiness,
   readGauge,
   serviceRegistry,
@@ -32,7 +33,7 @@ export function workerMetrics(worker: Worker): Registry {
   const lateness = new Histogram({
     name: "taskjet_worker_start_lateness_seconds",
     help: "Handler start minus the fire's nominal time",
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15, 60],
+    buckets: [...LATENESS_BUCKETS_SECONDS],
     registers: [registry],
   });
   const retries = new Counter({

@@ -1,4 +1,4 @@
-// Gauges read at scrape time (gauges.ts): the value is what `read` says when scraped, and a labelled gauge
+// Scrape-time gauges (serviceMetrics.ts): the value is what `read` says when scraped, and a labelled gauge
 // drops a label that went away instead of repeating its last value.
 import { describe, expect, it } from "vitest";
 import { readGauge, readLabelledGauge, serviceRegistry } from "@taskjet/observability";
