@@ -4,20 +4,21 @@
  * copy of the streams it needs is stuck behind its leader: replicaWatch.ts).
  */
 import {
-  collectDefaultMetrics,
   Counter,
-  Gauge,
   Histogram,
-  Registry,
+  LATENESS_BUCKETS_SECONDS,
+  readGauge,
+  readLabelledGauge,
+  serviceRegistry,
   startOpsServer,
   type OpsServer,
+  type Registry,
 } from "@taskjet/observability";
 import { stuckReason } from "./lead/replicaWatch.js";
 import type { SchedulerService } from "./schedulerService.js";
 
 export function schedulerMetrics(service: SchedulerService): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = serviceRegistry();
   const fires = new Counter({
     name: "taskjet_scheduler_fires_total",
     help: "Fires published, by reason (schedule, trigger, retry, catchUp); duplicate=true when JetStream deduplicated it",
@@ -27,7 +28,7 @@ export function schedulerMetrics(service: SchedulerService): Registry {
   const lateness = new Histogram({
     name: "taskjet_scheduler_publish_lateness_seconds",
     help: "Publish ack minus the fire's nominal time",
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15, 60],
+    buckets: [...LATENESS_BUCKETS_SECONDS],
     registers: [registry],
   });
   const skipped = new Counter({
@@ -52,54 +53,39 @@ export function schedulerMetrics(service: SchedulerService): Registry {
     registers: [registry],
   });
   // read at scrape time: a listener registered after the election would miss the event
-  new Gauge({
-    name: "taskjet_scheduler_leader",
-    help: "1 while this replica fires",
-    registers: [registry],
-    collect() {
-      this.set(service.isLeader() ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: "taskjet_scheduler_epoch",
-    help: "Lease epoch this replica fires (or last fired) under",
-    registers: [registry],
-    collect() {
-      this.set(service.epoch);
-    },
-  });
-  new Gauge({
-    name: "taskjet_run_backlog_messages",
-    help: "Fires stored on the run stream and not yet acked, by node (_any = any node) and job type",
-    labelNames: ["node", "type"],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const b of await service.backlog().catch(() => [])) {
-        this.set({ node: b.node, type: b.type }, b.messages);
-      }
-    },
-  });
-  new Gauge({
-    name: "taskjet_stream_replica_lag",
-    help: "Operations a copy of the run stream, job bucket or lease bucket is behind its leader (replicated streams)",
-    labelNames: ["stream", "peer"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const r of service.replicaHealth()) this.set({ stream: r.stream, peer: r.peer }, r.lag);
-    },
-  });
-  new Gauge({
-    name: "taskjet_stream_replica_stuck",
-    help: "1 while a stream copy has been behind its leader for replicaStuckMs without catching up, or offline",
-    labelNames: ["stream", "peer"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const r of service.replicaHealth()) this.set({ stream: r.stream, peer: r.peer }, r.stuck ? 1 : 0);
-    },
-  });
+  readGauge(registry, "taskjet_scheduler_leader", "1 while this replica fires", () =>
+    service.isLeader() ? 1 : 0,
+  );
+  readGauge(
+    registry,
+    "taskjet_scheduler_epoch",
+    "Lease epoch this replica fires (or last fired) under",
+    () => service.epoch,
+  );
+  readLabelledGauge(
+    registry,
+    "taskjet_run_backlog_messages",
+    "Fires stored on the run stream and not yet acked, by node (_any = any node) and job type",
+    ["node", "type"],
+    async () =>
+      (await service.backlog().catch(() => [])).map(
+        (b) => [{ node: b.node, type: b.type }, b.messages] as const,
+      ),
+  );
+  readLabelledGauge(
+    registry,
+    "taskjet_stream_replica_lag",
+    "Operations a copy of the run stream, job bucket or lease bucket is behind its leader (replicated streams)",
+    ["stream", "peer"],
+    () => service.replicaHealth().map((r) => [{ stream: r.stream, peer: r.peer }, r.lag] as const),
+  );
+  readLabelledGauge(
+    registry,
+    "taskjet_stream_replica_stuck",
+    "1 while a stream copy has been behind its leader for replicaStuckMs without catching up, or offline",
+    ["stream", "peer"],
+    () => service.replicaHealth().map((r) => [{ stream: r.stream, peer: r.peer }, r.stuck ? 1 : 0] as const),
+  );
   const e = service.events;
   e.on("fire:published", (f) => {
     fires.inc({ reason: f.reason, duplicate: String(f.duplicate) });

@@ -3,20 +3,20 @@
  * `/healthz`, and `/readyz` (the worker started and its NATS connection answers).
  */
 import {
-  collectDefaultMetrics,
   Counter,
-  Gauge,
   Histogram,
+  LATENESS_BUCKETS_SECONDS,
   natsReadiness,
-  Registry,
+  readGauge,
+  serviceRegistry,
   startOpsServer,
   type OpsServer,
+  type Registry,
 } from "@taskjet/observability";
 import type { Worker } from "@taskjet/worker-runtime";
 
 export function workerMetrics(worker: Worker): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = serviceRegistry();
   const runs = new Counter({
     name: "taskjet_worker_runs_total",
     help: "Runs finished, by job type and outcome",
@@ -33,7 +33,7 @@ export function workerMetrics(worker: Worker): Registry {
   const lateness = new Histogram({
     name: "taskjet_worker_start_lateness_seconds",
     help: "Handler start minus the fire's nominal time",
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15, 60],
+    buckets: [...LATENESS_BUCKETS_SECONDS],
     registers: [registry],
   });
   const retries = new Counter({
@@ -54,30 +54,19 @@ export function workerMetrics(worker: Worker): Registry {
     labelNames: ["reason"],
     registers: [registry],
   });
-  new Gauge({
-    name: "taskjet_worker_running",
-    help: "Runs in progress",
-    registers: [registry],
-    collect() {
-      this.set(worker.running);
-    },
-  });
-  new Gauge({
-    name: "taskjet_worker_early_fires_held",
-    help: "Fires that came before their nominal time, prepared and held for it",
-    registers: [registry],
-    collect() {
-      this.set(worker.heldEarly);
-    },
-  });
-  new Gauge({
-    name: "taskjet_worker_state_runs_pending",
-    help: "Successful runs of frequent recurring jobs whose coalesced state write is still to be made",
-    registers: [registry],
-    collect() {
-      this.set(worker.pendingStateRuns);
-    },
-  });
+  readGauge(registry, "taskjet_worker_running", "Runs in progress", () => worker.running);
+  readGauge(
+    registry,
+    "taskjet_worker_early_fires_held",
+    "Fires that came before their nominal time, prepared and held for it",
+    () => worker.heldEarly,
+  );
+  readGauge(
+    registry,
+    "taskjet_worker_state_runs_pending",
+    "Successful runs of frequent recurring jobs whose coalesced state write is still to be made",
+    () => worker.pendingStateRuns,
+  );
   const e = worker.events;
   e.on("run:start", (r) =>
     lateness.observe((Date.parse(r.startedAt) - Date.parse(r.fire.nominalTime)) / 1000),

@@ -66,6 +66,7 @@ export {
   extractTrace,
   failSpan,
   injectTrace,
+  inSpan,
   jobAttributes,
   linkTo,
   otelContext,

@@ -132,6 +132,22 @@ export function failSpan(span: Span, err: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
 }
 
+/**
+ * Runs `fn` with `span` active (spans it starts are children, `carrierOf(otelContext.active())` is the span's
+ * context): a throw fails the span, which ends either way. A failure `fn` returns instead of throwing it marks
+ * itself (failSpan).
+ */
+export async function inSpan<T>(span: Span, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await context.with(trace.setSpan(context.active(), span), fn);
+  } catch (err) {
+    failSpan(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
 /** The seed's job fields as span attributes (a job definition or a fire). */
 export function jobAttributes(j: {
   tenantId: string;

@@ -20,6 +20,20 @@ export interface CloudEventHeaders {
   "Content-Type": string;
 }
 
+/**
+ * How a run went, as its job event and its run-log entry both report it: the worker (or, for a skipped fire,
+ * the scheduler) fills both from the same values of the same run, so both schemas take these fields from here.
+ */
+export const runReportFields = {
+  durationMs: z.number().optional(),
+  result: z.unknown().optional(),
+  error: z.string().optional(),
+  /** for `skipped`: which policy skipped the fire */
+  reason: z.string().optional(),
+  worker: z.string().optional(),
+  node: z.string().optional(),
+};
+
 /** The seed's event data, one shape for every phase. */
 export const JobEventDataSchema = z.object({
   key: z.string(),
@@ -38,15 +52,9 @@ export const JobEventDataSchema = z.object({
   /** the seed's RepeatCount (maxCount; 0 = unlimited) */
   repeatCount: z.number(),
   runTime: z.string().optional(),
-  durationMs: z.number().optional(),
   lastRunTime: z.string().optional(),
   nextRunTime: z.string().optional(),
-  result: z.unknown().optional(),
-  error: z.string().optional(),
-  node: z.string().optional(),
-  worker: z.string().optional(),
-  /** for `skipped`: which policy skipped the fire */
-  reason: z.string().optional(),
+  ...runReportFields,
   /** for `progress`: what the handler reported (ctx.progress), a number or an object */
   progress: z
     .union([z.number(), z.record(z.string(), z.unknown())])

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { ErrorCode, type ErrorBody } from "./errors.js";
-import { runOutcomes, type DeadLetter, type RunLogEntry } from "./events.js";
+import { runOutcomes, runReportFields, type DeadLetter, type RunLogEntry } from "./events.js";
 import { JobInputSchema, JobStateSchema, token } from "./job.js";
 import type { ReplicaInfo, SchedulerStatus, WorkerInfo } from "./api.js";
 
@@ -50,12 +50,7 @@ export const RunLogEntrySchema = z.object({
   outcome: z.enum(runOutcomes),
   startedAt: time.optional(),
   finishedAt: time,
-  durationMs: z.number().optional(),
-  result: z.unknown().optional(),
-  error: z.string().optional(),
-  reason: z.string().optional(),
-  worker: z.string().optional(),
-  node: z.string().optional(),
+  ...runReportFields,
 });
 
 export const DeadLetterSchema = z.object({

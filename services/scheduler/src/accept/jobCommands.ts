@@ -21,10 +21,9 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import { DeliverPolicy } from "@nats-io/jetstream";
 import {
   carrierOf,
-  failSpan,
+  inSpan,
   jobAttributes,
   otelContext,
-  otelTrace,
   SpanKind,
   startSpan,
   tracingOn,
@@ -188,21 +187,20 @@ export class JobCommands {
     };
     if (existing) return { id: def.id, created: false, job: () => existingView(existing.key) };
     const record = this.newRecord(def);
-    // tracing on: a span for the acceptance, whose context the job keeps for its fires (tracing.ts)
-    const span = tracingOn()
-      ? startSpan("taskjet.queue", otelContext.active(), jobAttributes(def), { kind: SpanKind.SERVER })
-      : undefined;
-    const carrier = span ? carrierOf(otelTrace.setSpan(otelContext.active(), span)) : undefined;
-    if (carrier) record.state.trace = carrier;
     let revision: number | undefined;
-    try {
-      revision = await this.d.store.create(record);
-      span?.setAttribute("taskjet.created", revision !== undefined);
-    } catch (err) {
-      if (span) failSpan(span, err);
-      throw err;
-    } finally {
-      span?.end();
+    if (!tracingOn()) revision = await this.d.store.create(record);
+    else {
+      // a span for the acceptance, whose context the job keeps for its fires (tracing.ts)
+      const span = startSpan("taskjet.queue", otelContext.active(), jobAttributes(def), {
+        kind: SpanKind.SERVER,
+      });
+      revision = await inSpan(span, async () => {
+        const carrier = carrierOf(otelContext.active());
+        if (carrier) record.state.trace = carrier;
+        const created = await this.d.store.create(record);
+        span.setAttribute("taskjet.created", created !== undefined);
+        return created;
+      });
     }
     if (revision === undefined)
       return { id: def.id, created: false, job: () => existingView(this.d.ns.jobKey(def)) };

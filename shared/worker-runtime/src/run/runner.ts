@@ -35,9 +35,8 @@ import {
 } from "@taskjet/protocol";
 import {
   failSpan,
+  inSpan,
   jobAttributes,
-  otelContext,
-  otelTrace,
   SpanKind,
   startSpan,
   tracingOn,
@@ -340,16 +339,11 @@ export class Runner {
       },
       { kind: SpanKind.CONSUMER },
     );
-    try {
-      const result = await otelContext.with(otelTrace.setSpan(otelContext.active(), span), run);
+    await inSpan(span, async () => {
+      const result = await run();
       span.setAttribute("taskjet.run.outcome", result.kind);
       if (result.kind === "failed") failSpan(span, result.error);
-    } catch (err) {
-      failSpan(span, err);
-      throw err;
-    } finally {
-      span.end();
-    }
+    });
   }
 
   /** The job was removed, paused or stopped: the fire is not run, acked and recorded as skipped. */
