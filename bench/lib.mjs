@@ -67,11 +67,12 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const nextSecond = (ms) => Math.ceil(ms / 1000) * 1000;
 
 /** The floors' work-queue stream `floor` (subjects floor.>) with a durable pull consumer `w`. */
-export async function floorStream(jsm, maxAckPending) {
+export async function floorStream(jsm, maxAckPending, filterSubject) {
   await jsm.streams.add({ name: "floor", subjects: ["floor.>"], retention: RetentionPolicy.Workqueue });
   await jsm.consumers.add("floor", {
     durable_name: "w",
     ack_policy: AckPolicy.Explicit,
     max_ack_pending: maxAckPending,
+    ...(filterSubject ? { filter_subject: filterSubject } : {}),
   });
 }

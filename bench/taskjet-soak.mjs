@@ -8,11 +8,13 @@
 //   - the defaults for retention, the run log and dead letters (finite: what an operator gets).
 // Run it on nats-server 2.9.15+ (`npm run nats:fetch`, then PATH=$PWD/.cache/nats-server:$PATH): before
 // 2.9.15 a removed job's delete marker cannot be purged safely and stays in the bucket's stream.
-// Every SAMPLE_MS (10 s) it records each process's RSS, the job bucket's and the streams' sizes and the
+// Every SAMPLE_MS (10 s) it records each process's RSS, the scheduler's V8 heap (used and total, scraped from
+// its /metrics: is RSS growth a leak or the heap's sizing?), the job bucket's and the streams' sizes and the
 // period fires' lateness; at the end the once jobs are drained and counted: lost (accepted, never finished)
 // and duplicate runs. Writes bench/out/soak-<time>.jsonl (one sample a line) and prints one summary line;
 // `node bench/plot-soak.mjs <file>` draws bench/soak.png from the samples.
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { mkdirSync, writeFileSync, appendFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -30,7 +32,21 @@ const onceRate = env("ONCE_RATE", 500);
 const sampleMs = env("SAMPLE_MS", 10_000);
 const here = fileURLToPath(new URL(".", import.meta.url));
 
-const stack = await startStack();
+// the scheduler serves /metrics on a free port: its heap figures come from there
+const metricsPort = await new Promise((resolve) => {
+  const srv = createServer().listen(0, "127.0.0.1", () => {
+    const { port } = srv.address();
+    srv.close(() => resolve(port));
+  });
+});
+const stack = await startStack({ schedulerEnv: { TASKJET_METRICS_PORT: String(metricsPort) } });
+const schedulerHeapMb = async () => {
+  const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
+    .then((r) => r.text())
+    .catch(() => "");
+  const mb = (name) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return { used: mb("nodejs_heap_size_used_bytes"), total: mb("nodejs_heap_size_total_bytes") };
+};
 const ns = namespace(stack.prefix);
 const fromMs = nextSecond(Date.now()) + 5_000;
 const seconds = minutes * 60;
@@ -121,6 +137,7 @@ const sampler = setInterval(async () => {
       worker: procStat(worker.pid).rssMb,
       nats: procStat(stack.nats.pid).rssMb,
     },
+    schedulerHeapMb: await schedulerHeapMb(),
     jobsBucket: await streamSize(`KV_${ns.buckets.jobs}`),
     /** the scheduler's view: jobs in its index, and those that can still fire */
     jobs: (await stack.client.scheduler.status().catch(() => undefined))?.jobs,
@@ -135,7 +152,8 @@ const sampler = setInterval(async () => {
     `soak ${sample.minute.toFixed(1)} min: queued ${queued}, succeeded ${w?.succeeded}, ticks ${w?.ticks}, ` +
       `late p99 ${w?.late?.p99} ms, rss s/w/n ${Object.values(sample.rssMb)
         .map((v) => v.toFixed(0))
-        .join("/")} MiB, ` +
+        .join("/")} MiB, scheduler heap ${sample.schedulerHeapMb.used.toFixed(0)}/` +
+      `${sample.schedulerHeapMb.total.toFixed(0)} MiB, ` +
       `store ${sample.jobsBucket?.messages} msgs, index ${sample.jobs?.total}/${sample.jobs?.active}, log ${sample.log?.messages}, dlq ${sample.dlq?.messages}`,
   );
 }, sampleMs);
