@@ -3,6 +3,7 @@ import type { KV } from "@nats-io/kv";
 import { ensureTopology, JobStore } from "@taskjet/nats";
 import { initialState, namespace, parseJobInput, type JobRecord } from "@taskjet/protocol";
 import { JobIndex } from "../src/view/jobIndex.js";
+import { hotRecordCount } from "../src/view/jobEntry.js";
 import { cleanups, nc, uniqueName, useNatsServer, waitFor } from "./harness.js";
 
 useNatsServer();
@@ -41,6 +42,31 @@ async function storeContents(kv: KV, skip: string): Promise<Map<string, number>>
 }
 
 describe("JobIndex", () => {
+  it("keeps no decoded record of a finished or deleted job (the fire cache holds firing jobs only)", async () => {
+    const { store, index } = await openIndex();
+    await index.start();
+    const base = hotRecordCount();
+    // 200 jobs read as a fire reads them: cached
+    for (let i = 0; i < 200; i++) await store.create(record(i));
+    await waitFor(() => index.size === 200, { message: "200 puts seen" });
+    for (const e of index.all()) e.record();
+    expect(hotRecordCount()).toBe(base + 200);
+    // 100 of them finish: a new stored version takes the old decoded record out, and the finished one's
+    // bookkeeping read (retention) does not put it back
+    for (let i = 0; i < 100; i++) {
+      await store.mutate(store.keyOf(record(i)), (j) => ({
+        ...j,
+        state: { ...j.state, status: "completed" },
+      }));
+    }
+    await waitFor(() => [...index.finished()].length === 100, { message: "100 finished jobs seen" });
+    expect(hotRecordCount()).toBe(base + 100);
+    // the other 100 are deleted: their decoded records go with them
+    for (let i = 100; i < 200; i++) await store.remove(store.keyOf(record(i)));
+    await waitFor(() => index.size === 100, { message: "100 deletes seen" });
+    expect(hotRecordCount()).toBe(base);
+  });
+
   it("loads while writes and deletes race it and ends with exactly the store's contents", async () => {
     const { store, index, kv, bad } = await openIndex();
     for (let i = 0; i < 1_500; i++) await store.create(record(i));

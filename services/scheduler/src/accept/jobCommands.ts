@@ -282,7 +282,7 @@ export class JobCommands {
       let view: JobView | undefined;
       if (i < matches.length) {
         const e = matches[i]!;
-        view = toJobView(e.record(), e.revision, e);
+        view = toJobView(e.peek(), e.revision, e);
       } else {
         // read when its page is served: it may have run meanwhile (then it is left out of this page)
         const q = await queued[i - matches.length]!();

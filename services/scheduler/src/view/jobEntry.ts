@@ -47,7 +47,11 @@ export function unpackRaw(raw: string): Uint8Array {
 
 /**
  * Decoding a record for every fire costs more than publishing it. Jobs that fire often keep their decoded
- * record; the cache is bounded (oldest out first) so a million rarely-firing jobs stay compact.
+ * record; the cache is bounded (oldest out first) so a million rarely-firing jobs stay compact. It holds only
+ * entries whose `hot` is set: a new stored version or a delete takes the entry out (`drop`), so a removed
+ * job is not kept alive here, and reads that are not fires (bookkeeping of finished jobs: `peek`) do not
+ * enter it. (Before the tenth session every finished once job entered it: 50,000 finished jobs, about
+ * 300 MiB, held by a scheduler under 500 once jobs a second; bench/RESULTS.md.)
  */
 const HOT_LIMIT = 50_000;
 const hotRecords = {
@@ -64,7 +68,17 @@ const hotRecords = {
       }
     }
   },
+  drop(e: JobEntry): void {
+    if (e.hot === undefined) return;
+    e.hot = undefined;
+    this.order.delete(e);
+  },
 };
+
+/** How many decoded records the cache holds (tests: finished and removed jobs must not stay in it). */
+export function hotRecordCount(): number {
+  return hotRecords.order.size;
+}
 
 /** Where an entry is in its life on this replica. */
 export const Slot = {
@@ -236,6 +250,16 @@ export class JobEntry {
     return r;
   }
 
+  /** The stored record, decoded without entering the cache: for reads that are not fires. */
+  peek(): JobRecord {
+    return this.hot ?? (decode(unpackRaw(this.raw)) as JobRecord);
+  }
+
+  /** The entry left the index (its job was deleted): its decoded record, if cached, goes. */
+  forget(): void {
+    hotRecords.drop(this);
+  }
+
   /**
    * Applies a stored version (its fields, or the decoded record); returns whether the times it fires at
    * changed (see `schedRev`).
@@ -248,7 +272,7 @@ export class JobEntry {
     const oldMaxCount = first ? 0 : this.maxCount;
 
     this.raw = raw;
-    this.hot = undefined;
+    hotRecords.drop(this);
     this.revision = revision;
     this.status = statusOf.get(f.status) ?? "none";
     this.policy = policyOf(f);

@@ -207,7 +207,7 @@ export class JobIndex {
       if (name !== undefined) {
         // decoding every record to read its name costs seconds at 100,000 jobs: look at the bytes first
         if (maybeNamed && !maybeNamed(e.raw)) continue;
-        if (!e.record().def.name.toLowerCase().includes(name)) continue;
+        if (!e.peek().def.name.toLowerCase().includes(name)) continue;
       }
       out.push(e);
     }
@@ -269,6 +269,7 @@ export class JobIndex {
       if (entry.active) this.activeCount--;
       this.done.delete(change.key);
       entry.deleted = true;
+      entry.forget();
       this.listener?.onDelete(entry);
     }
     this.noteMarker(change.key, change.revision);
@@ -292,7 +293,8 @@ export class JobIndex {
       if (this.done.size > 0) this.done.delete(entry.key);
       return;
     }
-    const { def, state } = entry.record();
+    // a finished job fires no more: its record is read, not cached (jobEntry.ts, hotRecords)
+    const { def, state } = entry.peek();
     const kind = finishedKind(state);
     this.done.delete(entry.key);
     if (kind === undefined) return;
