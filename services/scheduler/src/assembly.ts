@@ -1,7 +1,9 @@
 /**
  * Builds the role objects of one running scheduler and wires them together (the service front,
  * schedulerService.ts, owns their lifecycle): connections, topology, the job index with its initial load,
- * the ticker and its collaborators, the cursor, leadership, registry helpers and the API.
+ * the ticker and its collaborators, the cursor, leadership, registry helpers and the API. Each is built after
+ * what it uses, so nothing is wired late: the fencing the ticker opens and the bookkeeper checks comes first,
+ * and the cursor keeper and the reaper get the ticker as a read-only FiringState.
  */
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -27,6 +29,7 @@ import { ClockSkewMonitor } from "./lead/clockSkewMonitor.js";
 import { CursorKeeper } from "./lead/cursorKeeper.js";
 import { Dispatcher } from "./fire/dispatcher.js";
 import { CursorStore } from "./fire/fireCursor.js";
+import { Fencing } from "./fire/fence.js";
 import { JobCommands } from "./accept/jobCommands.js";
 import { JobIndex } from "./view/jobIndex.js";
 import { Leadership } from "./lead/leadership.js";
@@ -123,14 +126,15 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
     const dispatcher = new Dispatcher(nc, ns, { ...o, now });
     const source = `/taskjet/scheduler/${o.replicaId}`;
     const skips = new SkipRecorder(nc, js, ns, { source, publishTimeoutMs: o.publishTimeoutMs, now });
-    let ticker: Ticker | undefined = undefined;
-    const books = new Bookkeeper(store, () => ticker?.mayFire() ?? false, now);
     const leadership = new Leadership(
       leaseKv,
       { ttlMs: o.leaseTtlMs, replicaId: o.replicaId },
       (leader, epoch) => c.onLeadership(leader, epoch),
     );
-    ticker = new Ticker({
+    // the ticker opens a fence when it starts firing; the bookkeeper's writes check the current one
+    const fencing = new Fencing(() => leadership.isLeader());
+    const books = new Bookkeeper(store, fencing.mayFire, now);
+    const ticker = new Ticker({
       index,
       dispatcher,
       skips,
@@ -140,7 +144,7 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       log: c.log,
       events: c.events,
       metrics: c.metrics,
-      isLeader: () => leadership.isLeader(),
+      fencing,
       onLoopFailed: (err) => c.onFiringFailed(err),
     });
     index.setListener(ticker);
@@ -150,7 +154,7 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
 
     const cursorStore = new CursorStore(schedKv);
     const cursorKeeper = new CursorKeeper({
-      ticker,
+      firing: ticker,
       index,
       store: cursorStore,
       clock: o.clock,
@@ -161,11 +165,10 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       metrics: c.metrics,
       onFenced: (err) => c.onFenced(err),
     });
-    const t = ticker;
     const stopCursorWatch = await cursorStore.watch((v) => {
-      if (t.isFiring) return;
+      if (ticker.isFiring) return;
       c.events.emit("cursor:seen", v);
-      t.followCursor(v);
+      ticker.followCursor(v);
     });
     const registry = new Registry(topo.registry);
     const heartbeat = new ReplicaHeartbeat(
@@ -185,7 +188,7 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       c.events,
     );
     const reaper = new Reaper({
-      ticker,
+      firing: ticker,
       index,
       registry,
       books,
@@ -250,7 +253,7 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
       dispatcher,
       clock: o.clock,
       apiTimeoutMs: o.apiTimeoutMs,
-      leaderEpoch: async () => (t.isFiring ? t.epoch : ((await leadership.holder())?.epoch ?? 0)),
+      leaderEpoch: async () => (ticker.isFiring ? ticker.epoch : ((await leadership.holder())?.epoch ?? 0)),
     });
     const api = new ApiServer(nc, ns, jobs, life, c.sys, { replicaId: o.replicaId, log: c.log });
     return {

@@ -1,8 +1,5 @@
 /** Pure logic: schedules, the cron timeline cache, and the planner's misfire/overlap/count decisions. */
 import { describe, expect, it } from "vitest";
-import { headers as natsHeaders } from "@nats-io/nats-core";
-import { Headers, MSGPACK } from "@taskjet/protocol";
-import { fireHeaders } from "../src/fire/dispatcher.js";
 import {
   compileCron,
   encode,
@@ -243,20 +240,5 @@ describe("planner", () => {
       def: expect.objectContaining({ cron: "* * * * * ?", args: { to: "someone@example.com" } }),
       state: expect.objectContaining({ status: "queuing" }),
     });
-  });
-});
-
-describe("fire headers", () => {
-  it("are byte for byte what nats.js would encode", () => {
-    const h = natsHeaders();
-    h.set(Headers.MsgId, "t.job:1000:a2");
-    h.set(Headers.Epoch, "7");
-    h.set(Headers.Nominal, "2026-03-02T10:00:01.000Z");
-    h.set(Headers.FireId, "t.job:1000");
-    h.set(Headers.ContentType, MSGPACK);
-    // publish() calls encode() on the headers it is given, and nothing else
-    const encode = (x: unknown) => (x as { encode(): Uint8Array }).encode();
-    const ours = encode(fireHeaders("t.job:1000:a2", 7, "2026-03-02T10:00:01.000Z", "t.job:1000"));
-    expect(new TextDecoder().decode(ours)).toBe(new TextDecoder().decode(encode(h)));
   });
 });

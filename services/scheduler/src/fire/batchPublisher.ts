@@ -1,29 +1,21 @@
 /**
- * The leader's way from a popped batch to the dispatcher (the fast half of the firing loop, whose timing
- * ticker.ts describes; settler.ts is the slow half): plans each entry (planner.ts), groups the fires by the
- * instant they may go out, encodes each group ahead of its instant and sends it then, leaving the acks to
- * the settler.
+ * The leader's way from a popped batch to the dispatcher (the middle stage of the firing loop, whose timing
+ * ticker.ts describes; settler.ts is the last): plans each entry (planner.ts), groups the fires by the
+ * instant they may go out, encodes each group ahead of its instant and sends it then.
  *
- * The entries stay the ticker's: this file marks them busy and hands them back through PublisherHost
- * (place, finish), so the heap and the busy set the cursor keeper reads are kept in one place.
+ * It changes no heap and keeps no entry: each step returns what it decided (overlap jobs to hold back,
+ * entries with nothing to publish, the dispatched groups with their acks to come) and the ticker, which
+ * owns the heap and the busy set the cursor keeper reads, applies it and hands the acks to the settler.
+ * Whether it may still publish is the batch's Fence (fence.ts), passed down with the batch.
  */
 import type { Clock } from "../plan/clock.js";
-import { yieldToLoop, type Dispatcher, type FireToPublish } from "./dispatcher.js";
-import { Slot, type JobEntry } from "../view/jobEntry.js";
+import { yieldToLoop, type Dispatcher, type FireToPublish, type PublishOutcome } from "./dispatcher.js";
+import type { Fence } from "./fence.js";
+import type { JobEntry } from "../view/jobEntry.js";
 import type { ResolvedSchedulerOptions } from "../options.js";
 import { planRetry, planSchedule } from "../plan/planner.js";
 import type { SchedulerMetrics, ServiceEvents } from "../serviceEvents.js";
-import type { Records, Settler, SettlerHost, Work } from "./settler.js";
-
-/** The ticker, as the batch publisher sees it. */
-export interface PublisherHost extends Pick<SettlerHost, "mayFire" | "epoch" | "finish" | "track"> {
-  /** popped entries whose plan is in flight (the cursor keeper holds the cursor before them) */
-  readonly busy: Set<JobEntry>;
-  /** puts an entry where it belongs now: the heap at its next due time, or nowhere */
-  place(e: JobEntry): void;
-  /** where the job's next fire may start: strictly after this */
-  floorOf(e: JobEntry): number;
-}
+import type { Records, Work } from "./settler.js";
 
 export interface BatchPublisherDeps {
   dispatcher: Dispatcher;
@@ -33,20 +25,34 @@ export interface BatchPublisherDeps {
   metrics: SchedulerMetrics;
 }
 
-export class BatchPublisher {
-  constructor(
-    private readonly host: PublisherHost,
-    private readonly settler: Settler,
-    private readonly d: BatchPublisherDeps,
-  ) {}
+/** A popped batch split by when to plan it. */
+export interface HeldBack {
+  /** planned and published now */
+  ready: JobEntry[];
+  /** overlap jobs, by the clock time to plan them at (wakeEarlyMs before their due time) */
+  later: Map<number, JobEntry[]>;
+}
 
-  /**
-   * Plans and publishes a batch popped at `now` under generation `gen`. Resolves once its fires are issued
-   * (not acked); overlap jobs held back to their due time are tracked by the host instead.
-   */
-  fire(batch: JobEntry[], now: number, gen: number): Promise<void> {
-    return this.process(this.deferOverlapJobs(batch, now, gen), gen);
-  }
+/** A planned batch. */
+export interface Planned {
+  /** entries with nothing to publish (deleted, changed meanwhile, a stale due time): back into the heap */
+  back: JobEntry[];
+  /** the work by the instant its fires may go out, earliest first */
+  groups: [instant: number, work: Work[]][];
+}
+
+/** One group handed to the dispatcher. */
+export interface Dispatched {
+  work: Work[];
+  records: Records;
+  /** every fire is handed to the connection */
+  issued: Promise<void>;
+  /** one outcome per fire of `work`, in order */
+  acked: Promise<PublishOutcome[]>;
+}
+
+export class BatchPublisher {
+  constructor(private readonly d: BatchPublisherDeps) {}
 
   /**
    * Jobs with an overlap policy other than allow are not published early: whether their previous run is
@@ -54,86 +60,60 @@ export class BatchPublisher {
    * be missed, and a replace would interrupt it early). They stay busy (the cursor holds before them) and
    * are planned wakeEarlyMs before their due time, as without a lead.
    */
-  private deferOverlapJobs(batch: JobEntry[], now: number, gen: number): JobEntry[] {
+  holdBack(batch: JobEntry[], now: number): HeldBack {
     const { leadMs, wakeEarlyMs } = this.d.opts;
-    if (leadMs === 0) return batch;
-    const ready: JobEntry[] = [];
     const later = new Map<number, JobEntry[]>();
+    if (leadMs === 0) return { ready: batch, later };
+    const ready: JobEntry[] = [];
     for (const e of batch) {
       if (e.overlapPolicy === "allow" || e.dueIsRetry || e.due - now <= wakeEarlyMs) {
         ready.push(e);
         continue;
       }
-      e.slot = Slot.Busy;
-      e.dirty = false;
-      this.host.busy.add(e);
-      let group = later.get(e.due);
-      if (!group) later.set(e.due, (group = []));
+      let group = later.get(e.due - wakeEarlyMs);
+      if (!group) later.set(e.due - wakeEarlyMs, (group = []));
       group.push(e);
     }
-    for (const [due, group] of later) {
-      const run = () => {
-        for (const e of group) this.host.busy.delete(e);
-        if (!this.host.mayFire(gen)) {
-          for (const e of group) this.host.finish(e);
-          return;
-        }
-        this.host.track(this.process(group, gen));
-      };
-      this.d.clock.setTimer(run, Math.max(0, due - wakeEarlyMs - this.d.clock.now()));
-    }
-    return ready;
+    return { ready, later };
   }
 
-  /** Plans a popped batch and publishes it, grouped by the instant each fire may go out. */
-  private async process(batch: JobEntry[], gen: number): Promise<void> {
+  /** Plans held entries, grouped by the instant each fire may go out. */
+  async plan(batch: JobEntry[], fence: Fence): Promise<Planned> {
     const now = this.d.clock.now();
-    // all of the batch is busy before the first yield: a store change meanwhile only marks it dirty
-    for (const e of batch) {
-      e.slot = Slot.Busy;
-      e.dirty = false;
-    }
     // a scheduled fire goes out leadMs before its nominal time when popped early, else now
     const lead = this.d.opts.leadMs;
+    const back: JobEntry[] = [];
     const groups = new Map<number, Work[]>();
     let n = 0;
     for (const e of batch) {
       if (++n % 2_000 === 0) await yieldToLoop();
-      const w = this.plan(e, now);
-      if (!w) continue;
+      const w = this.planOne(e, now, fence);
+      if (!w) {
+        back.push(e);
+        continue;
+      }
       const first = w.plan.fires[0];
-      const ahead = e.overlapPolicy === "allow" ? lead : 0; // see deferOverlapJobs
+      const ahead = e.overlapPolicy === "allow" ? lead : 0; // see holdBack
       const instant = first && first.reason === "schedule" ? Math.max(now, first.nominalMs - ahead) : now;
       let group = groups.get(instant);
       if (!group) groups.set(instant, (group = []));
       group.push(w);
     }
-    for (const instant of [...groups.keys()].sort((a, b) => a - b)) {
-      await this.publish(groups.get(instant)!, instant, gen);
-    }
+    return { back, groups: [...groups].sort((a, b) => a[0] - b[0]) };
   }
 
-  private plan(e: JobEntry, now: number): Work | undefined {
-    if (e.deleted) {
-      e.slot = Slot.Idle;
-      return undefined;
-    }
-    if (e.dirty) {
-      // changed in the store while this batch was being planned: decide again from the new state
-      this.host.place(e);
-      return undefined;
-    }
-    if (e.dueIsRetry) return { e, plan: planRetry(e), retryAtMs: e.retryAtMs };
-    if (e.due <= this.host.floorOf(e)) {
-      // a stale due time (follower heap, takeover, a store floor that moved): recompute, fire nothing
-      this.host.place(e);
-      return undefined;
-    }
-    this.host.busy.add(e);
-    return { e, plan: planSchedule(e, e.due, now, this.d.opts), retryAtMs: Number.NaN };
+  /** The entry's work, or undefined when it has nothing to publish now. */
+  private planOne(e: JobEntry, now: number, fence: Fence): Work | undefined {
+    // changed in the store while this batch was being planned: decide again from the new state
+    if (e.deleted || e.dirty) return undefined;
+    if (e.dueIsRetry) return { e, plan: planRetry(e), retryAtMs: e.retryAtMs, back: "now" };
+    // a stale due time (follower heap, takeover, a store floor that moved): recompute, fire nothing
+    if (e.due <= fence.floorOf(e)) return undefined;
+    return { e, plan: planSchedule(e, e.due, now, this.d.opts), retryAtMs: Number.NaN, back: "now" };
   }
 
-  private async publish(work: Work[], instant: number, gen: number): Promise<void> {
+  /** Encodes a group ahead of its instant and sends it then; resolves once it is sent (not yet issued). */
+  async dispatch(work: Work[], instant: number, fence: Fence): Promise<Dispatched> {
     const { clock, dispatcher, metrics, events } = this.d;
     const items: FireToPublish[] = [];
     const records: Records = new Map();
@@ -144,32 +124,29 @@ export class BatchPublisher {
       for (const fire of w.plan.fires) items.push({ record, fire, revision: w.e.revision });
     }
     // encode before the instant (we woke early for this), then only the socket writes remain
-    const prepared = await dispatcher.prepare(items, this.host.epoch, instant);
+    const prepared = await dispatcher.prepare(items, fence.epoch, instant);
     const early = instant - clock.now();
     if (early > 0) await new Promise<void>((r) => clock.setTimer(r, early));
     // a leader deposed while it waited for the instant interrupts nothing (its fires are fenced too)
     for (const w of work) {
       const record = records.get(w.e);
-      if (w.plan.interrupt && record && this.host.mayFire(gen))
+      if (w.plan.interrupt && record && fence.mayFire())
         metrics.interruptsSent += dispatcher.interrupt(record, "replaced");
     }
-    const { issued, acked } = dispatcher.send(prepared, () => this.host.mayFire(gen));
+    const { issued, acked } = dispatcher.send(prepared, fence.mayFire);
     let issuedMs = 0;
     void issued.then(() => (issuedMs = clock.now()));
-    this.host.track(
-      acked.then((outcomes) => {
-        if (prepared.length > 0) {
-          events.emit("fire:batch", {
-            instantMs: instant,
-            count: prepared.length,
-            issuedMs,
-            ackedMs: clock.now(),
-          });
-        }
-        return this.settler.afterPublish(work, records, outcomes, gen);
-      }),
-    );
-    // go on once the batch is fully issued (not acked): the publish window bounds what can pile up
-    await issued;
+    const reported = acked.then((outcomes) => {
+      if (prepared.length > 0) {
+        events.emit("fire:batch", {
+          instantMs: instant,
+          count: prepared.length,
+          issuedMs,
+          ackedMs: clock.now(),
+        });
+      }
+      return outcomes;
+    });
+    return { work, records, issued, acked: reported };
   }
 }

@@ -2,9 +2,10 @@
  * Publishes fires (the seed's IJobPublisher / IJobDispatcher) and interrupts.
  *
  * A fire is a JetStream message on fireSubjectOf(ns, def) = `<p>.run.<tenant>.<node|_any>.<type>.p<1..5>.=fire`,
- * payload a msgpack FireMessage, headers Nats-Msg-Id (fireMsgId: the stream's duplicate window turns a re-publish after
- * a takeover into a no-op), Taskjet-Epoch, Taskjet-Nominal-Time, Taskjet-Fire-Id and Content-Type; JSON instead
- * of msgpack for the nodes and types of the jsonFires option (foreign workers without a msgpack library).
+ * payload a msgpack FireMessage, headers Nats-Msg-Id (fireMsgId: the stream's duplicate window turns a
+ * re-publish after a takeover into a no-op), Taskjet-Epoch, Taskjet-Nominal-Time, Taskjet-Fire-Id and
+ * Content-Type (encoded once, fireHeaders.ts); JSON instead of msgpack for the nodes and types of the
+ * jsonFires option (foreign workers without a msgpack library).
  * Batches are encoded ahead of their instant and go out concurrently (one pub-ack round trip per message
  * would cap us at a few thousand a second), bounded by maxInFlightPublishes; the fencing check (is the lease
  * still ours?) runs right before each message of a batch.
@@ -40,38 +41,10 @@ import {
   startSpan,
   tracingOn,
   type Span,
-  type TraceCarrier,
 } from "@taskjet/nats";
 import type { PlannedFire } from "../plan/planner.js";
+import { fireHeaders } from "./fireHeaders.js";
 import { PubAckMux } from "./pubAckMux.js";
-
-const te = new TextEncoder();
-
-/**
- * A fire's headers, encoded ahead of the instant in NATS' wire form (`NATS/1.0\r\nKey: value\r\n...\r\n`):
- * publishing only calls `encode()` on them, so at the due instant nothing is left but the socket write, and
- * no MsgHdrs object (a Map per message) is built for ten thousand fires a second. The values are tokens,
- * numbers and ISO times: never a CR or LF.
- */
-export function fireHeaders(
-  msgId: string,
-  epoch: number,
-  nominalIso: string,
-  fireId: string,
-  contentType: string = MSGPACK,
-  trace?: TraceCarrier,
-): MsgHdrs {
-  // W3C values never hold CR or LF either (traceparent is hex and dashes, tracestate printable ASCII)
-  const traced = trace
-    ? `${Headers.TraceParent}: ${trace.traceparent}\r\n` +
-      (trace.tracestate ? `${Headers.TraceState}: ${trace.tracestate}\r\n` : "")
-    : "";
-  const bytes = te.encode(
-    `NATS/1.0\r\n${Headers.MsgId}: ${msgId}\r\n${Headers.Epoch}: ${epoch}\r\n${Headers.Nominal}: ${nominalIso}` +
-      `\r\n${Headers.FireId}: ${fireId}\r\n${Headers.ContentType}: ${contentType}\r\n${traced}\r\n`,
-  );
-  return { encode: () => bytes } as unknown as MsgHdrs;
-}
 
 /** Work in slices of this many messages, letting timers run in between. */
 const YIELD_EVERY = 10_000;

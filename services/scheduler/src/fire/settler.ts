@@ -1,21 +1,23 @@
 /**
- * What the leader does after a batch is published (the slow half of the firing loop, ticker.ts; the fast
- * half is batchPublisher.ts): counts the acks, records skipped fires, writes the per-fire bookkeeping, moves
- * each job's high-water mark and hands the entry back to the ticker. Also the fires and writes that follow
- * store changes rather than the clock: releasing a buffered fire (overlapPolicy bufferOne) when the run
- * ends, and remembering how far a paused job was fired.
+ * What the leader does after a batch is published (the last stage of the firing loop: ticker.ts pops,
+ * batchPublisher.ts plans and publishes, this file settles): counts the acks, records skipped fires, writes
+ * the per-fire bookkeeping and moves each job's high-water mark. It returns, for each entry, when the ticker
+ * puts it back (`Work.back`: now, at its next due time, or after publishRetryDelayMs); the heap stays the
+ * ticker's. Also the fires and writes that follow store changes rather than the clock: releasing a buffered
+ * fire (overlapPolicy bufferOne) when the run ends, and remembering how far a paused job was fired; each
+ * returns its promise for the ticker to keep until a graceful stop.
  *
- * A failed publish moves nothing: the entry goes back after publishRetryDelayMs and the same plan is made
- * again (the fires that did go out carry the same Nats-Msg-Id and are deduplicated). A fenced write (the
- * lease is gone) is dropped: the next leader replays it.
+ * A failed publish moves nothing: the entry goes back later and the same plan is made again (the fires that
+ * did go out carry the same Nats-Msg-Id and are deduplicated). A fenced write (the lease is gone) is
+ * dropped: the next leader replays it. Publishes and writes are fenced by the batch's Fence (fence.ts).
  */
 import type { Logger } from "pino";
 import { FencedError } from "@taskjet/protocol";
 import type { Bookkeeper } from "./bookkeeper.js";
 import type { Dispatcher, PublishOutcome } from "./dispatcher.js";
+import type { Fence } from "./fence.js";
 import type { JobIndex } from "../view/jobIndex.js";
 import type { JobEntry } from "../view/jobEntry.js";
-import type { ResolvedSchedulerOptions } from "../options.js";
 import type { Plan } from "../plan/planner.js";
 import type { SchedulerMetrics, ServiceEvents } from "../serviceEvents.js";
 import type { SkipRecorder } from "./skipRecorder.js";
@@ -26,30 +28,20 @@ export interface Work {
   plan: Plan;
   /** for retries: the retryAt this fire answers (the write checks it is still the same) */
   retryAtMs: number;
+  /** set by the settler: back into the heap now, or after publishRetryDelayMs (something failed) */
+  back: "now" | "later";
 }
 
 export type Records = Map<JobEntry, ReturnType<JobEntry["record"]>>;
 
-/** The ticker, as the settler sees it. */
-export interface SettlerHost {
-  mayFire(generation?: number): boolean;
-  readonly generation: number;
-  readonly epoch: number;
-  readonly isFiring: boolean;
-  /** the entry's work is done: back into the heap at its next due time */
-  finish(e: JobEntry): void;
-  /** the same, after publishRetryDelayMs (something failed) */
-  finishLater(e: JobEntry): void;
-  /** keeps an in-flight promise for a graceful drain */
-  track(p: Promise<unknown>): void;
-}
+/** A settled entry (its `back` decided), or the store write that decides it. */
+export type Settled = Work | Promise<Work>;
 
 export interface SettlerDeps {
   index: JobIndex;
   dispatcher: Dispatcher;
   skips: SkipRecorder;
   books: Bookkeeper;
-  opts: ResolvedSchedulerOptions;
   log: Logger;
   events: ServiceEvents;
   metrics: SchedulerMetrics;
@@ -60,15 +52,13 @@ export class Settler {
   readonly retiring = new Set<JobEntry>();
   private readonly releasing = new Set<JobEntry>();
 
-  constructor(
-    private readonly host: SettlerHost,
-    private readonly d: SettlerDeps,
-  ) {}
+  constructor(private readonly d: SettlerDeps) {}
 
-  async afterPublish(work: Work[], records: Records, outcomes: PublishOutcome[], gen: number): Promise<void> {
+  /** Settles a published batch: one result per work item, in order (`outcomes` holds one per fire). */
+  afterPublish(work: Work[], records: Records, outcomes: PublishOutcome[], fence: Fence): Settled[] {
     let i = 0;
     const failures = outcomes.filter((o) => !o.ok);
-    if (failures.length > 0 && this.host.mayFire(gen)) {
+    if (failures.length > 0 && fence.mayFire()) {
       // one line per batch, not per job: a stalled stream would otherwise flood the log
       const first = failures[0]!;
       this.d.metrics.publishErrors += failures.length;
@@ -77,29 +67,29 @@ export class Settler {
         "fire publishes failed; trying again",
       );
     }
-    const slow: Promise<void>[] = [];
+    const settled: Settled[] = [];
     for (const w of work) {
       const mine = outcomes.slice(i, i + w.plan.fires.length);
       i += w.plan.fires.length;
-      const p = this.settle(w, records.get(w.e), mine, gen);
-      if (p) slow.push(p);
+      settled.push(this.settle(w, records.get(w.e), mine, fence));
     }
-    await Promise.all(slow);
+    return settled;
   }
 
-  /** After the publish: record skips, write bookkeeping, move the high-water mark, re-place the entry. */
+  /** After the publish: record skips, write bookkeeping, move the high-water mark, decide `back`. */
   settle(
     w: Work,
     record: ReturnType<JobEntry["record"]> | undefined,
     outcomes: PublishOutcome[],
-    gen: number,
-  ): Promise<void> | void {
+    fence: Fence,
+  ): Settled {
     const { e, plan } = w;
     const { metrics, events } = this.d;
     const failed = outcomes.find((o) => !o.ok);
     if (failed && !failed.ok) {
-      if (this.host.mayFire(gen)) events.emit("fire:failed", { key: e.key, error: String(failed.error) });
-      return this.host.finishLater(e);
+      if (fence.mayFire()) events.emit("fire:failed", { key: e.key, error: String(failed.error) });
+      w.back = "later";
+      return w;
     }
     const listening = events.listenerCount("fire:published") > 0;
     plan.fires.forEach((f, k) => {
@@ -127,17 +117,18 @@ export class Settler {
     if (!needsWrite) {
       // the common case (recurring, cursor-only): nothing to record, straight back into the heap
       e.hwm = Math.max(e.hwm, plan.consumedThroughMs);
-      return this.host.finish(e);
+      w.back = "now";
+      return w;
     }
-    return this.record(w, record, gen);
+    return this.record(w, record, fence);
   }
 
   /** The slow path of settle: skipped-fire records and the per-fire store write. */
   private async record(
     w: Work,
     record: ReturnType<JobEntry["record"]> | undefined,
-    gen: number,
-  ): Promise<void> {
+    fence: Fence,
+  ): Promise<Work> {
     const { e, plan } = w;
     const { metrics, events, log } = this.d;
     try {
@@ -154,28 +145,32 @@ export class Settler {
         this.d.index.applyLocal(e.key, await this.d.books.afterPlan(e, plan, plan.fires.length, skipped));
       }
       e.hwm = Math.max(e.hwm, plan.consumedThroughMs);
-      this.host.finish(e);
+      w.back = "now";
     } catch (err) {
-      if (err instanceof FencedError || !this.host.mayFire(gen)) {
+      if (err instanceof FencedError || !fence.mayFire()) {
         metrics.fencedEvents++;
         log.warn(
           { job: e.key, err: String(err) },
           "deposed while recording a fire; the new leader replays it",
         );
-        return this.host.finish(e);
+        w.back = "now";
+      } else {
+        metrics.storeWriteErrors++;
+        log.warn({ job: e.key, err: String(err) }, "recording a fire failed; trying again");
+        w.back = "later";
       }
-      metrics.storeWriteErrors++;
-      log.warn({ job: e.key, err: String(err) }, "recording a fire failed; trying again");
-      this.host.finishLater(e);
     }
+    return w;
   }
 
-  /** overlapPolicy bufferOne: the run ended, dispatch the buffered fire. */
-  release(e: JobEntry): void {
-    if (!this.host.isFiring || Number.isNaN(e.bufferedMs) || e.runningCount > 0 || e.deleted) return;
-    if (this.releasing.has(e) || e.status === "paused" || e.status === "stopped") return;
+  /**
+   * overlapPolicy bufferOne: the run ended, dispatch the buffered fire. Returns the chain (undefined when
+   * there is nothing to release), resolving true when it failed and should be tried again later.
+   */
+  release(e: JobEntry, fence: Fence): Promise<boolean> | undefined {
+    if (!fence.live || Number.isNaN(e.bufferedMs) || e.runningCount > 0 || e.deleted) return undefined;
+    if (this.releasing.has(e) || e.status === "paused" || e.status === "stopped") return undefined;
     this.releasing.add(e);
-    const gen = this.host.generation;
     const nominalMs = e.bufferedMs;
     const record = e.record();
     const fire = {
@@ -185,11 +180,11 @@ export class Settler {
       last: false,
       nextNominalMs: Number.isFinite(e.due) ? e.due : undefined,
     };
-    const chain = (async () => {
+    return (async () => {
       const [o] = await this.d.dispatcher.publishBatch(
         [{ record, fire, revision: e.revision }],
-        this.host.epoch,
-        () => this.host.mayFire(gen),
+        fence.epoch,
+        fence.mayFire,
       );
       if (!o?.ok) throw o?.error ?? new Error("publish failed");
       this.d.metrics.bufferedReleased++;
@@ -202,26 +197,25 @@ export class Settler {
         duplicate: o.duplicate,
       });
       this.d.index.applyLocal(e.key, await this.d.books.afterRelease(e, nominalMs));
+      return false;
     })()
       .catch((err: unknown) => {
-        if (!this.host.mayFire(gen)) return;
+        if (!fence.mayFire()) return false;
         this.d.log.warn({ job: e.key, err: String(err) }, "releasing a buffered fire failed; trying again");
-        setTimeout(() => this.release(e), this.d.opts.publishRetryDelayMs).unref();
+        return true;
       })
       .finally(() => this.releasing.delete(e));
-    this.host.track(chain);
   }
 
   /** A paused job remembers how far it was fired, so a resume can replay the pause as misfires. */
-  retire(e: JobEntry): void {
-    if (!this.host.isFiring || this.retiring.has(e) || !Number.isFinite(e.hwm)) return;
-    if (!Number.isNaN(e.lastFireMs) && e.hwm <= e.lastFireMs) return;
+  retire(e: JobEntry, fence: Fence): Promise<void> | undefined {
+    if (!fence.live || this.retiring.has(e) || !Number.isFinite(e.hwm)) return undefined;
+    if (!Number.isNaN(e.lastFireMs) && e.hwm <= e.lastFireMs) return undefined;
     this.retiring.add(e);
-    const chain = this.d.books
+    return this.d.books
       .retire(e, e.hwm, e.schedule?.next(e.hwm))
       .then((job) => this.d.index.applyLocal(e.key, job))
       .catch((err: unknown) => this.d.log.warn({ job: e.key, err: String(err) }, "recording a pause failed"))
       .finally(() => this.retiring.delete(e));
-    this.host.track(chain);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The leader's side of the fire cursor (the design is in fireCursor.ts): every cursorIntervalMs it derives
- * firedThroughMs and jobsRevision from the due heap and the busy entries, and writes them with
- * compare-and-set. A write that loses to another epoch means we were deposed: stop firing at once.
+ * firedThroughMs and jobsRevision from the due heap and the busy entries (read through the ticker's
+ * FiringState, fire/firingState.ts), and writes them with compare-and-set. A write that loses to another
+ * epoch means we were deposed: stop firing at once.
  */
 import type { Logger } from "pino";
 import { FencedError } from "@taskjet/protocol";
@@ -9,14 +10,15 @@ import type { Clock } from "../plan/clock.js";
 import type { CursorStore, CursorValue } from "../fire/fireCursor.js";
 import type { JobIndex } from "../view/jobIndex.js";
 import type { SchedulerMetrics, ServiceEvents } from "../serviceEvents.js";
-import type { Ticker } from "../fire/ticker.js";
+import type { FiringState } from "../fire/firingState.js";
 import { Every } from "./every.js";
 
 // rewrite an unchanged cursor this often anyway, so followers and `status` see the leader is alive
 const IDLE_REWRITE_MS = 5_000;
 
 export interface CursorKeeperDeps {
-  ticker: Ticker;
+  /** the heap, busy and retiring entries, read-only */
+  firing: FiringState;
   index: JobIndex;
   store: CursorStore;
   clock: Clock;
@@ -55,10 +57,9 @@ export class CursorKeeper {
 
   /** The cursor the leader may promise now. */
   compute(): CursorValue {
-    const { ticker, index, clock } = this.d;
+    const { firing, index, clock } = this.d;
     const now = clock.now();
-    let minDue = ticker.heap.peek()?.due ?? Number.POSITIVE_INFINITY;
-    for (const e of ticker.busy) if (e.due < minDue) minDue = e.due;
+    const minDue = firing.earliestDue();
     const previous = this.written?.firedThroughMs ?? Number.NEGATIVE_INFINITY;
     // never backwards: a job that shows up due before it is excluded through jobsRevision instead
     const through = Math.max(previous, Math.min(now, minDue - 1));
@@ -66,9 +67,8 @@ export class CursorKeeper {
     const exclude = (schedRev: number) => {
       if (schedRev - 1 < jobsRevision) jobsRevision = schedRev - 1;
     };
-    ticker.heap.forEachDue(through, (e) => exclude(e.schedRev));
-    for (const e of ticker.busy) if (e.due <= through) exclude(e.schedRev);
-    for (const e of ticker.retiring) exclude(e.schedRev);
+    firing.forEachDue(through, (e) => exclude(e.schedRev));
+    for (const e of firing.retiring) exclude(e.schedRev);
     return {
       epoch: this.epoch,
       firedThroughMs: through,

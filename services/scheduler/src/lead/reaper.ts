@@ -9,7 +9,7 @@ import type { Registry } from "@taskjet/nats";
 import type { Bookkeeper } from "../fire/bookkeeper.js";
 import type { JobIndex } from "../view/jobIndex.js";
 import type { SchedulerMetrics } from "../serviceEvents.js";
-import type { Ticker } from "../fire/ticker.js";
+import type { FiringState } from "../fire/firingState.js";
 import { Every } from "./every.js";
 
 export class Reaper {
@@ -18,7 +18,8 @@ export class Reaper {
 
   constructor(
     private readonly d: {
-      ticker: Ticker;
+      /** whether we lead, and the jobs with runs (read-only) */
+      firing: FiringState;
       index: JobIndex;
       registry: Registry;
       books: Bookkeeper;
@@ -40,14 +41,14 @@ export class Reaper {
   }
 
   async sweep(): Promise<number> {
-    const { ticker, registry, books, index, log, metrics } = this.d;
-    if (this.sweeping || !ticker.isFiring || ticker.withRuns.size === 0) return 0;
+    const { firing, registry, books, index, log, metrics } = this.d;
+    if (this.sweeping || !firing.isFiring || firing.withRuns.size === 0) return 0;
     this.sweeping = true;
     let reaped = 0;
     try {
       const alive = new Set((await registry.workers()).map((w) => w.workerId));
       const now = Date.now();
-      for (const e of [...ticker.withRuns]) {
+      for (const e of [...firing.withRuns]) {
         const runs = e.record().state.running ?? [];
         const isDead = (r: (typeof runs)[number]) =>
           !alive.has(r.worker) && now - Date.parse(r.startedAt) > this.d.registryTtlMs;
