@@ -128,7 +128,11 @@ export async function assemble(c: AssemblyContext): Promise<Running> {
     const skips = new SkipRecorder(nc, js, ns, { source, publishTimeoutMs: o.publishTimeoutMs, now });
     const leadership = new Leadership(
       leaseKv,
-      { ttlMs: o.leaseTtlMs, replicaId: o.replicaId },
+      {
+        ttlMs: o.leaseTtlMs,
+        replicaId: o.replicaId,
+        onAcquireError: (err) => c.log.debug({ err: String(err) }, "could not campaign for the lease"),
+      },
       (leader, epoch) => c.onLeadership(leader, epoch),
     );
     // the ticker opens a fence when it starts firing; the bookkeeper's writes check the current one

@@ -214,15 +214,22 @@ export class SchedulerService {
     void (async () => {
       const o = this.options;
       try {
+        this.log.debug({ epoch }, "lease acquired: claiming the fire cursor");
         const claimed = await r.cursorStore.claim(epoch, o.replicaId, new Date(o.clock.now()).toISOString());
-        if (gen !== this.leaderGeneration || !r.leadership.isLeader()) return;
+        // the lease went while the takeover waited: whoever holds it now takes over (said, not silent)
+        const gone = (step: string) => {
+          if (gen === this.leaderGeneration && r.leadership.isLeader()) return false;
+          this.log.info({ epoch, step }, "takeover abandoned: the lease was lost meanwhile");
+          return true;
+        };
+        if (gone("cursor claimed")) return;
         const caughtUp = await r.index.waitForRevision(claimed.jobsRevision, o.takeoverCatchUpTimeoutMs);
         if (!caughtUp)
           this.log.warn(
             { want: claimed.jobsRevision, have: r.index.revision },
             "view behind the old leader's",
           );
-        if (gen !== this.leaderGeneration || !r.leadership.isLeader()) return;
+        if (gone("view caught up")) return;
         this.takeoverFailures = 0;
         r.ticker.startFiring(epoch, claimed);
         r.cursorKeeper.start(epoch, claimed);

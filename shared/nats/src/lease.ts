@@ -25,6 +25,11 @@ export interface LeaseOptions {
   /** monotonic clock in ms (injectable for tests) */
   now?: () => number;
   holder: LeaseHolder;
+  /**
+   * A campaign's try that failed for another reason than the lease being held (the key exists): NATS
+   * unreachable, no stream leader, a timeout. For the logs: a follower that never takes over says why.
+   */
+  onAcquireError?: (err: unknown) => void;
 }
 
 export interface LeaseHolder {
@@ -46,6 +51,7 @@ export class Lease {
   private readonly acquireIntervalMs: number;
   private readonly marginMs: number;
   private readonly now: () => number;
+  private readonly onAcquireError: ((err: unknown) => void) | undefined;
   private readonly value: LeaseValue;
   private revision = 0;
   private validUntil = 0;
@@ -67,6 +73,7 @@ export class Lease {
     this.acquireIntervalMs = opts.acquireIntervalMs ?? Math.max(50, Math.floor(opts.ttlMs / 8));
     this.marginMs = opts.safetyMarginMs ?? Math.max(100, Math.floor(opts.ttlMs / 5));
     this.now = opts.now ?? (() => performance.now());
+    this.onAcquireError = opts.onAcquireError;
     this.value = {
       replicaId: opts.holder.replicaId,
       host: opts.holder.host ?? hostname(),
@@ -148,8 +155,9 @@ export class Lease {
         this.extend(sentAt);
         this.leader = true;
         this.emit();
-      } catch {
-        // held by someone else, or NATS is unreachable: try again later
+      } catch (err) {
+        // held by someone else (the usual answer), or NATS is unreachable: try again later
+        if (!isCasConflict(err)) this.onAcquireError?.(err);
       }
       return;
     }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { namespace } from "@taskjet/protocol";
 import { ensureTopology, Lease, LockProvider } from "@taskjet/nats";
-import { uniqueName, useNatsServer, waitFor } from "@taskjet/testing";
+import { Kvm } from "@nats-io/kv";
+import { connectTo, uniqueName, useNatsServer, waitFor } from "@taskjet/testing";
 
 const nats = useNatsServer();
 
@@ -30,6 +31,39 @@ describe("Lease", () => {
     expect(b.epoch).toBeGreaterThan(epochA);
     expect(await a.holder()).toMatchObject({ replicaId: "b", epoch: b.epoch });
     await b.stop();
+  });
+
+  it("a follower's failed tries are reported, except the usual answer that the lease is held", async () => {
+    const ns = namespace(uniqueName("ls"));
+    const t = await ensureTopology(nats.nc, ns, { leaseTtlMs: ttlMs });
+    const a = new Lease(t.lease, { ttlMs, holder: { replicaId: "a" } });
+    const errors: unknown[] = [];
+    const b = new Lease(t.lease, {
+      ttlMs,
+      holder: { replicaId: "b" },
+      onAcquireError: (e) => errors.push(e),
+    });
+    a.start();
+    await waitFor(() => a.isLeader(), { message: "a leads" });
+    b.start();
+    // b tries every ttl/8 while a renews: held, so no error to report
+    let tries = 0;
+    const count = setInterval(() => tries++, ttlMs / 8);
+    await waitFor(() => tries >= 8, { message: "b tried about 8 times" });
+    clearInterval(count);
+    expect(errors).toEqual([]);
+    await a.stop();
+    await waitFor(() => b.isLeader(), { message: "b takes over" });
+    await b.stop();
+    // its connection closed: a campaign's try fails for another reason, and says so
+    const nc2 = await connectTo(nats.server.url);
+    const kv2 = await new Kvm(nc2).open(ns.buckets.lease);
+    await nc2.close();
+    const c = new Lease(kv2, { ttlMs, holder: { replicaId: "c" }, onAcquireError: (e) => errors.push(e) });
+    c.start();
+    await waitFor(() => errors.length > 0, { message: "c reports a failed try" });
+    expect(c.isLeader()).toBe(false);
+    await c.stop();
   });
 
   it("a leader whose renew loses the compare-and-set steps down at once", async () => {

@@ -18,10 +18,14 @@ export class Leadership {
 
   constructor(
     kv: KV,
-    opts: { ttlMs: number; replicaId: string },
+    opts: { ttlMs: number; replicaId: string; onAcquireError?: (err: unknown) => void },
     onChange: (leader: boolean, epoch: number) => void,
   ) {
-    this.lease = new Lease(kv, { ttlMs: opts.ttlMs, holder: { replicaId: opts.replicaId } });
+    this.lease = new Lease(kv, {
+      ttlMs: opts.ttlMs,
+      holder: { replicaId: opts.replicaId },
+      ...(opts.onAcquireError ? { onAcquireError: opts.onAcquireError } : {}),
+    });
     this.lease.onChange(onChange);
   }
 
