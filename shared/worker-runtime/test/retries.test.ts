@@ -70,7 +70,7 @@ describe("failures", () => {
     expect(letters[0]).toMatchObject({
       reason: "abandoned",
       error: "boom 3",
-      subject: env.ns.run(def.tenantId, undefined, def.type, 3, def.id),
+      subject: env.ns.fire(def.tenantId, undefined, def.type, 3),
       fire: { fireId: fire3.fireId, attempt: 3 },
     });
     await waitFor(() => deadletterEvents.length === 1, { message: "deadletter event" });
