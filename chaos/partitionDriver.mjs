@@ -3,7 +3,7 @@
 // (`ip netns exec`), queues the load, cuts and heals links (`ip -n <hub> link set`, which works from any
 // namespace), drains, counts, and writes the result to $PARTITION_DIR/result.json. Bounded: every wait has
 // a deadline; chaos/partition.mjs removes the lab and whatever still runs in it afterwards.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connectTo, uniqueName, waitFor } from "@taskjet/testing";
@@ -39,6 +39,8 @@ function natsNode(i, clusterName) {
       `server_name: n${i}`,
       `listen: "${h.ip}:4222"`,
       `jetstream { store_dir: "${store}" }`,
+      // monitoring, for the probe below (what each node's routes hold during the fault)
+      `http: "${h.ip}:8222"`,
       // PARTITION_NATS_TUNED=1: a silently dead route (or client) is noticed in seconds, not minutes
       ...(process.env.PARTITION_NATS_TUNED === "1"
         ? ["write_deadline: 2s", "ping_interval: 2s", "ping_max: 2"]
@@ -46,7 +48,9 @@ function natsNode(i, clusterName) {
       `cluster { name: ${clusterName}, listen: "${h.ip}:6222", routes: [${routes.map((r) => `"${r}"`).join(", ")}] }`,
     ].join("\n") + "\n",
   );
-  return child(process.env.PARTITION_NATS_SERVER, ["-c", conf], {
+  // PARTITION_NATS_DEBUG=1: nats-server's debug log (-D) in n<i>.log
+  const debug = process.env.PARTITION_NATS_DEBUG === "1" ? ["-D"] : [];
+  return child(process.env.PARTITION_NATS_SERVER, ["-c", conf, ...debug], {
     netns: h.ns,
     logFile: join(dir, `n${i}.log`),
   });
@@ -78,6 +82,51 @@ async function clusterReady(nc) {
   });
   await jsm.streams.delete(name);
   return jsm;
+}
+
+/**
+ * Every 500 ms until `stop()`, what each NATS node reachable from here reports of its routes (/routez:
+ * remote, pending bytes, messages in and out) and of itself (/varz: slow consumers, JetStream API errors),
+ * appended as JSON lines to $PARTITION_DIR/probe.jsonl: the evidence of what the servers do in a fault.
+ */
+function probeNodes() {
+  const file = join(dir, "probe.jsonl");
+  let stopped = false;
+  const get = (i, path) =>
+    fetch(`http://${lab.hosts[i].ip}:8222/${path}`, { signal: AbortSignal.timeout(400) })
+      .then((r) => r.json())
+      .catch((err) => ({ error: String(err?.message ?? err) }));
+  const loop = (async () => {
+    while (!stopped) {
+      const at = Date.now();
+      const rows = await Promise.all(
+        [0, 1, 2].map(async (i) => {
+          const [routez, varz] = await Promise.all([get(i, "routez"), get(i, "varz")]);
+          if (routez.error || varz.error) return { node: `n${i}`, error: routez.error ?? varz.error };
+          return {
+            node: `n${i}`,
+            routes: (routez.routes ?? []).map((r) => ({
+              rid: r.rid,
+              remote: r.remote_name ?? r.remote_id,
+              pending: r.pending_size,
+              outMsgs: r.out_msgs,
+              inMsgs: r.in_msgs,
+            })),
+            slowConsumers: varz.slow_consumers,
+            jsApiErrors: varz.jetstream?.stats?.api?.errors,
+          };
+        }),
+      );
+      appendFileSync(file, JSON.stringify({ at, rows }) + "\n");
+      await sleep(Math.max(0, 500 - (Date.now() - at)));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
 }
 
 /** Leader and replica state (last sequence, lag, current) of a stream, by NATS node name. */
@@ -200,8 +249,10 @@ async function main() {
         `job bucket leader ${before.jobs}${cutNodes.includes(before.jobs) ? " (cut side)" : ""}, ` +
         `lease bucket leader ${before.lease}${cutNodes.includes(before.lease) ? " (cut side)" : ""})`;
     })();
+    const probe = probeNodes();
     const load = await onceLoad(client, { perSecond: oncePerS, durationS });
     await fault;
+    await probe.stop();
     if (!window) throw new Error("the fault was not injected (the load ended first)");
     const afterHeal = countRuns(runsFile).times;
     result.stallAfterHealMs = longestGapMs(afterHeal, window.healedAt, load.tEnd);

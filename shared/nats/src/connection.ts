@@ -8,6 +8,15 @@
  *   NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY   PEM file paths; any of them turns TLS on
  *   TASKJET_PREFIX    subject prefix (default taskjet)
  *   TASKJET_NATS_INBOX_PREFIX   prefix of every reply inbox of the connection (default `_INBOX`)
+ *   NATS_PING_INTERVAL_MS / NATS_MAX_PINGS_OUT   how soon a silently dead server is noticed (2000 / 2)
+ *   NATS_CONNECT_TIMEOUT_MS   how long one connect attempt may take before the next server is tried (5000)
+ *
+ * A server that is cut off without a reset (a network partition, a frozen host) leaves the TCP connection
+ * open: nothing fails, requests just time out. nats.js notices only when `maxPingsOut` pings in a row
+ * went unanswered, i.e. 2-3 ping intervals after the cut; then it reconnects to another server. With
+ * nats.js' default (2 minutes) and even with 10 s, a service on the healthy side of a partition stayed on
+ * the cut-off server for the whole cut (bench/RESULTS.md, eleventh session); 2 s notices it in 4-6 s. A
+ * ping is a few bytes a connection.
  *
  * The inbox prefix is what lets a server keep users apart: with `_INBOX_acme` a user may subscribe to
  * `_INBOX_acme.>` only, and never sees replies meant for another (deploy/nats/). nats.js uses it for its
@@ -62,6 +71,11 @@ export const NatsConfigSchema = z
       .optional(),
     /** shown in the server's connection list */
     name: z.string().optional(),
+    /** a ping every this many ms; `maxPingsOut` unanswered in a row mark the server dead: reconnect */
+    pingIntervalMs: z.coerce.number().int().min(100).max(600_000).default(2_000),
+    maxPingsOut: z.coerce.number().int().min(1).max(100).default(2),
+    /** one connect attempt's limit, so a black-holed server in the list does not hold up a reconnect */
+    connectTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(5_000),
   })
   // creds, nkey seed and nkey seed file each set the connection's authenticator: only one may win
   .superRefine((c, ctx) => {
@@ -119,6 +133,9 @@ export function natsConfigFromEnv(
     tls,
     prefix: env["TASKJET_PREFIX"] || undefined,
     inboxPrefix: env["TASKJET_NATS_INBOX_PREFIX"] || undefined,
+    pingIntervalMs: env["NATS_PING_INTERVAL_MS"] || undefined,
+    maxPingsOut: env["NATS_MAX_PINGS_OUT"] || undefined,
+    connectTimeoutMs: env["NATS_CONNECT_TIMEOUT_MS"] || undefined,
   };
   const merged = {
     ...fromEnv,
@@ -151,7 +168,9 @@ export async function connectNats(
     ...(config.inboxPrefix ? { inboxPrefix: config.inboxPrefix } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
-    pingInterval: 10_000,
+    pingInterval: config.pingIntervalMs,
+    maxPingOut: config.maxPingsOut,
+    timeout: config.connectTimeoutMs,
     ...(config.credsFile ? { authenticator: credsAuthenticator(readFileSync(config.credsFile)) } : {}),
     ...(seed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(seed.trim())) } : {}),
     ...(config.user ? { user: config.user, pass: config.password } : {}),

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { nkeys } from "@nats-io/nats-core";
 import { ValidationError } from "@taskjet/protocol";
 import { connectNats, inboxFor, inboxPrefixOf, logLevelFromEnv, natsConfigFromEnv } from "@taskjet/nats";
-import { useNatsServer } from "@taskjet/testing";
+import { startNats, useNatsServer, waitFor } from "@taskjet/testing";
 
 const nats = useNatsServer();
 
@@ -94,6 +94,53 @@ describe("connection settings", () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("read how soon a dead server is noticed from the environment, with short defaults; a bad value names its field", () => {
+    expect(natsConfigFromEnv({})).toMatchObject({
+      pingIntervalMs: 2_000,
+      maxPingsOut: 2,
+      connectTimeoutMs: 5_000,
+    });
+    expect(
+      natsConfigFromEnv({
+        NATS_PING_INTERVAL_MS: "500",
+        NATS_MAX_PINGS_OUT: "3",
+        NATS_CONNECT_TIMEOUT_MS: "2000",
+      }),
+    ).toMatchObject({ pingIntervalMs: 500, maxPingsOut: 3, connectTimeoutMs: 2_000 });
+    expect(validationError(() => natsConfigFromEnv({ NATS_PING_INTERVAL_MS: "soon" })).field).toBe(
+      "pingIntervalMs",
+    );
+    expect(validationError(() => natsConfigFromEnv({ NATS_MAX_PINGS_OUT: "0" })).field).toBe("maxPingsOut");
+  });
+
+  it("leave a server that stops answering without closing the connection (a partition) for another one", async () => {
+    const a = await startNats({ jetstream: false });
+    const b = await startNats({ jetstream: false });
+    // SIGSTOP: the TCP connection stays open and nothing answers, as when a partition cuts a server off
+    const freeze = (signal: NodeJS.Signals) => a.pid !== undefined && process.kill(a.pid, signal);
+    const nc = await connectNats(
+      natsConfigFromEnv({}, { servers: [a.url, b.url], pingIntervalMs: 250, connectTimeoutMs: 1_000 }),
+      { noRandomize: true },
+    );
+    try {
+      expect(nc.getServer()).toContain(`:${a.port}`);
+      freeze("SIGSTOP");
+      // nats.js' own default (a ping every 2 minutes) would stay on the frozen server for 4-6 minutes
+      await waitFor(() => nc.getServer().includes(`:${b.port}`), {
+        timeoutMs: 20_000,
+        message: "the connection moved to the server that answers",
+      });
+      await nc.flush();
+      const echoed = nc.subscribe("conn.after", { max: 1 });
+      nc.publish("conn.after", "still works");
+      for await (const m of echoed) expect(m.string()).toBe("still works");
+    } finally {
+      freeze("SIGCONT");
+      await nc.close();
+      await Promise.all([a.stop(), b.stop()]);
     }
   });
 });
