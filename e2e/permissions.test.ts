@@ -272,6 +272,30 @@ describe.skipIf(process.env["NATS_URL"])("deploy/nats permissions", () => {
       }
     });
 
+    it("workers ask each other who holds a redelivered fire, and the holder's answer reaches the asker", async () => {
+      // the worker running above serves the question too: it holds nothing, so it stays silent
+      const holder = await workingConnection("worker");
+      const asker = await workingConnection("worker");
+      const te = new TextEncoder();
+      holder.subscribe("taskjet.ctl._held", {
+        callback: (_e, m) => {
+          if ((m.json() as { fireId: string }).fireId === "acme:held:1")
+            m.respond(te.encode(JSON.stringify({ state: "running", worker: "holder" })));
+        },
+      });
+      await holder.flush();
+      const q = (fireId: string) =>
+        te.encode(JSON.stringify({ fireId, attempt: 1, key: "acme.default.held" }));
+      const answer = await asker.request("taskjet.ctl._held", q("acme:held:1"), { timeout: 3_000 });
+      expect(answer.json()).toEqual({ state: "running", worker: "holder" });
+      await expect(asker.request("taskjet.ctl._held", q("acme:held:2"), { timeout: 500 })).rejects.toThrow();
+      // a tenant cannot ask or listen
+      const tenant = await connectAs("acme");
+      await expectPublishRefused(tenant, "taskjet.ctl._held", '{"fireId":"x","attempt":1,"key":"k"}');
+      await expectSubscribeRefused(tenant, "taskjet.ctl._held");
+      expect(violations).toEqual([]);
+    });
+
     it("a worker cannot call control operations nor read another node's fires", async () => {
       const nc = await connectAs("worker");
       await expectPublishRefused(nc, "taskjet.api.acme.list");

@@ -253,6 +253,28 @@ export function buildAsyncApi(prefix: string, schemas: Record<string, Obj>): Obj
     { interrupt: msgpack("InterruptMessage", "Interrupt") },
     "interrupts to the workers of a node (core NATS)",
   );
+  channel(
+    "held",
+    ns.held,
+    { question: message("HeldQuestion", "HeldQuery", { contentType: "application/json" }) },
+    "workers ask each other (core NATS request/reply) whether one holds a redelivered fire before they run " +
+      "it; only the holder answers, the asker waits 300 ms at most",
+  );
+  channel(
+    "heldAnswer",
+    null,
+    { answer: message("HeldAnswer", "HeldAnswer", { contentType: "application/json" }) },
+    "the holder's answer, on the question's reply inbox",
+  );
+  operations["askHeld"] = {
+    action: "send",
+    channel: ref("#/channels/held"),
+    messages: [ref("#/channels/held/messages/question")],
+    reply: {
+      channel: ref("#/channels/heldAnswer"),
+      messages: [ref("#/channels/heldAnswer/messages/answer")],
+    },
+  };
 
   const eventAddress = ns.event(
     { tenantId: param("tenant"), group: param("group"), type: param("type"), id: param("jobId") },

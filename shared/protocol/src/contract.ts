@@ -92,6 +92,8 @@ export const schemaEntries: readonly SchemaEntry[] = [
     ["RunLogEntry", w.RunLogEntrySchema, "a run-log entry"],
     ["DeadLetter", w.DeadLetterSchema, "a dead letter"],
     ["Interrupt", w.InterruptSchema, "an interrupt (ctl)"],
+    ["HeldQuery", w.HeldQuerySchema, "a worker's question: who holds this redelivered fire (ctl._held)"],
+    ["HeldAnswer", w.HeldAnswerSchema, "the answer of the worker holding the fire (ctl._held)"],
     ["LockValue", LockValueSchema, "a run lock"],
     ["WorkerInfo", w.WorkerInfoSchema, "a worker heartbeat"],
     ["RegistryType", RegistryTypeSchema, "a job type entry"],

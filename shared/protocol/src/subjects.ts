@@ -14,6 +14,8 @@
  *                                               at every fire (13 % of its CPU per message, bench/RESULTS.md)
  *   <p>.ctl.<node>                              interrupts to the workers of a node (core NATS);
  *                                               node `_all` reaches every worker
+ *   <p>.ctl._held                               workers ask each other who holds a redelivered fire (core
+ *                                               NATS request/reply, worker-runtime heldFires.ts)
  *   <p>.evt.<tenant>.<group>.<type>.<jobId>.<phase>   events, phase = before | after | skipped | deadletter;
  *                                               group and type as their subject tokens (names.ts)
  *   <p>.log.<tenant>.<jobId>                    run log (JetStream, limits)
@@ -33,6 +35,8 @@ import { nameOfToken, subjectToken } from "./names.js";
 export const DEFAULT_PREFIX = "taskjet";
 export const ANY_NODE = "_any";
 export const ALL_NODES = "_all";
+/** The `ctl` token of the workers' held-fire question (heldFires.ts): no node is named with a leading `_`. */
+export const HELD_TOKEN = "_held";
 export const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 /** The last token of a scheduler fire's run subject: `=` is in no job id (TOKEN_PATTERN), so no job has it. */
 export const FIRE_TOKEN = "=fire";
@@ -98,6 +102,8 @@ export interface Namespace {
   runConsumer(node: string | undefined, type: string, priority: number): { name: string; filter: string };
   runAll: string;
   ctl(node: string): string;
+  /** the workers' held-fire question (core NATS request/reply) */
+  held: string;
   event(def: Pick<JobDefinition, "tenantId" | "group" | "type" | "id">, phase: EventPhase): string;
   eventFilter(f: {
     tenant?: string;
@@ -146,6 +152,7 @@ export function namespace(prefix: string = DEFAULT_PREFIX): Namespace {
     }),
     runAll: `${p}.run.>`,
     ctl: (node) => `${p}.ctl.${node}`,
+    held: `${p}.ctl.${HELD_TOKEN}`,
     event: (d, phase) => `${p}.evt.${d.tenantId}.${t(d.group)}.${t(d.type)}.${d.id}.${phase}`,
     eventFilter: (f) => `${p}.evt.${w(f.tenant)}.${wt(f.group)}.${wt(f.type)}.${w(f.jobId)}.${w(f.phase)}`,
     log: (tenant, jobId) => `${p}.log.${tenant}.${jobId}`,

@@ -71,6 +71,22 @@ export const InterruptSchema = z.object({
   reason: z.enum(interruptReasons),
 });
 
+/**
+ * `<p>.ctl._held` (core request/reply among workers): does a worker hold this redelivered fire? Only the
+ * holder answers (worker-runtime heldFires.ts).
+ */
+export const HeldQuerySchema = z.strictObject({
+  fireId: z.string().min(1).max(1024),
+  attempt: z.number().int().min(1),
+  /** the job's key in the job store */
+  key: z.string().min(1).max(1024),
+});
+/** `running`: its run or outcome write is under way there; `finished`: it ran, its outcome is the holder's to write. */
+export const HeldAnswerSchema = z.strictObject({
+  state: z.enum(["running", "finished"]),
+  worker: z.string(),
+});
+
 export const QueueResultSchema = z.object({ id: z.string(), created: z.boolean(), job: JobViewSchema });
 export const QueueManyResultSchema = z.object({
   results: z.array(z.object({ id: z.string(), created: z.boolean() })),

@@ -28,6 +28,7 @@ import { CachedJobStore } from "./outcome/jobCache.js";
 import { Reach } from "./intake/reach.js";
 import type { ResolvedWorkerOptions } from "./options.js";
 import { Puller } from "./intake/puller.js";
+import { askHeld, serveHeld } from "./run/heldFires.js";
 import { Runner } from "./run/runner.js";
 import type { RunSlots } from "./intake/runSlots.js";
 import { StateCoalescer } from "./outcome/stateCoalescer.js";
@@ -147,6 +148,7 @@ export class WorkerAssembly {
       afterHooks: this.d.afterHooks,
       logger: this.d.log,
       givingUp: this.d.givingUp,
+      askHeld: (q) => askHeld(nc, ns.held, q),
     });
     this.puller = new Puller(nc, out, {
       stream: ns.streams.run,
@@ -162,6 +164,7 @@ export class WorkerAssembly {
     this.subs.push(
       nc.subscribe(ns.ctl(o.node), { callback: onInterrupt }),
       nc.subscribe(ns.ctl(ALL_NODES), { callback: onInterrupt }),
+      serveHeld(nc, ns.held, o.workerId, (q) => this.runner?.holds(q), this.d.log),
     );
     this.watchConnection(nc, ns);
     this.workingTimer = setInterval(() => this.d.tick(), o.workingIntervalMs);

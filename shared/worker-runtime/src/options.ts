@@ -10,6 +10,7 @@ import { z } from "zod";
 import {
   ALL_NODES,
   ANY_NODE,
+  HELD_TOKEN,
   DEFAULT_MAX_JOB_BYTES,
   parseOrThrow,
   parseRetentionConfig,
@@ -128,8 +129,8 @@ const positiveMs = (what: string) =>
     .int()
     .positive(`${what} must be > 0`);
 
-const node = token("node").refine((n) => n !== ANY_NODE && n !== ALL_NODES, {
-  message: `node must not be "${ANY_NODE}" or "${ALL_NODES}" (reserved subject tokens)`,
+const node = token("node").refine((n) => n !== ANY_NODE && n !== ALL_NODES && n !== HELD_TOKEN, {
+  message: `node must not be "${ANY_NODE}", "${ALL_NODES}" or "${HELD_TOKEN}" (reserved subject tokens)`,
 });
 
 const OptionsSchema = z.object({

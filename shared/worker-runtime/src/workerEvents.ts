@@ -43,6 +43,11 @@ export interface WorkerEvents {
   "run:unreachable": RunRef;
   /** the fire was not run: job removed, paused or stopped */
   "run:skipped": RunRef & { reason: string };
+  /**
+   * a redelivered fire that another worker still runs, or is still writing the outcome of (heldFires.ts):
+   * handed back, it comes back in 5 s
+   */
+  "run:heldElsewhere": RunRef & { holder: string };
   /** another run holds the job's lock: the fire comes back after lockRetryMs */
   "run:locked": RunRef & { holder?: string };
   /** a message that was not a valid fire: terminated and dead-lettered */

@@ -307,3 +307,114 @@ async function republish(env: TestEnv, fire: FireMessage, tag: string): Promise<
   const ack = await publishFire(env.js, env.ns, fire, `${fire.fireId}|${tag}`);
   expect(ack.duplicate).toBe(false);
 }
+
+describe("a redelivered fire another worker holds (its ack lost, as in a partition's heal)", () => {
+  /** A server where `worker` may do everything but ack: its runs finish and are written, and come back. */
+  async function envWithoutAcks(): Promise<TestEnv> {
+    const conf = join(tmpdir(), `${uniqueName("noack")}.conf`);
+    writeFileSync(
+      conf,
+      `authorization { users = [
+        { user: admin, password: admin }
+        { user: worker, password: worker, permissions: { publish: { deny: ["$JS.ACK.>"] } } }
+      ] }\n`,
+    );
+    return envOn(["-c", conf], "admin");
+  }
+
+  it("is handed back while the other worker still runs it, then acked as finished once it wrote the outcome: run once", async () => {
+    const env = await envWithoutAcks();
+    // A: its acks (in-progress ones too) never land, so its fire comes back after the ack wait while it runs;
+    // one slot, so the copy goes to B
+    const a = env.worker({
+      node: "eo6",
+      concurrency: 1,
+      ackWaitMs: 1_500,
+      workingIntervalMs: 500,
+      nats: { servers: [env.server.url], prefix: env.ns.prefix, user: "worker", password: "worker" },
+    });
+    let runsA = 0;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    a.register("held-once", async () => {
+      runsA++;
+      await released;
+      return "ran on A";
+    });
+    await a.start();
+    const def = await env.job({ type: "held-once", nodeName: "eo6" });
+    const fire = await env.fire(def, { revision: (await env.record(def))!.revision });
+    await a.events.next("run:start", (e) => e.fire.fireId === fire.fireId);
+
+    const b = env.worker({
+      node: "eo6",
+      ackWaitMs: 1_500,
+      workingIntervalMs: 500,
+      nats: { servers: [env.server.url], prefix: env.ns.prefix, user: "admin", password: "admin" },
+    });
+    let runsB = 0;
+    b.register("held-once", async () => {
+      runsB++;
+      return "ran on B";
+    });
+    await b.start();
+    const handedBack = await b.events.next("run:heldElsewhere", (e) => e.fire.fireId === fire.fireId, 20_000);
+    expect(handedBack.holder).toBe(a.workerId);
+    expect(handedBack.delivery).toBeGreaterThan(1);
+
+    release();
+    await env.waitRecord(def, (j) => j.state.status === "completed", "A's outcome");
+    // the copy comes back to B (5 s later), which finds the outcome in the store
+    const skipped = await b.events.next("run:skipped", (e) => e.fire.fireId === fire.fireId, 30_000);
+    expect(skipped.reason).toBe("finished");
+    expect(runsA).toBe(1);
+    expect(runsB).toBe(0);
+    expect((await env.record(def))!.state.result).toBe("ran on A");
+  });
+
+  it("is acked as finished when the other worker ran it and its coalesced outcome is not written yet", async () => {
+    const env = await envWithoutAcks();
+    const a = env.worker({
+      node: "eo7",
+      ackWaitMs: 1_500,
+      workingIntervalMs: 500,
+      coalesceStateMs: 60_000,
+      nats: { servers: [env.server.url], prefix: env.ns.prefix, user: "worker", password: "worker" },
+    });
+    let runs = 0;
+    a.register("tick-held", async () => {
+      runs++;
+    });
+    await a.start();
+    const def = await env.job({
+      type: "tick-held",
+      jobType: "persistent",
+      intervalSeconds: 1,
+      nodeName: "eo7",
+    });
+    const t0 = Date.now() - 10_000;
+    const fire = await env.fire(def, {
+      nominalTime: new Date(t0),
+      nextNominalTime: new Date(t0 + 1000),
+      last: false,
+      revision: (await env.record(def))!.revision,
+    });
+    await a.events.next("run:success", (e) => e.fire.fireId === fire.fireId);
+    // A's ack never lands and its outcome waits in its coalescer (60 s): the fire keeps coming back, to A
+    // (which knows it ran) or to B, which has nothing in the store and asks
+    const b = env.worker({
+      node: "eo7",
+      ackWaitMs: 1_500,
+      workingIntervalMs: 500,
+      nats: { servers: [env.server.url], prefix: env.ns.prefix, user: "admin", password: "admin" },
+    });
+    b.register("tick-held", async () => {
+      runs++;
+    });
+    await b.start();
+    const skipped = await b.events.next("run:skipped", (e) => e.fire.fireId === fire.fireId, 30_000);
+    expect(skipped.reason).toBe("finished");
+    expect(runs).toBe(1);
+    expect((await env.record(def))!.state.doneRuns ?? []).toEqual([]);
+  });
+});

@@ -123,7 +123,7 @@ export class StateCoalescer {
    * True when this worker finished the fire's run and its write is pending, under way, or landed in the last
    * turn or two of the wheel: what a copy of the job read before that write cannot show.
    */
-  ranHere(key: string, fire: FireMessage): boolean {
+  ranHere(key: string, fire: Pick<FireMessage, "fireId" | "attempt">): boolean {
     if (this.wheel[slotOf(key)]!.get(key)?.has(fire.fireId) || this.writing.get(key)?.has(fire.fireId))
       return true;
     const written = this.written.get(key) ?? this.writtenBefore.get(key);

@@ -49,6 +49,7 @@ import { decodeFire, type PoisonInfo } from "./decodeFire.js";
 import { Durable } from "../outcome/durable.js";
 import type { JobHook, Registration } from "../handler.js";
 import { HandlerInvoker } from "./handlerInvoker.js";
+import type { HeldAnswer, HeldQuery, HeldState } from "./heldFires.js";
 import type { CachedJobStore } from "../outcome/jobCache.js";
 import { ranAlready, withRunning, type RunResult } from "../outcome/outcome.js";
 import { OutcomeWriter } from "../outcome/outcomeWriter.js";
@@ -79,6 +80,8 @@ export interface RunnerDeps {
   logger: Logger;
   /** true once stop()'s grace is over: retries of store writes give up and hand the fire back */
   givingUp: () => boolean;
+  /** asks the other workers whether one of them holds a fire (heldFires.ts askHeld) */
+  askHeld: (q: HeldQuery) => Promise<HeldAnswer | undefined>;
 }
 
 export class Runner {
@@ -104,6 +107,40 @@ export class Runner {
     this.report = new RunReporter(d, this.durable);
     this.invoker = new HandlerInvoker(d, this.report, (key) => this.readJob(key));
     this.outcome = new OutcomeWriter(d, this.durable, this.report, this.recent);
+  }
+
+  /**
+   * Whether this worker holds the fire another worker asks about (heldFires.ts): `running` while its run or
+   * outcome write is under way here, `finished` when it ran here and its outcome is this worker's to write
+   * (a pending coalesced write) or leaves nothing in the store (a fast-lane job under retention `true`).
+   */
+  holds(q: HeldQuery): HeldState | undefined {
+    if (this.executing.has(q.fireId)) return "running";
+    if (this.recent.has(q.fireId) || this.d.coalescer.ranHere(q.key, q)) return "finished";
+    return undefined;
+  }
+
+  /**
+   * A fire that came back (its ack did not reach the consumer) and did not run here: asks whether another
+   * worker holds it, before the store is read, so a holder that finishes its write meanwhile is seen in the
+   * store. Settles the message and returns true when one does: handed back while it runs there, acked as
+   * finished when it ran there.
+   */
+  private async settledByHolder(msg: RunMessage, ref: RunRef, key: string): Promise<boolean> {
+    const { fire } = ref;
+    const answer = await this.d.askHeld({ fireId: fire.fireId, attempt: fire.attempt, key });
+    if (!answer) return false;
+    if (answer.state === "running") {
+      this.d.logger.debug(
+        { fireId: fire.fireId, holder: answer.worker },
+        "fire held by another worker; handed back",
+      );
+      msg.nak(HAND_BACK_MS);
+      this.events.emit("run:heldElsewhere", { ...ref, holder: answer.worker });
+    } else {
+      await this.skip(msg, ref, "finished", undefined);
+    }
+    return true;
   }
 
   /** Runs the message to settlement. Never throws. */
@@ -174,6 +211,8 @@ export class Runner {
     // the same fire still running or finishing on this worker: its outcome first, then the leader's copy
     const earlier = this.executing.get(fire.fireId);
     if (earlier) await earlier;
+    // a redelivery whose first run another worker still holds (a lost ack, not a dead worker): not run here
+    if (ref.delivery > 1 && !earlier && (await this.settledByHolder(msg, ref, key))) return undefined;
     // A redelivered fire may have run already (its ack was lost in a crash or a stream leader change): the
     // stream leader's copy of the job says, with every finished run's outcome. Otherwise a copy at least as
     // new as the fire will do (jobCache.ts); a read older than that, or finding no job, is asked of the leader
@@ -237,6 +276,8 @@ export class Runner {
     // whose state a leader change reset redelivers with count 1 (seen after partition heals), so the store
     // says whether it ran; a job waiting that long in a backlog pays one read
     const late = Date.now() - Date.parse(fire.nominalTime) > this.d.o.ackWaitMs;
+    // only a counted redelivery asks: a late first delivery is mostly a backlog, which must not wait
+    if (ref.delivery > 1 && !earlier && (await this.settledByHolder(msg, ref, key))) return undefined;
     if (ref.delivery > 1 || earlier || msg.resent || late) {
       const stored = await this.durable.call(() => this.d.store.latest(key));
       if (
