@@ -86,25 +86,49 @@ async function clusterReady(nc) {
 
 /**
  * Every 500 ms until `stop()`, what each NATS node reachable from here reports of its routes (/routez:
- * remote, pending bytes, messages in and out) and of itself (/varz: slow consumers, JetStream API errors),
+ * remote, pending bytes, messages in and out), of itself (/varz: slow consumers, JetStream API errors) and
+ * of the leaders of taskjet's run stream and job, lease and cursor buckets (/jsz; "" while it knows none),
  * appended as JSON lines to $PARTITION_DIR/probe.jsonl: the evidence of what the servers do in a fault.
+ * `stop()` resolves to the samples.
  */
-function probeNodes() {
+function probeNodes(prefix) {
   const file = join(dir, "probe.jsonl");
+  const streams = {
+    run: `${prefix}-run`,
+    jobs: `KV_${prefix}-jobs`,
+    lease: `KV_${prefix}-lease`,
+    sched: `KV_${prefix}-sched`,
+  };
+  const samples = [];
   let stopped = false;
   const get = (i, path) =>
     fetch(`http://${lab.hosts[i].ip}:8222/${path}`, { signal: AbortSignal.timeout(400) })
       .then((r) => r.json())
       .catch((err) => ({ error: String(err?.message ?? err) }));
+  const leadersIn = (jsz) => {
+    const details = (jsz.account_details ?? []).flatMap((a) => a.stream_detail ?? []);
+    return Object.fromEntries(
+      Object.entries(streams).map(([k, name]) => [
+        k,
+        details.find((d) => d.name === name)?.cluster?.leader ?? "",
+      ]),
+    );
+  };
   const loop = (async () => {
     while (!stopped) {
       const at = Date.now();
       const rows = await Promise.all(
         [0, 1, 2].map(async (i) => {
-          const [routez, varz] = await Promise.all([get(i, "routez"), get(i, "varz")]);
-          if (routez.error || varz.error) return { node: `n${i}`, error: routez.error ?? varz.error };
+          const [routez, varz, jsz] = await Promise.all([
+            get(i, "routez"),
+            get(i, "varz"),
+            get(i, "jsz?accounts=true&streams=true"),
+          ]);
+          const error = routez.error ?? varz.error ?? jsz.error;
+          if (error) return { node: `n${i}`, error };
           return {
             node: `n${i}`,
+            leaders: leadersIn(jsz),
             routes: (routez.routes ?? []).map((r) => ({
               rid: r.rid,
               remote: r.remote_name ?? r.remote_id,
@@ -117,6 +141,7 @@ function probeNodes() {
           };
         }),
       );
+      samples.push({ at, rows });
       appendFileSync(file, JSON.stringify({ at, rows }) + "\n");
       await sleep(Math.max(0, 500 - (Date.now() - at)));
     }
@@ -125,8 +150,30 @@ function probeNodes() {
     stop: async () => {
       stopped = true;
       await loop;
+      return samples;
     },
   };
+}
+
+/**
+ * For each probed stream: ms from `from` until every node the probe reached agreed on one leader, and did
+ * so in every sample up to `to` (the probe's view of "the stream has a leader again"); `to - from` when
+ * that never happened.
+ */
+function leaderBackMs(samples, from, to) {
+  const keys = ["run", "jobs", "lease", "sched"];
+  const settled = (s, k) => {
+    const seen = s.rows.filter((r) => !r.error).map((r) => r.leaders[k]);
+    return seen.length > 0 && seen.every((l) => l && l === seen[0]);
+  };
+  const within = samples.filter((s) => s.at >= from && s.at <= to);
+  return Object.fromEntries(
+    keys.map((k) => {
+      let back = to;
+      for (let i = within.length - 1; i >= 0 && settled(within[i], k); i--) back = within[i].at;
+      return [k, back - from];
+    }),
+  );
 }
 
 /** Leader and replica state (last sequence, lag, current) of a stream, by NATS node name. */
@@ -249,15 +296,22 @@ async function main() {
         `job bucket leader ${before.jobs}${cutNodes.includes(before.jobs) ? " (cut side)" : ""}, ` +
         `lease bucket leader ${before.lease}${cutNodes.includes(before.lease) ? " (cut side)" : ""})`;
     })();
-    const probe = probeNodes();
+    const probe = probeNodes(prefix);
     const load = await onceLoad(client, { perSecond: oncePerS, durationS });
     await fault;
-    await probe.stop();
+    const samples = await probe.stop();
     if (!window) throw new Error("the fault was not injected (the load ended first)");
     const afterHeal = countRuns(runsFile).times;
     result.stallAfterHealMs = longestGapMs(afterHeal, window.healedAt, load.tEnd);
     result.stallLimitMs = 2 * leaseTtlMs;
     result.stallDuringCutMs = longestGapMs(afterHeal, window.at, window.healedAt);
+    // when the streams had a leader again, as the reachable nodes saw it: in the cut, the majority's view
+    result.leaderBackAfterCutMs = leaderBackMs(samples, window.at, window.healedAt);
+    result.leaderBackAfterHealMs = leaderBackMs(
+      samples,
+      window.healedAt,
+      Math.min(load.tEnd, window.healedAt + 20_000),
+    );
     // every accepted once job runs; then past two ack waits, so a duplicate redelivery would show
     await waitFor(() => [...load.accepted].every((id) => countRuns(runsFile).once.has(id)), {
       timeoutMs: 4 * ackWaitMs + 60_000,
