@@ -87,7 +87,8 @@ async function clusterReady(nc) {
 /**
  * Every 500 ms until `stop()`, what each NATS node reachable from here reports of its routes (/routez:
  * remote, pending bytes, messages in and out), of itself (/varz: slow consumers, JetStream API errors) and
- * of the leaders of taskjet's run stream and job, lease and cursor buckets (/jsz; "" while it knows none),
+ * of the leaders of taskjet's run stream, its consumers and the job, lease and cursor buckets (/jsz; ""
+ * while it knows none),
  * appended as JSON lines to $PARTITION_DIR/probe.jsonl: the evidence of what the servers do in a fault.
  * `stop()` resolves to the samples.
  */
@@ -107,12 +108,21 @@ function probeNodes(prefix) {
       .catch((err) => ({ error: String(err?.message ?? err) }));
   const leadersIn = (jsz) => {
     const details = (jsz.account_details ?? []).flatMap((a) => a.stream_detail ?? []);
-    return Object.fromEntries(
+    const leaders = Object.fromEntries(
       Object.entries(streams).map(([k, name]) => [
         k,
         details.find((d) => d.name === name)?.cluster?.leader ?? "",
       ]),
     );
+    // the run stream's consumers (each its own raft group), by name: their leaders, comma-separated
+    const consumers = details.find((d) => d.name === streams.run)?.consumer_detail ?? [];
+    leaders.consumers = consumers.length
+      ? [...consumers]
+          .sort((x, y) => (x.name < y.name ? -1 : 1))
+          .map((c) => c.cluster?.leader ?? "")
+          .join(",")
+      : "";
+    return leaders;
   };
   const loop = (async () => {
     while (!stopped) {
@@ -122,7 +132,7 @@ function probeNodes(prefix) {
           const [routez, varz, jsz] = await Promise.all([
             get(i, "routez"),
             get(i, "varz"),
-            get(i, "jsz?accounts=true&streams=true"),
+            get(i, "jsz?accounts=true&streams=true&consumers=true"),
           ]);
           const error = routez.error ?? varz.error ?? jsz.error;
           if (error) return { node: `n${i}`, error };
@@ -156,15 +166,18 @@ function probeNodes(prefix) {
 }
 
 /**
- * For each probed stream: ms from `from` until every node the probe reached agreed on one leader, and did
- * so in every sample up to `to` (the probe's view of "the stream has a leader again"); `to - from` when
+ * For each probed stream: ms from `from` until every node the probe reached agreed on one leader outside
+ * `cutNodes` (a leader there is of no use to this side, though the others name it until they notice), and
+ * did so in every sample up to `to`: the probe's view of "the stream has a leader again"; `to - from` when
  * that never happened.
  */
-function leaderBackMs(samples, from, to) {
-  const keys = ["run", "jobs", "lease", "sched"];
+function leaderBackMs(samples, from, to, cutNodes = []) {
+  const keys = ["run", "jobs", "lease", "sched", "consumers"];
+  // `consumers`: every consumer of the run stream has such a leader
+  const usable = (l) => l.split(",").every((one) => one && !cutNodes.includes(one));
   const settled = (s, k) => {
     const seen = s.rows.filter((r) => !r.error).map((r) => r.leaders[k]);
-    return seen.length > 0 && seen.every((l) => l && l === seen[0]);
+    return seen.length > 0 && seen.every((l) => l && l === seen[0] && usable(l));
   };
   const within = samples.filter((s) => s.at >= from && s.at <= to);
   return Object.fromEntries(
@@ -306,7 +319,12 @@ async function main() {
     result.stallLimitMs = 2 * leaseTtlMs;
     result.stallDuringCutMs = longestGapMs(afterHeal, window.at, window.healedAt);
     // when the streams had a leader again, as the reachable nodes saw it: in the cut, the majority's view
-    result.leaderBackAfterCutMs = leaderBackMs(samples, window.at, window.healedAt);
+    result.leaderBackAfterCutMs = leaderBackMs(
+      samples,
+      window.at,
+      window.healedAt,
+      window.hosts.map((i) => `n${i}`),
+    );
     result.leaderBackAfterHealMs = leaderBackMs(
       samples,
       window.healedAt,

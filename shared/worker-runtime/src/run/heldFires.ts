@@ -2,9 +2,9 @@
  * Who holds a fire: the question a worker asks the other workers before it runs a redelivered fire that the
  * store does not show finished (promise 3, issue 18).
  *
- * A fire comes back (delivery > 1, or a fast-lane job delivered late) when its ack did not reach the
- * consumer: its worker died, or the ack was lost in a stream or consumer leader change, which is what a
- * partition's heal brings (every stream the returning node replicates elects again, for seconds). Only in
+ * A fire comes back (delivery > 1) when its ack did not reach the consumer: its worker died, or the ack was
+ * lost in a stream or consumer leader change, which is what a partition's heal brings (every stream the
+ * returning node replicates elects again, for seconds). Only in
  * the first case may the fire run again. In the second the worker that ran it is alive, and its outcome
  * write is waiting for the job bucket to have a leader again: the store cannot tell yet, that worker can.
  * So the worker holding a redelivered fire asks, over core NATS, which works as soon as the routes are up
@@ -19,9 +19,11 @@
  * answers and it runs). `finished`: the run is done and its outcome is the holder's to write (a coalesced
  * write pending, or a fast-lane job that leaves nothing in the store); the asker acks it as finished.
  *
- * Both sides validate with zod (protocol wireSchemas.ts, docs/schemas/held-*.json); a malformed question gets no answer (it is internal: only workers may
- * publish or subscribe to it, deploy/nats/permissions.conf). It costs nothing on the hot path: only
- * redelivered fires ask, and a worker answers from memory.
+ * Both sides validate with zod (protocol wireSchemas.ts, docs/schemas/held-*.json); a malformed question
+ * gets no answer (it is internal: only workers may publish or subscribe to it, deploy/nats/permissions.conf).
+ * It costs nothing on the hot path: only redelivered fires ask (at most HELD_QUERY_MS when nobody holds
+ * them), and a worker answers from memory. Not covered: a fire held here early, waiting for its nominal
+ * time (early fires are in-progress acked, so they are seldom redelivered meanwhile).
  */
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "pino";
