@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { waitFor } from "@taskjet/testing";
 import { createWorker } from "@taskjet/worker-runtime";
+import type { Runner } from "../src/run/runner.js";
 import { env, quietLogger, useTestEnv } from "./helpers.js";
 
 useTestEnv();
@@ -103,6 +104,39 @@ describe("graceful shutdown", () => {
       ["succeeded", 2, w2.workerId],
     ]);
     expect(log[1]!.reason).toBe("shutdown");
+  });
+
+  it("a fire handed back at stop is run by another worker at once: the stopping worker does not claim to hold it", async () => {
+    const w = env.worker({ node: "gd", shutdownGraceMs: 300, concurrency: 1 });
+    w.register("stuck", async (ctx) => {
+      await new Promise((_, reject) =>
+        ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason as Error)),
+      );
+    });
+    await w.start();
+    const def = await env.job({ type: "stuck", nodeName: "gd" });
+    await env.fire(def);
+    await waitFor(() => w.running === 1, { message: "running on the first worker" });
+    // the second worker is up while the first stops, so it gets the handed-back fire while the first still
+    // answers the held-fire question (heldFires.ts)
+    const w2 = env.worker({ node: "gd" });
+    w2.register("stuck", async () => "done at last");
+    const heldElsewhere: string[] = [];
+    w2.events.on("run:heldElsewhere", (e) => heldElsewhere.push(e.holder));
+    await w2.start();
+    // the answer the stopping worker gives right after handing the fire back, while its run is still
+    // finishing there (the window is a millisecond or two: asked directly, not raced against w2)
+    const runner = (w as unknown as { parts: { runner: Runner } }).parts.runner;
+    const answers: (string | undefined)[] = [];
+    w.events.on("run:aborted", (e) => {
+      const key = env.ns.jobKey({ tenantId: e.fire.tenantId, group: e.fire.group, id: e.fire.jobId });
+      answers.push(runner.holds({ fireId: e.fire.fireId, attempt: e.fire.attempt, key }));
+    });
+    await w.stop();
+    expect(answers).toEqual([undefined]);
+    await env.waitRecord(def, (j) => j.state.status === "completed", "the handed-back fire completes on w2");
+    expect(heldElsewhere).toEqual([]);
+    await w2.stop();
   });
 
   it("prefetched fires are handed back at stop, not kept until their ack wait", async () => {

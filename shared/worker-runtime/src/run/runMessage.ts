@@ -14,6 +14,7 @@ const EMPTY = new Uint8Array(0);
 
 export class RunMessage {
   private settled = false;
+  private nakd = false;
   /** when it arrived (prefetched messages are handed back before their ack wait runs out) */
   readonly receivedAt = Date.now();
 
@@ -90,12 +91,18 @@ export class RunMessage {
     return this.settled;
   }
 
+  /** True once this copy was handed back (nak): whoever gets it next may run it. */
+  get handedBack(): boolean {
+    return this.nakd;
+  }
+
   ack(): void {
     this.settle(ACK);
   }
 
   /** Hands the message back: redelivered at once, or after `delayMs`. */
   nak(delayMs?: number): void {
+    if (!this.settled) this.nakd = true;
     if (delayMs && delayMs > 0)
       this.settle(te.encode(`-NAK ${JSON.stringify({ delay: Math.round(delayMs) * 1_000_000 })}`));
     else this.settle(NAK);

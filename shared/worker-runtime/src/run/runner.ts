@@ -97,6 +97,8 @@ export class Runner {
    * before reading the store, so it finds the outcome instead of running the fire a second time.
    */
   private readonly executing = new Map<string, Promise<void>>();
+  /** the message of each fire in `executing`: one handed back (shutdown) is no longer held here */
+  private readonly executingMsg = new Map<string, RunMessage>();
   /** fast-lane runs finished here that left nothing in the store (recentRuns.ts) */
   private readonly recent = new RecentRuns();
 
@@ -111,11 +113,12 @@ export class Runner {
 
   /**
    * Whether this worker holds the fire another worker asks about (heldFires.ts): `running` while its run or
-   * outcome write is under way here, `finished` when it ran here and its outcome is this worker's to write
+   * outcome write is under way here (not once it was handed back, as on shutdown), `finished` when it ran here and its outcome is this worker's to write
    * (a pending coalesced write) or leaves nothing in the store (a fast-lane job under retention `true`).
    */
   holds(q: HeldQuery): HeldState | undefined {
-    if (this.executing.has(q.fireId)) return "running";
+    const running = this.executingMsg.get(q.fireId);
+    if (running && !running.handedBack) return "running";
     if (this.recent.has(q.fireId) || this.d.coalescer.ranHere(q.key, q)) return "finished";
     return undefined;
   }
@@ -301,10 +304,14 @@ export class Runner {
       () => undefined,
     );
     this.executing.set(id, settled);
+    this.executingMsg.set(id, a.msg);
     try {
       await run;
     } finally {
-      if (this.executing.get(id) === settled) this.executing.delete(id);
+      if (this.executing.get(id) === settled) {
+        this.executing.delete(id);
+        this.executingMsg.delete(id);
+      }
     }
   }
 
