@@ -3,7 +3,7 @@
 // (`ip netns exec`), queues the load, cuts and heals links (`ip -n <hub> link set`, which works from any
 // namespace), drains, counts, and writes the result to $PARTITION_DIR/result.json. Bounded: every wait has
 // a deadline; chaos/partition.mjs removes the lab and whatever still runs in it afterwards.
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connectTo, uniqueName, waitFor } from "@taskjet/testing";
@@ -209,7 +209,7 @@ async function streamState(jsm, name) {
 async function main() {
   const result = { scenario, fault: "" };
   const clusterName = uniqueName("pc");
-  const nodes = [0, 1, 2].map((i) => natsNode(i, clusterName));
+  let nodes = [0, 1, 2].map((i) => natsNode(i, clusterName));
   const services = [];
   let client;
   let nc;
@@ -219,7 +219,16 @@ async function main() {
         connectTo(urlsFrom(2), { maxReconnectAttempts: -1, reconnectTimeWait: 250 }).catch(() => undefined),
       { timeoutMs: 30_000, intervalMs: 250, message: "a NATS node of the lab answers" },
     );
-    const jsm = await clusterReady(nc);
+    // three fresh nats-servers (2.10.27) sometimes elect a meta leader that answers "no suitable peers
+    // for placement" for over a minute (2 of 40 runs, before any fault): start them once more, empty
+    const jsm = await clusterReady(nc).catch(async (err) => {
+      console.error(`partition: the lab's cluster did not form (${err.message}); starting it again`);
+      result.clusterRestarted = String(err.message);
+      await Promise.all(nodes.map((n) => n.stop()));
+      for (const i of [0, 1, 2]) rmSync(join(dir, `n${i}`), { recursive: true, force: true });
+      nodes = [0, 1, 2].map((i) => natsNode(i, clusterName));
+      return clusterReady(nc);
+    });
     const prefix = uniqueName("part");
     const runsFile = join(dir, "runs.log");
     const env = (i, extra) => ({
