@@ -18,6 +18,7 @@ import {
   runKeyOf,
   withDoneRun,
   type FireMessage,
+  type JobDefinition,
 } from "@taskjet/protocol";
 import { publishFastJob } from "@taskjet/nats";
 import { TestEnv } from "./helpers.js";
@@ -37,6 +38,43 @@ async function envOn(args: string[] = [], user?: string): Promise<TestEnv> {
   const env = await new TestEnv(server, {}, user ? { user, pass: user } : {}).init();
   envs.push(env);
   return env;
+}
+
+/**
+ * A server where user `worker` may do everything but ack (user `admin`: everything): runs finish and are
+ * written, and their fires come back after the ack wait.
+ */
+async function envWithoutAcks(): Promise<TestEnv> {
+  const conf = join(tmpdir(), `${uniqueName("noack")}.conf`);
+  writeFileSync(
+    conf,
+    `authorization { users = [
+      { user: admin, password: admin }
+      { user: worker, password: worker, permissions: { publish: { deny: ["$JS.ACK.>"] } } }
+    ] }\n`,
+  );
+  return envOn(["-c", conf], "admin");
+}
+
+/** A worker on such a server as `user` (`worker`: its acks never land), with a short ack wait. */
+function workerAs(env: TestEnv, user: "worker" | "admin", opts: Parameters<TestEnv["worker"]>[0]) {
+  return env.worker({
+    ackWaitMs: 1_500,
+    workingIntervalMs: 500,
+    ...opts,
+    nats: { servers: [env.server.url], prefix: env.ns.prefix, user, password: user },
+  });
+}
+
+/** A fire of a recurring job (every second) due 10 s ago, not its last: one the worker coalesces. */
+async function fireOfRecurring(env: TestEnv, def: JobDefinition): Promise<FireMessage> {
+  const t0 = Date.now() - 10_000;
+  return env.fire(def, {
+    nominalTime: new Date(t0),
+    nextNominalTime: new Date(t0 + 1000),
+    last: false,
+    revision: (await env.record(def))!.revision,
+  });
 }
 
 describe("effectively-once runs", () => {
@@ -197,13 +235,7 @@ describe("effectively-once runs", () => {
     });
     await a.start();
     const def = await env.job({ type: "tick", jobType: "persistent", intervalSeconds: 1, nodeName: "eo3" });
-    const t0 = Date.now() - 10_000;
-    const fire = await env.fire(def, {
-      nominalTime: new Date(t0),
-      nextNominalTime: new Date(t0 + 1000),
-      last: false,
-      revision: (await env.record(def))!.revision,
-    });
+    const fire = await fireOfRecurring(env, def);
     await a.events.next("run:success", (e) => e.fire.fireId === fire.fireId);
     // its outcome waits in the coalescer (60 s): the same fire stored again is known to this worker
     await republish(env, fire, "copy-1");
@@ -269,20 +301,8 @@ describe("effectively-once runs", () => {
 
   it("a fire whose ack was lost comes back after the ack wait and is acked, not run again", async () => {
     // a real server that refuses the worker's acks: the run finishes and is written, its ack never lands
-    const conf = join(tmpdir(), `${uniqueName("noack")}.conf`);
-    writeFileSync(
-      conf,
-      `authorization { users = [
-        { user: admin, password: admin }
-        { user: worker, password: worker, permissions: { publish: { deny: ["$JS.ACK.>"] } } }
-      ] }\n`,
-    );
-    const env = await envOn(["-c", conf], "admin");
-    const w = env.worker({
-      node: "eo4",
-      ackWaitMs: 1_500,
-      nats: { servers: [env.server.url], prefix: env.ns.prefix, user: "worker", password: "worker" },
-    });
+    const env = await envWithoutAcks();
+    const w = workerAs(env, "worker", { node: "eo4" });
     let runs = 0;
     w.register("unacked", async () => {
       runs++;
@@ -309,30 +329,11 @@ async function republish(env: TestEnv, fire: FireMessage, tag: string): Promise<
 }
 
 describe("a redelivered fire another worker holds (its ack lost, as in a partition's heal)", () => {
-  /** A server where `worker` may do everything but ack: its runs finish and are written, and come back. */
-  async function envWithoutAcks(): Promise<TestEnv> {
-    const conf = join(tmpdir(), `${uniqueName("noack")}.conf`);
-    writeFileSync(
-      conf,
-      `authorization { users = [
-        { user: admin, password: admin }
-        { user: worker, password: worker, permissions: { publish: { deny: ["$JS.ACK.>"] } } }
-      ] }\n`,
-    );
-    return envOn(["-c", conf], "admin");
-  }
-
   it("is handed back while the other worker still runs it, then acked as finished once it wrote the outcome: run once", async () => {
     const env = await envWithoutAcks();
     // A: its acks (in-progress ones too) never land, so its fire comes back after the ack wait while it runs;
     // one slot, so the copy goes to B
-    const a = env.worker({
-      node: "eo6",
-      concurrency: 1,
-      ackWaitMs: 1_500,
-      workingIntervalMs: 500,
-      nats: { servers: [env.server.url], prefix: env.ns.prefix, user: "worker", password: "worker" },
-    });
+    const a = workerAs(env, "worker", { node: "eo6", concurrency: 1 });
     let runsA = 0;
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
@@ -346,12 +347,7 @@ describe("a redelivered fire another worker holds (its ack lost, as in a partiti
     const fire = await env.fire(def, { revision: (await env.record(def))!.revision });
     await a.events.next("run:start", (e) => e.fire.fireId === fire.fireId);
 
-    const b = env.worker({
-      node: "eo6",
-      ackWaitMs: 1_500,
-      workingIntervalMs: 500,
-      nats: { servers: [env.server.url], prefix: env.ns.prefix, user: "admin", password: "admin" },
-    });
+    const b = workerAs(env, "admin", { node: "eo6" });
     let runsB = 0;
     b.register("held-once", async () => {
       runsB++;
@@ -374,13 +370,7 @@ describe("a redelivered fire another worker holds (its ack lost, as in a partiti
 
   it("is acked as finished when the other worker ran it and its coalesced outcome is not written yet", async () => {
     const env = await envWithoutAcks();
-    const a = env.worker({
-      node: "eo7",
-      ackWaitMs: 1_500,
-      workingIntervalMs: 500,
-      coalesceStateMs: 60_000,
-      nats: { servers: [env.server.url], prefix: env.ns.prefix, user: "worker", password: "worker" },
-    });
+    const a = workerAs(env, "worker", { node: "eo7", coalesceStateMs: 60_000 });
     let runs = 0;
     a.register("tick-held", async () => {
       runs++;
@@ -392,22 +382,11 @@ describe("a redelivered fire another worker holds (its ack lost, as in a partiti
       intervalSeconds: 1,
       nodeName: "eo7",
     });
-    const t0 = Date.now() - 10_000;
-    const fire = await env.fire(def, {
-      nominalTime: new Date(t0),
-      nextNominalTime: new Date(t0 + 1000),
-      last: false,
-      revision: (await env.record(def))!.revision,
-    });
+    const fire = await fireOfRecurring(env, def);
     await a.events.next("run:success", (e) => e.fire.fireId === fire.fireId);
     // A's ack never lands and its outcome waits in its coalescer (60 s): the fire keeps coming back, to A
     // (which knows it ran) or to B, which has nothing in the store and asks
-    const b = env.worker({
-      node: "eo7",
-      ackWaitMs: 1_500,
-      workingIntervalMs: 500,
-      nats: { servers: [env.server.url], prefix: env.ns.prefix, user: "admin", password: "admin" },
-    });
+    const b = workerAs(env, "admin", { node: "eo7" });
     b.register("tick-held", async () => {
       runs++;
     });
