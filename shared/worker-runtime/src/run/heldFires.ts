@@ -48,7 +48,13 @@ export function serveHeld(
   logger: Logger,
 ): Subscription {
   return nc.subscribe(subject, {
-    callback: (_err, m: Msg) => {
+    callback: (err, m: Msg) => {
+      if (err) {
+        // e.g. a user without the permission (blocks rendered before it existed): the worker runs on, but
+        // neither asks nor answers (docs/operations.md)
+        logger.warn({ err }, "cannot answer the held-fire question; redelivered fires go by the store alone");
+        return;
+      }
       let q: HeldQuery;
       try {
         q = HeldQuerySchema.parse(m.json());
