@@ -209,7 +209,8 @@ async function streamState(jsm, name) {
 async function main() {
   const result = { scenario, fault: "" };
   const clusterName = uniqueName("pc");
-  let nodes = [0, 1, 2].map((i) => natsNode(i, clusterName));
+  const startNodes = () => [0, 1, 2].map((i) => natsNode(i, clusterName));
+  let nodes = startNodes();
   const services = [];
   let client;
   let nc;
@@ -226,7 +227,7 @@ async function main() {
       result.clusterRestarted = String(err.message);
       await Promise.all(nodes.map((n) => n.stop()));
       for (const i of [0, 1, 2]) rmSync(join(dir, `n${i}`), { recursive: true, force: true });
-      nodes = [0, 1, 2].map((i) => natsNode(i, clusterName));
+      nodes = startNodes();
       return clusterReady(nc);
     });
     const prefix = uniqueName("part");

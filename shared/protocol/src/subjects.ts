@@ -35,7 +35,7 @@ import { nameOfToken, subjectToken } from "./names.js";
 export const DEFAULT_PREFIX = "taskjet";
 export const ANY_NODE = "_any";
 export const ALL_NODES = "_all";
-/** The `ctl` token of the workers' held-fire question (heldFires.ts): no node is named with a leading `_`. */
+/** The `ctl` token of the workers' held-fire question (heldFires.ts); a worker refuses it as its node name. */
 export const HELD_TOKEN = "_held";
 export const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 /** The last token of a scheduler fire's run subject: `=` is in no job id (TOKEN_PATTERN), so no job has it. */

@@ -4,11 +4,10 @@
  *
  * A fire comes back (delivery > 1) when its ack did not reach the consumer: its worker died, or the ack was
  * lost in a stream or consumer leader change, which is what a partition's heal brings (every stream the
- * returning node replicates elects again, for seconds). Only in
- * the first case may the fire run again. In the second the worker that ran it is alive, and its outcome
- * write is waiting for the job bucket to have a leader again: the store cannot tell yet, that worker can.
- * So the worker holding a redelivered fire asks, over core NATS, which works as soon as the routes are up
- * (JetStream's elections take longer):
+ * returning node replicates elects again, for seconds). Only in the first case may the fire run again. In
+ * the second the worker that ran it is alive, and its outcome write is waiting for the job bucket to have a
+ * leader again: the store cannot tell yet, that worker can. So the worker holding a redelivered fire asks,
+ * over core NATS, which works as soon as the routes are up (JetStream's elections take longer):
  *
  *   request  `<p>.ctl._held`  {"fireId", "attempt", "key"}   (JSON)
  *   reply                     {"state": "running" | "finished", "worker"}   from a worker that holds it;

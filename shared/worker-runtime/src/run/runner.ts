@@ -94,11 +94,10 @@ export class Runner {
   /**
    * Fires executing here, by fire id, until their outcome is written (or the write gave up). A copy of one
    * that arrives meanwhile (a redelivery after lost in-progress acks, a fire stored twice) waits for it
-   * before reading the store, so it finds the outcome instead of running the fire a second time.
+   * before reading the store, so it finds the outcome instead of running the fire a second time. With each,
+   * its message: one handed back (shutdown) is no longer held here (holds()).
    */
-  private readonly executing = new Map<string, Promise<void>>();
-  /** the message of each fire in `executing`: one handed back (shutdown) is no longer held here */
-  private readonly executingMsg = new Map<string, RunMessage>();
+  private readonly executing = new Map<string, { done: Promise<void>; msg: RunMessage }>();
   /** fast-lane runs finished here that left nothing in the store (recentRuns.ts) */
   private readonly recent = new RecentRuns();
 
@@ -117,8 +116,8 @@ export class Runner {
    * (a pending coalesced write) or leaves nothing in the store (a fast-lane job under retention `true`).
    */
   holds(q: HeldQuery): HeldState | undefined {
-    const running = this.executingMsg.get(q.fireId);
-    if (running && !running.handedBack) return "running";
+    const running = this.executing.get(q.fireId);
+    if (running && !running.msg.handedBack) return "running";
     if (this.recent.has(q.fireId) || this.d.coalescer.ranHere(q.key, q)) return "finished";
     return undefined;
   }
@@ -212,7 +211,7 @@ export class Runner {
     if (decoded.fast) return this.prepareFast(msg, ref, reg, decoded.fast);
     const key = this.d.ns.jobKey({ tenantId: fire.tenantId, group: fire.group, id: fire.jobId });
     // the same fire still running or finishing on this worker: its outcome first, then the leader's copy
-    const earlier = this.executing.get(fire.fireId);
+    const earlier = this.executing.get(fire.fireId)?.done;
     if (earlier) await earlier;
     // a redelivery whose first run another worker still holds (a lost ack, not a dead worker): not run here
     if (ref.delivery > 1 && !earlier && (await this.settledByHolder(msg, ref, key))) return undefined;
@@ -269,7 +268,7 @@ export class Runner {
     // retention resolved here, as the scheduler does at acceptance for the jobs it stores (retention.ts)
     const def = this.d.o.retention ? withRetention(job, this.d.o.retention) : job;
     const key = this.d.ns.jobKey(def);
-    const earlier = this.executing.get(fire.fireId);
+    const earlier = this.executing.get(fire.fireId)?.done;
     if (earlier) await earlier;
     if (this.recent.has(fire.fireId)) {
       await this.skip(msg, ref, "finished", undefined);
@@ -303,15 +302,12 @@ export class Runner {
       () => undefined,
       () => undefined,
     );
-    this.executing.set(id, settled);
-    this.executingMsg.set(id, a.msg);
+    const entry = { done: settled, msg: a.msg };
+    this.executing.set(id, entry);
     try {
       await run;
     } finally {
-      if (this.executing.get(id) === settled) {
-        this.executing.delete(id);
-        this.executingMsg.delete(id);
-      }
+      if (this.executing.get(id) === entry) this.executing.delete(id);
     }
   }
 
