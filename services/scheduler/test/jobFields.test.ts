@@ -47,6 +47,20 @@ describe("scanJobFields", () => {
         },
       ),
     ],
+    [
+      "a finished job with its retention settings (what the retention sweep reads)",
+      record(
+        { removeOnComplete: { ageSeconds: 86_400, count: 1_000 }, removeOnFail: false },
+        { status: "completed", updatedAt: "2026-03-02T10:00:05.000Z" },
+      ),
+    ],
+    [
+      "an abandoned job, retention true and a setting with one field",
+      record(
+        { removeOnComplete: true, removeOnFail: { count: 3 } },
+        { status: "stopped", isAbandoned: true, updatedAt: "2026-03-02T10:00:05.000Z" },
+      ),
+    ],
     ["fields left undefined", { ...record({}), state: { ...initialState("x"), retryAt: undefined } }],
     [
       "a long unicode name",
@@ -70,5 +84,8 @@ describe("scanJobFields", () => {
     expect(scanJobFields(encode({ def: { maxCount: null }, state: {} }))).toBeUndefined(); // nil
     expect(scanJobFields(encode({ def: { maxCount: "3" }, state: {} }))).toBeUndefined(); // wrong type
     expect(scanJobFields(encode([1, 2]))).toBeUndefined();
+    // a retention setting of another shape: the decoder decides
+    expect(scanJobFields(encode(record({ removeOnComplete: { ageSeconds: 1, other: 2 } })))).toBeUndefined();
+    expect(scanJobFields(encode(record({ removeOnComplete: "yes" })))).toBeUndefined();
   });
 });

@@ -5,10 +5,9 @@
  * INVALID_ARGUMENT when the input fails the protocol's schema before anything is sent.
  */
 import { randomUUID } from "node:crypto";
-import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { ArgsChecker, publishFastJob, Registry, request } from "@taskjet/nats";
+import { ArgsChecker, directPublisher, publishFastJob, Registry, request, RequestMux } from "@taskjet/nats";
 import {
   encode,
   errorFromBody,
@@ -71,7 +70,8 @@ export type BulkOp = "trigger" | "pause" | "resume" | "remove" | "start" | "stop
 export const bulkOps: readonly BulkOp[] = ["trigger", "pause", "resume", "remove", "start", "stop"];
 
 export class JobScheduler {
-  private js: JetStreamClient | undefined;
+  /** the fast lane's publishes: one inbox subscription and one timer for all (nats/requestMux.ts) */
+  private mux: RequestMux | undefined;
   private checker: ArgsChecker | undefined;
   private registry: Promise<Registry> | undefined;
 
@@ -113,7 +113,9 @@ export class JobScheduler {
       return this.retrying(() => this.call("queue", withOwnId));
     }
     const warnings = await this.checkArgs([{ m: fast }]);
-    const r = await this.retrying((resent) => this.publishFast(fast, resent));
+    const created = await this.retrying((resent) => this.publishFast(fast, resent));
+    // the stream's own acceptance time is what `get` shows; the PubAck does not carry it
+    const r: QueueResult = { id: fast.def.id, created, job: fastJobView(fast.def, Date.now()) };
     return warnings.length > 0 ? { ...r, warnings } : r;
   }
 
@@ -167,17 +169,17 @@ export class JobScheduler {
     return this.registry;
   }
 
-  private async publishFast(m: FastJobMessage, resent: boolean): Promise<QueueResult> {
-    this.js ??= jetstream(this.nc, { timeout: this.options.requestTimeoutMs });
-    const ack = await publishFastJob(
-      this.js,
-      m,
-      this.options.encoding,
-      this.options.requestTimeoutMs,
-      resent,
-    );
-    // the stream's own acceptance time is what `get` shows; the PubAck does not carry it
-    return { id: m.def.id, created: !ack.duplicate, job: fastJobView(m.def, Date.now()) };
+  /** Publishes a fast-lane job; true when the stream stored it, false for a duplicate of one it has. */
+  private async publishFast(m: FastJobMessage, resent: boolean): Promise<boolean> {
+    this.mux ??= new RequestMux(this.nc, directPublisher(this.nc), this.options.requestTimeoutMs);
+    const ack = await publishFastJob(this.mux, m, this.options.encoding, resent);
+    return !ack.duplicate;
+  }
+
+  /** Stops the fast lane's reply subscription and timer (the client's close). */
+  close(): void {
+    this.mux?.close();
+    this.mux = undefined;
   }
 
   /**
@@ -218,8 +220,8 @@ export class JobScheduler {
         const i = next++;
         const m = fast[i];
         if (m === undefined) continue;
-        const r = await this.retrying((resent) => this.publishFast(m, resent));
-        results[i] = { id: r.id, created: r.created };
+        const created = await this.retrying((resent) => this.publishFast(m, resent));
+        results[i] = { id: m.def.id, created };
       }
     };
     await Promise.all(Array.from({ length: Math.min(FAST_IN_FLIGHT, fast.length) }, lane));

@@ -85,6 +85,7 @@ export class TaskjetClient {
 
   /** Drains the connection if this client opened it. Idempotent. */
   close(): Promise<void> {
+    if (!this.nc.isClosed()) this.scheduler.close();
     this.closing ??= this.ownsConnection && !this.nc.isClosed() ? this.nc.drain() : Promise.resolve();
     return this.closing;
   }

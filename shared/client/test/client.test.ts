@@ -420,6 +420,29 @@ describe("TaskjetClient against a real scheduler and worker", () => {
     await rejectsWith(lonely.scheduler.get("x"), ErrorCode.Unavailable);
   });
 
+  it("a fast-lane job no stream stores is UNAVAILABLE; one the stream does not answer is TIMEOUT, sent again marked resent", async () => {
+    const prefix = uniqueName("nostream");
+    const none = createClient(stack.nc, { prefix, queueRetries: 0, requestTimeoutMs: 1_000 });
+    await rejectsWith(none.scheduler.queue({ name: "x", type: "echo" }), ErrorCode.Unavailable);
+    // a listener on the run subjects that never answers: the outcome is unknown, so the client sends the
+    // same message again (same Nats-Msg-Id), marked Taskjet-Resent for the worker's store check
+    const seen: { id: string | undefined; resent: string | undefined }[] = [];
+    const tap = stack.nc.subscribe(`${prefix}.run.>`, {
+      callback: (_e, m) => {
+        seen.push({ id: m.headers?.get("Nats-Msg-Id"), resent: m.headers?.get("Taskjet-Resent") });
+      },
+    });
+    await stack.nc.flush();
+    const late = createClient(stack.nc, { prefix, queueRetries: 1, requestTimeoutMs: 500 });
+    await rejectsWith(late.scheduler.queue({ id: "late-1", name: "x", type: "echo" }), ErrorCode.Timeout);
+    expect(seen).toEqual([
+      { id: "default.late-1:q", resent: "" },
+      { id: "default.late-1:q", resent: "1" },
+    ]);
+    tap.unsubscribe();
+    await Promise.all([none.close(), late.close()]);
+  });
+
   it("queue is sent again while its outcome is unknown, and stores the job once (its id made by the client)", async () => {
     const prefix = uniqueName("late");
     const client = createClient(stack.nc, { prefix, queueRetries: 6, requestTimeoutMs: 1_000 });

@@ -17,10 +17,11 @@ import {
   RESENT_WINDOW_MS,
   runKeyOf,
   withDoneRun,
+  type FastJobMessage,
   type FireMessage,
   type JobDefinition,
 } from "@taskjet/protocol";
-import { publishFastJob } from "@taskjet/nats";
+import { directPublisher, publishFastJob, RequestMux } from "@taskjet/nats";
 import { TestEnv } from "./helpers.js";
 
 const servers: NatsServerFixture[] = [];
@@ -38,6 +39,16 @@ async function envOn(args: string[] = [], user?: string): Promise<TestEnv> {
   const env = await new TestEnv(server, {}, user ? { user, pass: user } : {}).init();
   envs.push(env);
   return env;
+}
+
+/** Publishes a fast-lane job as the SDK does (through a request multiplexer on the env's connection). */
+async function publishFast(env: TestEnv, m: FastJobMessage, resent = false) {
+  const mux = new RequestMux(env.nc, directPublisher(env.nc), 5_000);
+  try {
+    return await publishFastJob(mux, m, "msgpack", resent);
+  } finally {
+    mux.close();
+  }
 }
 
 /**
@@ -131,13 +142,13 @@ describe("effectively-once runs", () => {
       { id: uniqueName("f"), name: "f", type: "fast-once", nodeName: "eo5" },
       () => "",
     );
-    await publishFastJob(env.js, m, "msgpack", 5_000);
+    await publishFast(env, m);
     await env.waitRecord(m.def, (j) => j.state.status === "completed", "the first run");
 
     // the duplicate window forgets the acked message in the restart: the copy the SDK sends after an unknown
     // outcome is stored again, and says it is a resent copy
     await env.server.restart();
-    const again = await waitFor(() => publishFastJob(env.js, m, "msgpack", 5_000, true), {
+    const again = await waitFor(() => publishFast(env, m, true), {
       timeoutMs: 15_000,
       message: "publish after the restart",
     });
@@ -155,7 +166,7 @@ describe("effectively-once runs", () => {
     );
     const longAgo = new Date(Date.now() - RESENT_WINDOW_MS - 60_000).toISOString();
     await env.store.create({ def: old.def, state: { ...initialState(longAgo), status: "completed" } });
-    await publishFastJob(env.js, old, "msgpack", 5_000, true);
+    await publishFast(env, old, true);
     await waitFor(() => runs.get(old.def.id) === 1, {
       timeoutMs: 15_000,
       message: "the reused id's job ran",
@@ -175,7 +186,7 @@ describe("effectively-once runs", () => {
     const done = make("done");
     const fresh = make("fresh");
     const acceptedMs = async (m: ReturnType<typeof make>) => {
-      const ack = await publishFastJob(env.js, m, "msgpack", 5_000);
+      const ack = await publishFast(env, m);
       // the stream's timestamp, to the ms: what the worker reads from the delivery (its fire id)
       const sm = await env.topo.jsm.streams.getMessage(env.ns.streams.run, { seq: ack.seq });
       return sm!.time.getTime();

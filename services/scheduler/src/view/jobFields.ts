@@ -10,11 +10,13 @@
  * the caller then decodes with msgpackr and uses `fieldsOf`, which gives the same fields, so both paths
  * agree by construction and a malformed value is still reported by the decoder.
  */
-import type { JobRecord } from "@taskjet/protocol";
+import type { JobRecord, Retention } from "@taskjet/protocol";
 import {
   arrayLength,
+  bool,
   closeCursor,
   cursorAtEnd,
+  isMap,
   isUndefined,
   mapLength,
   num,
@@ -44,6 +46,8 @@ type DefFields = Pick<
   | "intervalSeconds"
   | "beginTime"
   | "endTime"
+  | "removeOnComplete"
+  | "removeOnFail"
 >;
 
 export interface JobFields extends DefFields {
@@ -59,6 +63,9 @@ export interface JobFields extends DefFields {
   bufferedMs: number;
   /** retryAt or buffered is present (even when not a valid time) */
   hasRetryOrBuffer: boolean;
+  /** what the retention sweep needs of a finished job, read here so it is not decoded again */
+  isAbandoned: boolean | undefined;
+  updatedAtMs: number;
 }
 
 const isoMs = (iso: string | undefined): number => (iso === undefined ? Number.NaN : Date.parse(iso));
@@ -81,6 +88,8 @@ export function fieldsOf({ def, state }: JobRecord): JobFields {
     intervalSeconds: def.intervalSeconds,
     beginTime: def.beginTime,
     endTime: def.endTime,
+    removeOnComplete: def.removeOnComplete,
+    removeOnFail: def.removeOnFail,
     status: state.status,
     triggerCount: state.triggerCount,
     tryCount: state.tryCount,
@@ -91,8 +100,13 @@ export function fieldsOf({ def, state }: JobRecord): JobFields {
     retryAtMs: isoMs(state.retryAt),
     bufferedMs: isoMs(state.buffered),
     hasRetryOrBuffer: state.retryAt !== undefined || state.buffered !== undefined,
+    isAbandoned: state.isAbandoned,
+    updatedAtMs: isoMs(state.updatedAt),
   };
 }
+
+/** Thrown for a shape the scan leaves to the decoder (caught by scanJobFields: the slow path decides). */
+const UNUSUAL_SHAPE = new Error("not the plain job record shape");
 
 /** A field the record does not have: undefined, as the decoder leaves it. */
 const ABSENT = undefined as never;
@@ -116,6 +130,8 @@ export function scanJobFields(bytes: Uint8Array): JobFields | undefined {
     intervalSeconds: ABSENT,
     beginTime: ABSENT,
     endTime: ABSENT,
+    removeOnComplete: ABSENT,
+    removeOnFail: ABSENT,
     status: ABSENT,
     triggerCount: ABSENT,
     tryCount: ABSENT,
@@ -126,6 +142,8 @@ export function scanJobFields(bytes: Uint8Array): JobFields | undefined {
     retryAtMs: Number.NaN,
     bufferedMs: Number.NaN,
     hasRetryOrBuffer: false,
+    isAbandoned: ABSENT,
+    updatedAtMs: Number.NaN,
   };
   try {
     let def = false;
@@ -200,6 +218,12 @@ function scanDef(f: JobFields): void {
       case "endTime":
         f.endTime = plainStr();
         break;
+      case "removeOnComplete":
+        f.removeOnComplete = retention();
+        break;
+      case "removeOnFail":
+        f.removeOnFail = retention();
+        break;
       default:
         skip();
     }
@@ -241,9 +265,28 @@ function scanState(f: JobFields): void {
         f.bufferedMs = timeMs();
         buffered = timeWasPresent();
         break;
+      case "isAbandoned":
+        f.isAbandoned = bool();
+        break;
+      case "updatedAt":
+        f.updatedAtMs = timeMs();
+        break;
       default:
         skip();
     }
   }
   f.hasRetryOrBuffer = retryAt || buffered;
+}
+
+/** A retention setting (protocol RetentionSchema): a boolean or `{ ageSeconds?, count? }`; else UNUSUAL. */
+function retention(): Retention | undefined {
+  if (!isMap()) return bool();
+  const r: { ageSeconds?: number; count?: number } = {};
+  for (let n = mapLength(); n > 0; n--) {
+    const key = poolStr();
+    if (key !== "ageSeconds" && key !== "count") throw UNUSUAL_SHAPE;
+    const v = num();
+    if (v !== undefined) r[key] = v;
+  }
+  return r;
 }

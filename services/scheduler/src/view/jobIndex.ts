@@ -253,7 +253,7 @@ export class JobIndex {
     const wasActive = !isNew && entry.active;
     const scheduleChanged = entry.apply(fields, raw, revision);
     this.activeCount += (entry.active ? 1 : 0) - (wasActive ? 1 : 0);
-    this.noteFinished(entry);
+    this.noteFinished(entry, fields);
     if (fromWatch) this.advance(revision);
     this.listener?.onPut(entry, scheduleChanged);
   }
@@ -286,24 +286,24 @@ export class JobIndex {
     }
   }
 
-  /** Keeps `done` in step: a job that finished goes (back) to its end; one active again leaves it. */
-  private noteFinished(entry: JobEntry): void {
-    // only completed and stopped jobs can be finished: the record is decoded for those alone
-    if (entry.status !== "completed" && entry.status !== "stopped") {
+  /**
+   * Keeps `done` in step: a job that finished goes (back) to its end; one active again leaves it. What it
+   * needs (the kind of end, the job's setting, when it ended) was read with the index's fields: a finished
+   * job's record is not decoded again (at queue rates, every kept once job passes through here).
+   */
+  private noteFinished(entry: JobEntry, f: JobFields): void {
+    const kind = entry.status === "completed" || entry.status === "stopped" ? finishedKind(f) : undefined;
+    if (kind === undefined) {
       if (this.done.size > 0) this.done.delete(entry.key);
       return;
     }
-    // a finished job fires no more: its record is read, not cached (jobEntry.ts, hotRecords)
-    const { def, state } = entry.peek();
-    const kind = finishedKind(state);
     this.done.delete(entry.key);
-    if (kind === undefined) return;
     this.done.set(entry.key, {
       entry,
       kind,
-      policy: def[kind],
-      atMs: Date.parse(state.updatedAt),
-      type: def.type,
+      policy: f[kind],
+      atMs: f.updatedAtMs,
+      type: f.type,
       tenant: entry.tenant,
     });
   }

@@ -79,6 +79,25 @@ function strLength(): number {
   return len;
 }
 
+/** Whether a map starts at `pos` (nothing is read). */
+export function isMap(): boolean {
+  need(1);
+  const t = buf[pos]!;
+  return (t >= 0x80 && t <= 0x8f) || t === 0xde || t === 0xdf;
+}
+
+/** A boolean, or undefined. */
+export function bool(): boolean | undefined {
+  need(1);
+  const t = buf[pos]!;
+  if (t === 0xc2 || t === 0xc3) {
+    pos++;
+    return t === 0xc3;
+  }
+  if (isUndefined()) return undefined;
+  throw UNUSUAL;
+}
+
 /** Moves past msgpackr's `undefined` when that is what is at `pos`. */
 export function isUndefined(): boolean {
   // msgpackr writes `undefined` as fixext1 type 0 (d4 00 00)
