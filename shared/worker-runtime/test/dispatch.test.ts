@@ -28,6 +28,45 @@ describe("dispatch", () => {
     expect(order.slice(0, 3)).toEqual([5, 5, 5]);
   });
 
+  it("a busy worker pulls only from consumers that may have fires; a higher priority arriving meanwhile still starts next", async () => {
+    // every pull request the worker sends, by consumer and kind (no_wait drain or long poll)
+    const drains = new Map<string, number>();
+    const polls = new Map<string, number>();
+    const tap = env.nc.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${env.ns.streams.run}.*`, {
+      callback: (_e, m) => {
+        const consumer = m.subject.split(".").pop()!;
+        const body = JSON.parse(new TextDecoder().decode(m.data)) as { no_wait?: boolean };
+        const counts = body.no_wait ? drains : polls;
+        counts.set(consumer, (counts.get(consumer) ?? 0) + 1);
+      },
+    });
+    const backlog: JobDefinition[] = [];
+    for (let i = 0; i < 200; i++) backlog.push(await env.job({ type: "busy", priority: "low" }));
+    await Promise.all(backlog.map((def) => env.fire(def)));
+    const w = env.worker({ node: "pw", concurrency: 2, prefetch: 10 });
+    const order: string[] = [];
+    w.register("busy", async (ctx) => {
+      order.push(ctx.job.id);
+      await new Promise((r) => setTimeout(r, 2));
+    });
+    await w.start();
+    await waitFor(() => order.length >= 50, { message: "50 of the backlog ran", timeoutMs: 15_000 });
+    const urgent = await env.job({ type: "busy", priority: "high" });
+    await env.fire(urgent);
+    await waitFor(() => order.length === backlog.length + 1, { message: "all ran", timeoutMs: 30_000 });
+    tap.unsubscribe();
+    // the urgent fire came by the long poll that watched its consumer, and ran before the backlog drained
+    expect(order.indexOf(urgent.id)).toBeLessThan(order.length - 50);
+    const low = `${env.ns.prefix}-any-busy-p1`;
+    expect(drains.get(low)).toBeGreaterThan(10);
+    // the other nine consumers had nothing: each was drained once, then watched (drained again only when
+    // its long poll delivered or expired, every idlePollMs), not asked at every round as the busy one was
+    for (const c of consumerNames(env.ns, "pw", ["busy"])) {
+      if (c.name === low) continue;
+      expect(drains.get(c.name) ?? 0, c.name).toBeLessThan(drains.get(low)! / 3);
+    }
+  });
+
   it("creates one durable consumer per type and priority for the node and for any node", async () => {
     const w = env.worker({ node: "pb" });
     w.register("x", async () => 1);

@@ -9,14 +9,24 @@
  *                server answers with up to `room` messages, then 404 No Messages / 408 when it had fewer.
  *                A round starts when a run slot is idle or a quarter of the room is free, so under load
  *                one round fetches many fires while the prefetched ones run.
- *   idle         when a round finds nothing and slots are free, one long poll per consumer
- *                `{batch: 1, expires: idlePollMs}`; a delivery (new fire, nak'd or ack-wait redelivery)
- *                wakes the pump for the next round.
+ *   watch        a consumer that had fewer fires than asked for gets one long poll
+ *                `{batch: 1, expires: idlePollMs}`, and rounds skip it while that poll is pending: its
+ *                delivery (a new fire, a nak'd one or an ack-wait redelivery) or its expiry wakes the pump,
+ *                and the next round drains that consumer again. So a round asks only the consumers that
+ *                may have fires: a worker with one busy type of ten consumers sends one pull request a
+ *                round, not ten (each costs the server a count of the consumer's pending messages; on 2.9
+ *                that walks every distinct subject pending in the stream: fast-lane jobs have one each,
+ *                and at the throughput benchmark's rate those walks were half of nats-server's CPU).
+ *   idle         when every consumer is watched and slots are free, the pump sleeps until a poll ends.
+ *
+ * A long poll's one message is taken even when the worker has no room left (it waits in the prefetch
+ * buffer): handing it back would count a delivery against it. So the buffer may hold one fire more per
+ * consumer than the worker's room.
  *
  * Each (consumer, kind) has its own inbox subscription, so a delivery is attributed without parsing. A
  * message that arrives when there is no room (a long poll left over from idle) is nak'd at once: another
- * worker takes it. Pending pull requests vanish with a server restart: on disconnect every wait ends and
- * rounds pause until the reconnect.
+ * worker takes it, unless it answers a long poll (above). Pending pull requests vanish with a server restart:
+ * on disconnect every wait ends and rounds pause until the reconnect.
  */
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "pino";
@@ -215,6 +225,8 @@ export class Puller {
       }
       let error: string | undefined;
       round: for (const t of this.targets) {
+        // watched by a pending long poll: nothing came since it was drained
+        if (t.poll) continue;
         // stay on a consumer while it fills every request: a lower priority is asked only once a higher
         // one had fewer fires than there was room for
         for (;;) {
@@ -225,7 +237,11 @@ export class Puller {
             error = r.error;
             break round;
           }
-          if (r.got < free) break;
+          if (r.got < free) {
+            // drained: watch it until it has fires again
+            this.armPoll(t);
+            break;
+          }
         }
       }
       if (this.stopped) break;
@@ -239,7 +255,8 @@ export class Puller {
         await this.sleep();
         continue;
       }
-      // every consumer had fewer fires than asked for: wait for new ones with long polls
+      // every consumer had fewer fires than asked for: wait for new ones with long polls (armed as each was
+      // drained; one that ended meanwhile is armed again here)
       for (const t of this.targets) this.armPoll(t);
       this.idle = true;
       await this.sleep();
@@ -341,7 +358,7 @@ export class Puller {
     }
     // a long poll asks for one message: it is done
     this.endPoll(t);
-    this.take(t, m);
+    this.take(t, m, true);
     this.wake();
   }
 
@@ -349,10 +366,11 @@ export class Puller {
     return !m.reply && m.data.length === 0 && (m.headers?.code ?? 0) > 0;
   }
 
-  private take(t: Target, m: Msg): void {
+  /** `polled`: the one message of a long poll, taken even without room (see the header). */
+  private take(t: Target, m: Msg, polled = false): void {
     if (!m.reply) return;
     const msg = new RunMessage(this.out, m, t.priority);
-    if (this.stopped || this.o.capacity() <= 0) {
+    if (this.stopped || (!polled && this.o.capacity() <= 0)) {
       msg.nak();
       return;
     }

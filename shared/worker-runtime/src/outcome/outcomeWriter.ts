@@ -59,7 +59,8 @@ export interface OutcomeDeps {
  */
 function removeAtOnce(next: JobRecord): boolean {
   const kind = finishedKind(next.state);
-  return kind !== undefined && next.def[kind] === true;
+  if (kind === undefined) return false;
+  return (kind === "removeOnComplete" ? next.def.removeOnComplete : next.def.removeOnFail) === true;
 }
 
 export class OutcomeWriter {
