@@ -13,7 +13,6 @@
  * (RequestOne.cancel), 7 % of a producer's CPU at the throughput benchmark's rate (bench/RESULTS.md).
  */
 import {
-  headers as natsHeaders,
   NoRespondersError,
   RequestError,
   TimeoutError as NatsTimeout,
@@ -30,10 +29,11 @@ import {
   type Encoding,
   type FastJobMessage,
 } from "@taskjet/protocol";
+import { encodedHeaders } from "./encodedHeaders.js";
 import { parsePubAck, type PubAckReply } from "./pubAck.js";
 import type { RequestMux } from "./requestMux.js";
 import { isStoreFull, jsErrCode } from "./store.js";
-import { injectTrace } from "./tracing.js";
+import { traceHeaderPairs } from "./tracing.js";
 
 /** `mux` times the publish out (its own timeout: the producer's request timeout). */
 export async function publishFastJob(
@@ -42,12 +42,14 @@ export async function publishFastJob(
   encoding: Encoding,
   resent = false,
 ): Promise<PubAckReply> {
-  const h = natsHeaders();
-  h.set(CONTENT_TYPE_HEADER, contentTypeOf(encoding));
-  h.set(Headers.MsgId, m.msgId);
-  if (resent) h.set(RESENT_HEADER, "1");
+  const pairs: [string, string][] = [
+    [CONTENT_TYPE_HEADER, contentTypeOf(encoding)],
+    [Headers.MsgId, m.msgId],
+  ];
+  if (resent) pairs.push([RESENT_HEADER, "1"]);
   // tracing on: the run's span descends from the producer's, as a queued job's fires do from its `queue`
-  injectTrace(h);
+  for (const p of traceHeaderPairs()) pairs.push(p);
+  const h = encodedHeaders(pairs);
   try {
     return parsePubAck(await mux.request(m.subject, m.encoded ?? encode(m.payload, encoding), h), m.subject);
   } catch (err) {

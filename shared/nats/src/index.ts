@@ -24,6 +24,7 @@ export { serveRequests, request, type RequestHandler, type RequestOptions } from
 export { Registry, type JobTypeInfo } from "./registry.js";
 export { PublishBatch, directPublisher, type Publisher } from "./batch.js";
 export { RequestMux } from "./requestMux.js";
+export { EncodedHeaders, encodedHeaders, headersFromWire } from "./encodedHeaders.js";
 export { parsePubAck, type PubAckReply } from "./pubAck.js";
 export { jetStreamManagerOnce } from "./jetStreamManagerOnce.js";
 export {
@@ -66,6 +67,7 @@ export {
   extractTrace,
   failSpan,
   injectTrace,
+  traceHeaderPairs,
   inSpan,
   jobAttributes,
   linkTo,

@@ -17,9 +17,10 @@
  * nats.js' request() (a timer, a deferred and two stack-traced Errors per call) cost more than the write.
  */
 import { JetStreamApiCodes, JetStreamApiError, JetStreamError, type ApiError } from "@nats-io/jetstream";
-import { headers as natsHeaders, type Msg } from "@nats-io/nats-core";
+import type { Msg } from "@nats-io/nats-core";
 import type { KV, KvEntry } from "@nats-io/kv";
 import type { Namespace } from "@taskjet/protocol";
+import { encodedHeaders } from "./encodedHeaders.js";
 import { parsePubAck } from "./pubAck.js";
 import type { RequestMux } from "./requestMux.js";
 import type { Topology } from "./topology.js";
@@ -46,8 +47,7 @@ export function leanKv(kv: KV, bucket: string, mux: RequestMux): KV {
   }
 
   async function update(key: string, value: Uint8Array, revision: number): Promise<number> {
-    const h = natsHeaders();
-    h.set("Nats-Expected-Last-Subject-Sequence", String(revision));
+    const h = encodedHeaders([["Nats-Expected-Last-Subject-Sequence", String(revision)]]);
     const subject = keySubject(key);
     return parsePubAck(await mux.request(subject, value, h), subject).seq;
   }

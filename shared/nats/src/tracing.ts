@@ -73,6 +73,16 @@ export function injectTrace(h: MsgHdrs, ctx: Context = context.active()): void {
   propagation.inject(ctx, h, headerSetter);
 }
 
+/**
+ * What injectTrace would put into NATS headers, as name/value pairs (for headers encoded once:
+ * encodedHeaders.ts); none when no propagator is set or `ctx` has no trace.
+ */
+export function traceHeaderPairs(ctx: Context = context.active()): [string, string][] {
+  const c: Record<string, string> = {};
+  propagation.inject(ctx, c);
+  return Object.entries(c);
+}
+
 /** The trace context NATS headers carry (ROOT_CONTEXT when none). */
 export function extractTrace(h: MsgHdrs | undefined): Context {
   return h ? propagation.extract(ROOT_CONTEXT, h, headerGetter) : ROOT_CONTEXT;

@@ -9,7 +9,7 @@
  * mid-run leaves its `started` entry, and the redelivery adds its own pair: every attempt is visible.
  */
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
-import { headers as natsHeaders, nuid, type NatsConnection } from "@nats-io/nats-core";
+import { nuid, type NatsConnection } from "@nats-io/nats-core";
 import {
   CE_SPECVERSION,
   encode,
@@ -24,7 +24,7 @@ import {
   type RunLogEntry,
   type RunOutcome,
 } from "@taskjet/protocol";
-import { parsePubAck, type RequestMux } from "@taskjet/nats";
+import { encodedHeaders, parsePubAck, type RequestMux } from "@taskjet/nats";
 
 /** A run-log entry as the worker writes it: also `started`, and the JetStream delivery count. */
 export type WorkerRunLogEntry = Omit<RunLogEntry, "outcome"> & {
@@ -35,6 +35,9 @@ export type WorkerRunLogEntry = Omit<RunLogEntry, "outcome"> & {
 
 /** Event phases the worker publishes; `progress` is an addition to the protocol's phases. */
 export type WorkerEventPhase = EventPhase | "progress";
+
+/** The run log's and the dead letters' headers: the same for every entry (final: shared by all messages). */
+const MSGPACK_HEADERS = encodedHeaders([["Content-Type", MSGPACK]]);
 
 export class Telemetry {
   private readonly source: string;
@@ -67,14 +70,16 @@ export class Telemetry {
   ): void {
     if (!this.eventsOn) return;
     try {
-      const h = natsHeaders();
-      h.set("ce-specversion", CE_SPECVERSION);
-      h.set("ce-id", nuid.next());
-      h.set("ce-type", phase === "progress" ? "io.taskjet.job.progress" : eventType(phase));
-      h.set("ce-source", this.source);
-      h.set("ce-subject", fire.jobId);
-      h.set("ce-time", new Date().toISOString());
-      h.set("Content-Type", JSON_TYPE);
+      // encoded once per event, not built through nats.js' headers() (encodedHeaders.ts says why)
+      const h = encodedHeaders([
+        ["ce-specversion", CE_SPECVERSION],
+        ["ce-id", nuid.next()],
+        ["ce-type", phase === "progress" ? "io.taskjet.job.progress" : eventType(phase)],
+        ["ce-source", this.source],
+        ["ce-subject", fire.jobId],
+        ["ce-time", new Date().toISOString()],
+        ["Content-Type", JSON_TYPE],
+      ]);
       this.nc.publish(this.eventSubject(fire, phase), Buffer.from(safeJson(data)), { headers: h });
     } catch {
       // closed connection: events are best effort
@@ -84,23 +89,27 @@ export class Telemetry {
   /** Appends a run-log entry; resolves when stored (or at once when the run log is off). */
   async log(entry: WorkerRunLogEntry): Promise<void> {
     if (!this.runLogOn) return;
-    const h = natsHeaders();
-    h.set("Content-Type", MSGPACK);
     const subject = this.ns.log(entry.tenantId, entry.jobId);
-    parsePubAck(await this.mux.request(subject, encode(dropUndefinedInPlace(entry)), h), subject);
+    parsePubAck(await this.mux.request(subject, encode(dropUndefinedInPlace(entry)), MSGPACK_HEADERS), subject);
     this.stored();
   }
 
   /** Copies a dead letter to `<p>.dlq.<tenant>.<jobId>` (always on: it is the record of a given-up fire). */
   deadLetter(tenant: string, jobId: string, letter: DeadLetter): Promise<PubAck> {
-    const h = natsHeaders();
-    h.set("Content-Type", MSGPACK);
-    return this.js.publish(this.ns.dlq(tenant, jobId), encode(dropUndefinedInPlace(letter)), { headers: h });
+    return this.js.publish(this.ns.dlq(tenant, jobId), encode(dropUndefinedInPlace(letter)), {
+      headers: MSGPACK_HEADERS,
+    });
   }
 }
 
 /** JSON that never throws: values JSON cannot hold become strings. */
 export function safeJson(value: unknown): string {
+  try {
+    // a replacer is a call per value: only a value JSON refuses (a bigint) is worth the second pass
+    return JSON.stringify(value);
+  } catch {
+    // fall through
+  }
   try {
     return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
   } catch {
