@@ -12,11 +12,7 @@
  * builds a timer, a deferred and an Error with its stack trace for every publish, even a successful one
  * (RequestOne.cancel), 7 % of a producer's CPU at the throughput benchmark's rate (bench/RESULTS.md).
  */
-import {
-  NoRespondersError,
-  RequestError,
-  TimeoutError as NatsTimeout,
-} from "@nats-io/nats-core";
+import { NoRespondersError, RequestError, TimeoutError as NatsTimeout } from "@nats-io/nats-core";
 import {
   CONTENT_TYPE_HEADER,
   contentTypeOf,

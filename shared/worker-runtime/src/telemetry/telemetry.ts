@@ -90,7 +90,10 @@ export class Telemetry {
   async log(entry: WorkerRunLogEntry): Promise<void> {
     if (!this.runLogOn) return;
     const subject = this.ns.log(entry.tenantId, entry.jobId);
-    parsePubAck(await this.mux.request(subject, encode(dropUndefinedInPlace(entry)), MSGPACK_HEADERS), subject);
+    parsePubAck(
+      await this.mux.request(subject, encode(dropUndefinedInPlace(entry)), MSGPACK_HEADERS),
+      subject,
+    );
     this.stored();
   }
 
