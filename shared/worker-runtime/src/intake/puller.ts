@@ -24,9 +24,9 @@
  * consumer than the worker's room.
  *
  * Each (consumer, kind) has its own inbox subscription, so a delivery is attributed without parsing. A
- * message that arrives when there is no room (a long poll left over from idle) is nak'd at once: another
- * worker takes it, unless it answers a long poll (above). Pending pull requests vanish with a server restart:
- * on disconnect every wait ends and rounds pause until the reconnect.
+ * drained message that finds no room (the room shrank after the request) is nak'd at once, and so is any
+ * message once the puller stopped: another worker takes it. Pending pull requests vanish with a server
+ * restart: on disconnect every wait ends and rounds pause until the reconnect.
  */
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "pino";
