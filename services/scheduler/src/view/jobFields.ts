@@ -26,6 +26,7 @@ import {
   skip,
   timeMs,
   timeWasPresent,
+  UNUSUAL,
 } from "./msgpackCursor.js";
 
 /** Definition fields as a decoded record has them (absent ones stay undefined, as after msgpackr). */
@@ -104,9 +105,6 @@ export function fieldsOf({ def, state }: JobRecord): JobFields {
     updatedAtMs: isoMs(state.updatedAt),
   };
 }
-
-/** Thrown for a shape the scan leaves to the decoder (caught by scanJobFields: the slow path decides). */
-const UNUSUAL_SHAPE = new Error("not the plain job record shape");
 
 /** A field the record does not have: undefined, as the decoder leaves it. */
 const ABSENT = undefined as never;
@@ -284,7 +282,7 @@ function retention(): Retention | undefined {
   const r: { ageSeconds?: number; count?: number } = {};
   for (let n = mapLength(); n > 0; n--) {
     const key = poolStr();
-    if (key !== "ageSeconds" && key !== "count") throw UNUSUAL_SHAPE;
+    if (key !== "ageSeconds" && key !== "count") throw UNUSUAL;
     const v = num();
     if (v !== undefined) r[key] = v;
   }

@@ -18,8 +18,11 @@
  */
 import { isoBytesMs, pooled, utf8 } from "./textFromBytes.js";
 
-/** Not the plain shape: decode with msgpackr instead (thrown here, caught at the scanner's entry). */
-const UNUSUAL = new Error("not the plain job record shape");
+/**
+ * Not the plain shape: decode with msgpackr instead (thrown here, or by a scanner that finds a shape it does
+ * not read, and caught at the scanner's entry).
+ */
+export const UNUSUAL = new Error("not the plain job record shape");
 
 // the reader's position; a scan is not re-entered, so one module-level cursor saves a closure per record
 let buf: Uint8Array = new Uint8Array(0);
