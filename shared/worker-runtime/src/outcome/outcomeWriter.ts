@@ -59,8 +59,7 @@ export interface OutcomeDeps {
  */
 function removeAtOnce(next: JobRecord): boolean {
   const kind = finishedKind(next.state);
-  if (kind === undefined) return false;
-  return (kind === "removeOnComplete" ? next.def.removeOnComplete : next.def.removeOnFail) === true;
+  return kind !== undefined && next.def[kind] === true;
 }
 
 export class OutcomeWriter {
